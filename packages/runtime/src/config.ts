@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+/** Thrown when the environment does not satisfy a service's config schema; lists every bad variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly service: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid configuration for ${service}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type EnvSchema = z.ZodObject<z.ZodRawShape>;
+
+/**
+ * Parse a service's configuration from environment variables. The schema's keys ARE the variable names,
+ * so the schema doubles as the documentation (see describeConfig) and as the contract docker-compose is
+ * checked against.
+ */
+export function loadConfig<S extends EnvSchema>(
+  service: string,
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<S> {
+  const picked: Record<string, string | undefined> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    // An empty variable means "use the default", as docker-compose and shells commonly produce them.
+    picked[key] = value === '' ? undefined : value;
+  }
+  const result = schema.safeParse(picked);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const key = issue.path.join('.');
+      return `${key}=${JSON.stringify(picked[key] ?? null)}: ${issue.message}`;
+    });
+    throw new ConfigError(service, problems);
+  }
+  return result.data;
+}
+
+export interface ConfigVariable {
+  name: string;
+  default: string | undefined;
+  description: string;
+}
+
+/** The variables of a schema with their defaults and descriptions, for --help output and the README. */
+export function describeConfig(schema: EnvSchema): ConfigVariable[] {
+  return Object.entries(schema.shape).map(([name, field]) => {
+    const type = field as z.ZodType;
+    const parsed = type.safeParse(undefined);
+    let defaultValue: string | undefined;
+    if (parsed.success && parsed.data !== undefined) {
+      defaultValue = Array.isArray(parsed.data) ? parsed.data.join(',') : String(parsed.data);
+    }
+    return { name, default: defaultValue, description: type.description ?? '' };
+  });
+}
+
+/** Building blocks shared by the service schemas, so each variable is parsed one way everywhere. */
+export const env = {
+  port: (fallback: number, description: string) =>
+    z.coerce.number().int().min(0).max(65535).default(fallback).describe(description),
+  positiveInt: (fallback: number, description: string) =>
+    z.coerce.number().int().positive().default(fallback).describe(description),
+  string: (fallback: string, description: string) => z.string().min(1).default(fallback).describe(description),
+  list: (fallback: string, description: string) =>
+    z
+      .string()
+      .default(fallback)
+      .transform((value) =>
+        value
+          .split(',')
+          .map((part) => part.trim())
+          .filter((part) => part.length > 0),
+      )
+      .pipe(z.array(z.string()).min(1, 'needs at least one entry'))
+      .describe(description),
+  logLevel: () =>
+    z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('Log level of the JSON logs on stdout'),
+};
+
+/** Variables every service reads. */
+export const commonConfigShape = {
+  KAFKA_BROKERS: env.list('127.0.0.1:9092', 'Comma-separated Kafka bootstrap brokers (host:port)'),
+  LOG_LEVEL: env.logLevel(),
+  HTTP_HOST: env.string('127.0.0.1', 'Address the HTTP server (health, metrics, API) binds to'),
+};

@@ -1,0 +1,61 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Logger } from './logger.js';
+
+export interface HealthReport {
+  ok: boolean;
+  [detail: string]: unknown;
+}
+
+export interface HttpServerOptions {
+  service: string;
+  logger: Logger;
+  /** Liveness: the process works. Defaults to always ok. */
+  health?: () => HealthReport | Promise<HealthReport>;
+  /** Readiness: the service can do its job (e.g. a model is loaded). Defaults to health. */
+  ready?: () => HealthReport | Promise<HealthReport>;
+}
+
+export interface HttpServer {
+  app: FastifyInstance;
+  registry: Registry;
+  listen(host: string, port: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * One HTTP server per service: /healthz, /readyz and /metrics, on which services add their own routes.
+ * Each server gets its own prom-client registry so tests can run several services in one process.
+ */
+export function createHttpServer(options: HttpServerOptions): HttpServer {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: options.service });
+  collectDefaultMetrics({ register: registry });
+
+  const app: FastifyInstance = Fastify({
+    loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+  });
+  const health = options.health ?? (() => ({ ok: true }));
+  const ready = options.ready ?? health;
+
+  app.get('/healthz', async (_request, reply) => {
+    const report = await health();
+    return reply.code(report.ok ? 200 : 503).send(report);
+  });
+  app.get('/readyz', async (_request, reply) => {
+    const report = await ready();
+    return reply.code(report.ok ? 200 : 503).send(report);
+  });
+  app.get('/metrics', async (_request, reply) => {
+    const body = await registry.metrics();
+    return reply.header('content-type', registry.contentType).send(body);
+  });
+
+  return {
+    app,
+    registry,
+    listen: (host, port) => app.listen({ host, port }),
+    close: () => app.close(),
+  };
+}

@@ -1,0 +1,5 @@
+export * from './config.js';
+export * from './http-server.js';
+export * from './kafka.js';
+export * from './logger.js';
+export * from './service.js';
