@@ -52,7 +52,9 @@ async function consumeUntil(
           keysByPartition.set(batch.partition, keys);
           const last = batch.messages.at(-1);
           if (!last) return;
-          await consumer.commitOffsets([{ topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+          await consumer.commitOffsets([
+            { topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+          ]);
           for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
           received += ids.length;
           if (received >= expected) {

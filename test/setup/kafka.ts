@@ -15,7 +15,9 @@ declare module 'vitest' {
  * ports (so a broker left running by `npm start` is never touched), stopped when the run ends.
  */
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  const external = process.env.KAFKA_BROKERS?.split(',').map((broker) => broker.trim()).filter(Boolean);
+  const external = process.env.KAFKA_BROKERS?.split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
   if (external && external.length > 0) {
     console.log(`[kafka] using KAFKA_BROKERS=${external.join(',')}`);
     project.provide('kafkaBrokers', external);
@@ -28,7 +30,9 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     controllerPort: await freePort(),
     fresh: true,
   });
-  console.log(`[kafka] local broker ${broker.brokers.join(',')} (pid ${broker.pid}) ready in ${broker.timings.totalMs} ms`);
+  console.log(
+    `[kafka] local broker ${broker.brokers.join(',')} (pid ${broker.pid}) ready in ${broker.timings.totalMs} ms`,
+  );
   project.provide('kafkaBrokers', broker.brokers);
   return async () => {
     await broker.stop();

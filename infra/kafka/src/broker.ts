@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { probeKafka } from '@pncf/runtime';
-import { findJava } from './java.js';
 import { ensureKafkaJars } from './jars.js';
+import { findJava } from './java.js';
 import { defaultCacheDir, kafkaInfraDir } from './paths.js';
 
 export interface BrokerOptions {
@@ -145,7 +145,18 @@ export async function startBroker(options: BrokerOptions): Promise<StartedBroker
     const clusterId = `k${randomBytes(16).toString('base64url').slice(1, 22)}`;
     const format = spawnSync(
       java.bin,
-      ['-Xmx256m', log4j, '-cp', jars.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', files.properties],
+      [
+        '-Xmx256m',
+        log4j,
+        '-cp',
+        jars.classpath,
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        clusterId,
+        '-c',
+        files.properties,
+      ],
       { env, encoding: 'utf8', timeout: 120_000 },
     );
     if (format.status !== 0) {
@@ -190,7 +201,9 @@ export async function startBroker(options: BrokerOptions): Promise<StartedBroker
   for (;;) {
     if (exitCode !== undefined) {
       fs.rmSync(files.pid, { force: true });
-      throw new BrokerStartError(`the Kafka broker exited during start (code ${exitCode}). Its log:\n${tail(files.log)}`);
+      throw new BrokerStartError(
+        `the Kafka broker exited during start (code ${exitCode}). Its log:\n${tail(files.log)}`,
+      );
     }
     if (Date.now() > deadline) {
       await stopBroker(options.stateDir);

@@ -31,7 +31,9 @@ program
       fresh: options.fresh,
       detached: true,
     });
-    console.log(JSON.stringify({ brokers: broker.brokers.join(','), pid: broker.pid, log: broker.logFile, ...broker.timings }));
+    console.log(
+      JSON.stringify({ brokers: broker.brokers.join(','), pid: broker.pid, log: broker.logFile, ...broker.timings }),
+    );
   });
 
 program

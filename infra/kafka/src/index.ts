@@ -1,4 +1,4 @@
 export * from './broker.js';
-export { findJava } from './java.js';
 export { ensureKafkaJars } from './jars.js';
+export { findJava } from './java.js';
 export { defaultCacheDir, repoRoot } from './paths.js';

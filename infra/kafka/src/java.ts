@@ -26,7 +26,9 @@ export function findJava(env: NodeJS.ProcessEnv = process.env): JavaRuntime {
   // Java 8 and older report "1.8.0_x".
   const version = match[1] === '1' ? Number(match[2]) : Number(match[1]);
   if (version < MIN_JAVA_VERSION) {
-    throw new Error(`Kafka 4.x needs Java ${MIN_JAVA_VERSION}+, but ${bin} is Java ${version}. Set JAVA_HOME to a newer JDK.`);
+    throw new Error(
+      `Kafka 4.x needs Java ${MIN_JAVA_VERSION}+, but ${bin} is Java ${version}. Set JAVA_HOME to a newer JDK.`,
+    );
   }
   return { bin, version };
 }
