@@ -1,0 +1,2 @@
+export * from './interactions.js';
+export * from './model.js';

@@ -1,0 +1,23 @@
+import type { Interactions } from './interactions.js';
+
+/**
+ * What every model evaluated by the harness implements: baselines, NeuMF, PNCF and NPNCF alike.
+ * The harness excludes each user's train items itself, so scoreUsers returns raw scores for all items.
+ */
+export interface Recommender {
+  readonly name: string;
+  /** Fit on the train split. `validation` (held out from train) is for early stopping and tuning only. */
+  fit(train: Interactions, options?: FitOptions): Promise<void>;
+  /**
+   * Scores of every item for each user of the block, row-major into `out`
+   * (users.length × numItems(train)); higher is better.
+   */
+  scoreUsers(users: Uint32Array, out: Float32Array): void | Promise<void>;
+}
+
+export interface FitOptions {
+  seed?: number;
+  validation?: Interactions;
+  /** Called with progress in [0, 1] on long fits (for progress bars). */
+  onProgress?: (fraction: number, message?: string) => void;
+}
