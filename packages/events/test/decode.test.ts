@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { malformedSamples } from '../../../test/ingest-malformed-fixtures.js';
+import { decodeEvent, EVENT_LIMITS, REJECT_REASONS, toKafkaMessage } from '../src/index.js';
+
+const buf = (value: string | null) => (value === null ? null : Buffer.from(value));
+
+describe('decodeEvent', () => {
+  it('accepts valid events and defaults count to 1', () => {
+    const minimal = decodeEvent(buf('{"user":"u1","item":"i1"}'), buf('u1'));
+    expect(minimal).toEqual({ ok: true, event: { user: 'u1', item: 'i1', count: 1, ts: undefined } });
+    const full = decodeEvent(buf('{"user":"ü 1","item":"漢字","count":7,"ts":1700000000000}'), null);
+    expect(full).toEqual({ ok: true, event: { user: 'ü 1', item: '漢字', count: 7, ts: 1700000000000 } });
+    const longest = 'x'.repeat(EVENT_LIMITS.maxIdLength);
+    const edge = decodeEvent(buf(JSON.stringify({ user: longest, item: longest, count: EVENT_LIMITS.maxCount })));
+    expect(edge.ok).toBe(true);
+  });
+
+  it('round-trips what toKafkaMessage produces', () => {
+    const message = toKafkaMessage({ user: 'alice', item: 'book', count: 3 });
+    expect(message.key).toBe('alice');
+    expect(decodeEvent(buf(message.value), buf(message.key))).toEqual({
+      ok: true,
+      event: { user: 'alice', item: 'book', count: 3, ts: undefined },
+    });
+  });
+
+  it.each(malformedSamples.map((sample) => [sample.name, sample] as const))('rejects %s', (_name, sample) => {
+    const result = decodeEvent(sample.value, sample.key === null ? null : Buffer.from(sample.key));
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.reason).toBe(sample.reason);
+      expect(result.detail.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('the fixtures cover at least 20 kinds and every reason', () => {
+    expect(malformedSamples.length).toBeGreaterThanOrEqual(20);
+    expect(new Set(malformedSamples.map((sample) => sample.reason))).toEqual(new Set(REJECT_REASONS));
+  });
+});
