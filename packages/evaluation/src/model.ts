@@ -13,6 +13,13 @@ export interface Recommender {
    * (users.length × numItems(train)); higher is better.
    */
   scoreUsers(users: Uint32Array, out: Float32Array): void | Promise<void>;
+  /**
+   * If true, the experiment runner fits the model on train minus a validation part carved from train and
+   * passes that part as `options.validation` (for early stopping / tuning). Otherwise it fits on all of train.
+   */
+  readonly usesValidation?: boolean;
+  /** Release native memory (e.g. tfjs tensors) once the runner is done with the model. */
+  dispose?(): void;
 }
 
 export interface FitOptions {

@@ -1,0 +1,69 @@
+import { type Csr, type Interactions, transpose } from './interactions.js';
+
+/** Number of distinct items of user `u` (or users of item `u` when given byItem). */
+export const rowLength = (csr: Csr, row: number): number => csr.indptr[row + 1]! - csr.indptr[row]!;
+
+/**
+ * Keep the rows/columns flagged in `keepUser`/`keepItem` and re-index them densely in their original order.
+ * Entries whose user or item is dropped disappear.
+ */
+export function subgraph(data: Interactions, keepUser: Uint8Array, keepItem: Uint8Array): Interactions {
+  const { byUser } = data;
+  const userMap = new Int32Array(byUser.rows).fill(-1);
+  const itemMap = new Int32Array(byUser.cols).fill(-1);
+  const userIds: string[] = [];
+  const itemIds: string[] = [];
+  for (let u = 0; u < byUser.rows; u++) if (keepUser[u]) userMap[u] = userIds.push(data.userIds[u]!) - 1;
+  for (let i = 0; i < byUser.cols; i++) if (keepItem[i]) itemMap[i] = itemIds.push(data.itemIds[i]!) - 1;
+  let nnz = 0;
+  for (let u = 0; u < byUser.rows; u++) {
+    if (userMap[u]! < 0) continue;
+    for (let k = byUser.indptr[u]!; k < byUser.indptr[u + 1]!; k++) if (itemMap[byUser.indices[k]!]! >= 0) nnz++;
+  }
+  const indptr = new Uint32Array(userIds.length + 1);
+  const indices = new Uint32Array(nnz);
+  const counts = new Uint32Array(nnz);
+  let at = 0;
+  for (let u = 0; u < byUser.rows; u++) {
+    const nu = userMap[u]!;
+    if (nu < 0) continue;
+    for (let k = byUser.indptr[u]!; k < byUser.indptr[u + 1]!; k++) {
+      const ni = itemMap[byUser.indices[k]!]!;
+      if (ni < 0) continue;
+      indices[at] = ni;
+      counts[at] = byUser.counts[k]!;
+      at++;
+    }
+    indptr[nu + 1] = at;
+  }
+  const csr: Csr = { rows: userIds.length, cols: itemIds.length, indptr, indices, counts };
+  return { userIds, itemIds, byUser: csr, byItem: transpose(csr) };
+}
+
+/**
+ * Split the entries of `data` by a per-entry mask (aligned with byUser.indices): 1 → `selected`, 0 → `rest`.
+ * Both keep all users and items of `data` with the same dense indices, so models and metrics can mix them.
+ */
+export function partitionByMask(data: Interactions, mask: Uint8Array): { rest: Interactions; selected: Interactions } {
+  const { byUser } = data;
+  const build = (want: number): Interactions => {
+    let nnz = 0;
+    for (let k = 0; k < mask.length; k++) if (mask[k] === want) nnz++;
+    const indptr = new Uint32Array(byUser.rows + 1);
+    const indices = new Uint32Array(nnz);
+    const counts = new Uint32Array(nnz);
+    let at = 0;
+    for (let u = 0; u < byUser.rows; u++) {
+      for (let k = byUser.indptr[u]!; k < byUser.indptr[u + 1]!; k++) {
+        if (mask[k] !== want) continue;
+        indices[at] = byUser.indices[k]!;
+        counts[at] = byUser.counts[k]!;
+        at++;
+      }
+      indptr[u + 1] = at;
+    }
+    const csr: Csr = { rows: byUser.rows, cols: byUser.cols, indptr, indices, counts };
+    return { userIds: data.userIds, itemIds: data.itemIds, byUser: csr, byItem: transpose(csr) };
+  };
+  return { rest: build(0), selected: build(1) };
+}
