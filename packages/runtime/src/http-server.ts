@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 
@@ -34,7 +34,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 
   const app: FastifyInstance = Fastify({
     loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines would drown the logs under Prometheus scrapes and API load; metrics cover requests.
+    logController: new LogController({ disableRequestLogging: true }),
   });
   const health = options.health ?? (() => ({ ok: true }));
   const ready = options.ready ?? health;

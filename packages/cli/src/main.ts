@@ -1,0 +1,14 @@
+#!/usr/bin/env -S npx tsx
+import { Command } from 'commander';
+import { upCommand } from './commands/up.js';
+
+const program = new Command('pncf')
+  .description('PNCF streaming recommender: run the pipeline, replay data sets, run experiments')
+  .showHelpAfterError();
+
+program.addCommand(upCommand());
+
+program.parseAsync().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ingesterConfigSchema } from '@pncf/ingester/config';
+import { type EnvSchema, loadConfig } from '@pncf/runtime';
+import { scorerConfigSchema } from '@pncf/scorer/config';
+import { trainerConfigSchema } from '@pncf/trainer/config';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+// No Docker engine runs here, so the compose file is checked against the services' own config schemas.
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const readYaml = (file: string) => parse(fs.readFileSync(path.join(repoRoot, file), 'utf8'));
+
+interface ComposeService {
+  image?: string;
+  build?: { context: string; args?: Record<string, string> };
+  ports?: string[];
+  environment?: Record<string, string | number>;
+}
+const compose = readYaml('docker-compose.yml') as { services: Record<string, ComposeService> };
+const schemas: Record<string, EnvSchema> = {
+  ingester: ingesterConfigSchema,
+  trainer: trainerConfigSchema,
+  scorer: scorerConfigSchema,
+};
+
+type ScrapeConfig = { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
+const targetsOf = (config: ScrapeConfig, job: string) =>
+  config.scrape_configs.find((scrape) => scrape.job_name === job)?.static_configs.flatMap((s) => s.targets);
+
+describe('docker-compose.yml', () => {
+  it('has Kafka, Prometheus and the three services', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['ingester', 'kafka', 'prometheus', 'scorer', 'trainer']);
+    expect(compose.services.kafka?.image).toMatch(/^apache\/kafka:4\.1\./);
+  });
+
+  describe.each(Object.entries(schemas))('service %s', (name, schema) => {
+    const service = compose.services[name]!;
+    const environment = Object.fromEntries(
+      Object.entries(service.environment ?? {}).map(([key, value]) => [key, String(value)]),
+    );
+
+    it('is built from the Dockerfile for its own entry point', () => {
+      expect(service.build?.args?.SERVICE).toBe(name);
+      expect(fs.existsSync(path.join(repoRoot, 'services', name, 'src', 'main.ts'))).toBe(true);
+    });
+
+    it('sets only variables its config schema declares, with valid values', () => {
+      const unknown = Object.keys(environment).filter((key) => !(key in schema.shape));
+      expect(unknown).toEqual([]);
+      expect(() => loadConfig(name, schema, environment)).not.toThrow();
+    });
+
+    it('publishes its HTTP port and reaches Kafka on an advertised listener', () => {
+      const config = loadConfig(name, schema, environment);
+      expect(service.ports).toEqual([`${config.HTTP_PORT}:${config.HTTP_PORT}`]);
+      expect(config.HTTP_HOST).toBe('0.0.0.0');
+      const advertised = String(compose.services.kafka?.environment?.KAFKA_ADVERTISED_LISTENERS);
+      for (const broker of config.KAFKA_BROKERS as string[]) expect(advertised).toContain(`//${broker}`);
+    });
+
+    it('is scraped by Prometheus, in compose and locally, on the port it listens on', () => {
+      const config = loadConfig(name, schema, environment);
+      expect(targetsOf(readYaml('infra/prometheus/prometheus.docker.yml'), name)).toEqual([
+        `${name}:${config.HTTP_PORT}`,
+      ]);
+      const local = loadConfig(name, schema, {});
+      expect(targetsOf(readYaml('infra/prometheus/prometheus.yml'), name)).toEqual([`127.0.0.1:${local.HTTP_PORT}`]);
+    });
+  });
+});
