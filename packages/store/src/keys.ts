@@ -1,0 +1,30 @@
+/**
+ * Binary keys of the pair databases: two big-endian u32 so LMDB's byte order is (first, second) order,
+ * which makes one user's items (or one item's users) a contiguous, sorted key range.
+ */
+export function writePairKey(target: Buffer, first: number, second: number): Buffer {
+  target.writeUInt32BE(first, 0);
+  target.writeUInt32BE(second, 4);
+  return target;
+}
+
+export const pairKeyFirst = (key: Buffer): number => key.readUInt32BE(0);
+export const pairKeySecond = (key: Buffer): number => key.readUInt32BE(4);
+
+/** Range bounds covering every pair whose first half is `first`. */
+export function pairRange(first: number): { start: Buffer; end: Buffer } {
+  const start = Buffer.alloc(8);
+  start.writeUInt32BE(first, 0);
+  const end = Buffer.alloc(8);
+  if (first === 0xffffffff) end.fill(0xff);
+  else end.writeUInt32BE(first + 1, 0);
+  return { start, end };
+}
+
+export function u32Value(value: number): Buffer {
+  const buffer = Buffer.allocUnsafe(4);
+  buffer.writeUInt32LE(value, 0);
+  return buffer;
+}
+
+export const readU32Value = (value: Buffer | undefined): number => (value === undefined ? 0 : value.readUInt32LE(0));

@@ -1,0 +1,438 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Csr, Interactions } from '@pncf/evaluation';
+import { transpose } from '@pncf/evaluation';
+import { type Database, open, type RootDatabase } from 'lmdb';
+import { aggregatePairs, itemMajorOrder } from './aggregate.js';
+import { pairKeySecond, pairRange, readU32Value, u32Value, writePairKey } from './keys.js';
+
+export interface StoreOptions {
+  /** Directory of the LMDB environment; created when missing (unless readOnly). */
+  path: string;
+  readOnly?: boolean;
+  /** Upper bound of the memory map; the file only grows as data arrives. */
+  mapSizeBytes?: number;
+  /**
+   * Skip fsync at commit. A killed process loses nothing either way (the OS holds the pages); only an OS
+   * crash or power loss can then lose the last transactions. Off by default.
+   */
+  noSync?: boolean;
+}
+
+/** One event ready for the store: ids already validated, its Kafka offset for de-duplication. */
+export interface StoredEvent {
+  offset: bigint;
+  user: string;
+  item: string;
+  count: number;
+}
+
+/** A consumed batch of one topic-partition. nextOffset is what to read next (last offset + 1). */
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  /** Valid events in offset order; rejected messages only advance nextOffset. */
+  events: StoredEvent[];
+  nextOffset: bigint;
+}
+
+export interface ApplyResult {
+  /** Events written (offset not yet stored). */
+  applied: number;
+  /** Events skipped because their offset was already stored: a redelivery after a crash or a rebalance. */
+  duplicates: number;
+  /** Sequence number after the batch (unchanged when nothing was applied). */
+  sequence: number;
+  newUsers: number;
+  newItems: number;
+}
+
+export interface StoreSnapshot {
+  interactions: Interactions;
+  /** Sequence number the snapshot reflects; pass it to changesSince later. */
+  sequence: number;
+  /** Sum of all counts. */
+  total: number;
+}
+
+/** Pair count deltas written after a sequence number, in write order (pairs may repeat across batches). */
+export interface Changes {
+  fromSequence: number;
+  toSequence: number;
+  users: Uint32Array;
+  items: Uint32Array;
+  deltas: Uint32Array;
+  /** Dictionary sizes at toSequence; indices ≥ the trainer's old sizes are new users/items. */
+  userCount: number;
+  itemCount: number;
+  /** False when entries after fromSequence were already pruned: the caller must take a full snapshot. */
+  complete: boolean;
+}
+
+export interface Adjacency {
+  /** Dense indices of the other side, ascending. */
+  indices: Uint32Array;
+  counts: Uint32Array;
+}
+
+export interface StoreStats {
+  users: number;
+  items: number;
+  pairs: number;
+  total: number;
+  sequence: number;
+  /** Size of the data file on disk. */
+  bytes: number;
+}
+
+type Side = 'user' | 'item';
+const U32_MAX = 0xffffffff;
+
+/**
+ * The interaction store. One writer process at a time per batch (LMDB serialises write transactions across
+ * processes, so several ingesters may share it); any number of reader processes. Key layout: README.md.
+ */
+export class InteractionStore {
+  private readonly root: RootDatabase;
+  private readonly meta: Database<number, string>;
+  private readonly ids: Record<Side, Database<number, string>>;
+  private readonly names: Record<Side, Database<string, number>>;
+  private readonly totals: Record<Side, Database<number, number>>;
+  private readonly userItems: Database<Buffer, Buffer>;
+  private readonly itemUsers: Database<Buffer, Buffer>;
+  private readonly changes: Database<Buffer, Buffer>;
+  private readonly offsets: Database<string, [string, number]>;
+  /** Positive lookups only: an id's index never changes once committed, so other writers cannot stale it. */
+  private readonly indexCache: Record<Side, Map<string, number>> = { user: new Map(), item: new Map() };
+  private readonly dataFile: string;
+
+  private constructor(root: RootDatabase, dataFile: string) {
+    this.root = root;
+    this.dataFile = dataFile;
+    this.meta = root.openDB('meta', {});
+    this.ids = {
+      user: root.openDB('user-ids', {}),
+      item: root.openDB('item-ids', {}),
+    };
+    this.names = {
+      user: root.openDB('user-names', { keyEncoding: 'uint32' }),
+      item: root.openDB('item-names', { keyEncoding: 'uint32' }),
+    };
+    this.totals = {
+      user: root.openDB('user-totals', { keyEncoding: 'uint32' }),
+      item: root.openDB('item-totals', { keyEncoding: 'uint32' }),
+    };
+    this.userItems = root.openDB('user-items', { keyEncoding: 'binary', encoding: 'binary' });
+    this.itemUsers = root.openDB('item-users', { keyEncoding: 'binary', encoding: 'binary' });
+    this.changes = root.openDB('changes', { keyEncoding: 'binary', encoding: 'binary' });
+    this.offsets = root.openDB('offsets', {});
+  }
+
+  static open(options: StoreOptions): InteractionStore {
+    if (!options.readOnly) fs.mkdirSync(options.path, { recursive: true });
+    const root = open({
+      path: options.path,
+      maxDbs: 16,
+      mapSize: options.mapSizeBytes ?? 64 * 2 ** 30,
+      readOnly: options.readOnly ?? false,
+      noSync: options.noSync ?? false,
+    });
+    return new InteractionStore(root, path.join(options.path, 'data.mdb'));
+  }
+
+  /**
+   * Write one partition batch and its next offset in ONE transaction. Events whose offset is below the
+   * stored one are skipped, so a redelivered batch (crash between LMDB and Kafka commit, or a rebalance
+   * race between two ingesters) is never counted twice.
+   */
+  applyBatch(batch: PartitionBatch): ApplyResult {
+    const assigned: Record<Side, Map<string, number>> = { user: new Map(), item: new Map() };
+    const result = this.root.transactionSync((): ApplyResult => {
+      const offsetKey = [batch.topic, batch.partition] as [string, number];
+      const storedText = this.offsets.get(offsetKey);
+      const stored = storedText === undefined ? -1n : BigInt(storedText);
+      let sequence = this.meta.get('sequence') ?? 0;
+      if (batch.nextOffset <= stored) {
+        return { applied: 0, duplicates: batch.events.length, sequence, newUsers: 0, newItems: 0 };
+      }
+      const fresh = batch.events.filter((event) => event.offset >= stored);
+      const n = fresh.length;
+      const users = new Uint32Array(n);
+      const items = new Uint32Array(n);
+      const counts = new Uint32Array(n);
+      for (let k = 0; k < n; k++) {
+        const event = fresh[k]!;
+        users[k] = this.indexOf('user', event.user, assigned.user);
+        items[k] = this.indexOf('item', event.item, assigned.item);
+        counts[k] = event.count;
+      }
+      if (n > 0) {
+        sequence += 1;
+        this.writeCounts(sequence, users, items, counts);
+        this.meta.put('sequence', sequence);
+      }
+      this.offsets.put(offsetKey, batch.nextOffset.toString());
+      return {
+        applied: n,
+        duplicates: batch.events.length - n,
+        sequence,
+        newUsers: assigned.user.size,
+        newItems: assigned.item.size,
+      };
+    });
+    // Only now are the new ids committed and safe to remember.
+    for (const side of ['user', 'item'] as const) {
+      for (const [id, index] of assigned[side]) this.indexCache[side].set(id, index);
+    }
+    return result;
+  }
+
+  private indexOf(side: Side, id: string, assigned: Map<string, number>): number {
+    const cached = this.indexCache[side].get(id) ?? assigned.get(id);
+    if (cached !== undefined) return cached;
+    const existing = this.ids[side].get(id);
+    if (existing !== undefined) {
+      this.indexCache[side].set(id, existing);
+      return existing;
+    }
+    const countKey = side === 'user' ? 'users' : 'items';
+    const index = this.meta.get(countKey) ?? 0;
+    this.ids[side].put(id, index);
+    this.names[side].put(index, id);
+    this.meta.put(countKey, index + 1);
+    assigned.set(id, index);
+    return index;
+  }
+
+  /** Inside the write transaction: pair counts both ways, totals, and the change log entry. */
+  private writeCounts(sequence: number, users: Uint32Array, items: Uint32Array, counts: Uint32Array): void {
+    const pairs = aggregatePairs(users, items, counts);
+    const m = pairs.users.length;
+    const key = Buffer.alloc(8);
+    const newCounts = new Uint32Array(m);
+    let newPairs = 0;
+    let added = 0;
+    for (let k = 0; k < m; k++) {
+      const old = readU32Value(this.userItems.get(writePairKey(key, pairs.users[k]!, pairs.items[k]!)));
+      if (old === 0) newPairs++;
+      // Saturate rather than wrap: Interactions holds u32 counts.
+      const next = Math.min(U32_MAX, old + pairs.deltas[k]!);
+      added += next - old;
+      newCounts[k] = next;
+      this.userItems.put(key, u32Value(next));
+    }
+    const byItem = itemMajorOrder(pairs);
+    for (let p = 0; p < m; p++) {
+      const k = byItem[p]!;
+      this.itemUsers.put(writePairKey(key, pairs.items[k]!, pairs.users[k]!), u32Value(newCounts[k]!));
+    }
+    this.addTotals('user', pairs.users, pairs.deltas, null);
+    this.addTotals('item', pairs.items, pairs.deltas, byItem);
+    this.meta.put('pairs', (this.meta.get('pairs') ?? 0) + newPairs);
+    this.meta.put('total', (this.meta.get('total') ?? 0) + added);
+
+    const log = new Uint32Array(m * 3);
+    for (let k = 0; k < m; k++) {
+      log[3 * k] = pairs.users[k]!;
+      log[3 * k + 1] = pairs.items[k]!;
+      log[3 * k + 2] = pairs.deltas[k]!;
+    }
+    this.changes.put(sequenceKey(sequence), Buffer.from(log.buffer, log.byteOffset, log.byteLength));
+  }
+
+  /** Sum deltas per index over runs of equal indices (order makes equal indices adjacent). */
+  private addTotals(side: Side, indices: Uint32Array, deltas: Uint32Array, order: Uint32Array | null): void {
+    const db = this.totals[side];
+    let p = 0;
+    while (p < indices.length) {
+      const index = indices[order ? order[p]! : p]!;
+      let sum = 0;
+      while (p < indices.length && indices[order ? order[p]! : p] === index) {
+        sum += deltas[order ? order[p]! : p]!;
+        p++;
+      }
+      db.put(index, (db.get(index) ?? 0) + sum);
+    }
+  }
+
+  /** The whole store as the project's CSR type, from ONE read transaction. */
+  snapshot(): StoreSnapshot {
+    return this.read((transaction) => {
+      const rows = this.meta.get('users', { transaction }) ?? 0;
+      const cols = this.meta.get('items', { transaction }) ?? 0;
+      const nnz = this.meta.get('pairs', { transaction }) ?? 0;
+      const indptr = new Uint32Array(rows + 1);
+      const indices = new Uint32Array(nnz);
+      const counts = new Uint32Array(nnz);
+      let k = 0;
+      for (const { key, value } of this.userItems.getRange({ transaction })) {
+        indptr[key.readUInt32BE(0) + 1]!++;
+        indices[k] = key.readUInt32BE(4);
+        counts[k] = value.readUInt32LE(0);
+        k++;
+      }
+      if (k !== nnz) throw new Error(`store is inconsistent: ${k} pairs found, meta says ${nnz}`);
+      for (let r = 0; r < rows; r++) indptr[r + 1]! += indptr[r]!;
+      const byUser: Csr = { rows, cols, indptr, indices, counts };
+      const interactions: Interactions = {
+        userIds: this.readNames('user', rows, transaction),
+        itemIds: this.readNames('item', cols, transaction),
+        byUser,
+        byItem: transpose(byUser),
+      };
+      return {
+        interactions,
+        sequence: this.meta.get('sequence', { transaction }) ?? 0,
+        total: this.meta.get('total', { transaction }) ?? 0,
+      };
+    });
+  }
+
+  private readNames(side: Side, count: number, transaction: ReadTransaction): string[] {
+    const names = new Array<string>(count);
+    let k = 0;
+    for (const { value } of this.names[side].getRange({ transaction, end: count })) names[k++] = value;
+    if (k !== count) throw new Error(`store is inconsistent: ${k} ${side} ids found, meta says ${count}`);
+    return names;
+  }
+
+  /** Everything written after `sequence`, for incremental training. One read transaction. */
+  changesSince(sequence: number): Changes {
+    return this.read((transaction) => {
+      const chunks: Uint32Array[] = [];
+      let length = 0;
+      let first: number | undefined;
+      for (const { key, value } of this.changes.getRange({ transaction, start: sequenceKey(sequence + 1) })) {
+        first ??= sequenceOf(key);
+        const triples = new Uint32Array(value.byteLength / 4);
+        new Uint8Array(triples.buffer).set(value);
+        chunks.push(triples);
+        length += triples.length / 3;
+      }
+      const users = new Uint32Array(length);
+      const items = new Uint32Array(length);
+      const deltas = new Uint32Array(length);
+      let k = 0;
+      for (const triples of chunks) {
+        for (let t = 0; t < triples.length; t += 3, k++) {
+          users[k] = triples[t]!;
+          items[k] = triples[t + 1]!;
+          deltas[k] = triples[t + 2]!;
+        }
+      }
+      const toSequence = this.meta.get('sequence', { transaction }) ?? 0;
+      return {
+        fromSequence: sequence,
+        toSequence,
+        users,
+        items,
+        deltas,
+        userCount: this.meta.get('users', { transaction }) ?? 0,
+        itemCount: this.meta.get('items', { transaction }) ?? 0,
+        complete: toSequence <= sequence || first === sequence + 1,
+      };
+    });
+  }
+
+  /** Drop change-log entries up to and including `sequence` (once every reader has moved past it). */
+  async pruneChanges(sequence: number): Promise<number> {
+    let removed = 0;
+    await this.root.transaction(() => {
+      for (const key of this.changes.getKeys({ end: sequenceKey(sequence + 1) })) {
+        this.changes.remove(key);
+        removed++;
+      }
+    });
+    return removed;
+  }
+
+  /** Dense index of an id, or undefined when the store has never seen it (a cold-start user or item). */
+  lookup(side: Side, id: string): number | undefined {
+    return this.ids[side].get(id);
+  }
+
+  /** The raw id of a dense index. */
+  idOf(side: Side, index: number): string | undefined {
+    return this.names[side].get(index);
+  }
+
+  /** A user's items with counts (for exclusion at scoring time); empty for an unknown user. */
+  itemsOfUser(user: number): Adjacency {
+    return this.adjacency(this.userItems, user);
+  }
+
+  /** An item's users with counts (for bag sampling). */
+  usersOfItem(item: number): Adjacency {
+    return this.adjacency(this.itemUsers, item);
+  }
+
+  private adjacency(db: Database<Buffer, Buffer>, first: number): Adjacency {
+    const indices: number[] = [];
+    const counts: number[] = [];
+    for (const { key, value } of db.getRange(pairRange(first))) {
+      indices.push(pairKeySecond(key));
+      counts.push(value.readUInt32LE(0));
+    }
+    return { indices: Uint32Array.from(indices), counts: Uint32Array.from(counts) };
+  }
+
+  /** Sum of counts of one user or item. */
+  totalOf(side: Side, index: number): number {
+    return this.totals[side].get(index) ?? 0;
+  }
+
+  /** Next offset to consume per partition of a topic, as stored with the counts. */
+  storedOffsets(topic: string): Map<number, bigint> {
+    const result = new Map<number, bigint>();
+    for (const { key, value } of this.offsets.getRange({ start: [topic], end: [`${topic}\u0001`] })) {
+      if (key[0] === topic) result.set(key[1], BigInt(value));
+    }
+    return result;
+  }
+
+  stats(): StoreStats {
+    return this.read((transaction) => ({
+      users: this.meta.get('users', { transaction }) ?? 0,
+      items: this.meta.get('items', { transaction }) ?? 0,
+      pairs: this.meta.get('pairs', { transaction }) ?? 0,
+      total: this.meta.get('total', { transaction }) ?? 0,
+      sequence: this.meta.get('sequence', { transaction }) ?? 0,
+      bytes: fileSize(this.dataFile),
+    }));
+  }
+
+  private read<T>(body: (transaction: ReadTransaction) => T): T {
+    const transaction = this.root.useReadTransaction();
+    try {
+      return body(transaction);
+    } finally {
+      transaction.done();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+}
+
+type ReadTransaction = ReturnType<RootDatabase['useReadTransaction']>;
+
+/** Change-log keys: big-endian u64-ish (two u32) so key order is sequence order. */
+function sequenceKey(sequence: number): Buffer {
+  const key = Buffer.alloc(8);
+  key.writeUInt32BE(Math.floor(sequence / 2 ** 32), 0);
+  key.writeUInt32BE(sequence % 2 ** 32, 4);
+  return key;
+}
+
+function sequenceOf(key: Buffer): number {
+  return key.readUInt32BE(0) * 2 ** 32 + key.readUInt32BE(4);
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
