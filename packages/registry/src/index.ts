@@ -1,0 +1,2 @@
+export { checksumDir, MANIFEST_FILE } from './checksums.js';
+export * from './registry.js';
