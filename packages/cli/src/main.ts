@@ -1,5 +1,6 @@
 #!/usr/bin/env -S npx tsx
 import { Command } from 'commander';
+import { replayCommand } from './commands/replay.js';
 import { upCommand } from './commands/up.js';
 
 const program = new Command('pncf')
@@ -7,6 +8,7 @@ const program = new Command('pncf')
   .showHelpAfterError();
 
 program.addCommand(upCommand());
+program.addCommand(replayCommand());
 
 program.parseAsync().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);

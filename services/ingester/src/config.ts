@@ -1,12 +1,37 @@
 import { commonConfigShape, env } from '@pncf/runtime';
 import { z } from 'zod';
 
+const flag = (fallback: boolean, description: string) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true' || value === '1')
+    .describe(description);
+
 export const ingesterConfigSchema = z.object({
   ...commonConfigShape,
   HTTP_PORT: env.port(9101, 'Port of the ingester HTTP server (/healthz, /metrics)'),
   INTERACTIONS_TOPIC: env.string('interactions', 'Topic of interaction events'),
   INTERACTIONS_PARTITIONS: env.positiveInt(4, 'Partitions of the interactions topic when the ingester creates it'),
   DEAD_LETTER_TOPIC: env.string('interactions.dead-letter', 'Topic that receives malformed events with the reason'),
+  CONSUMER_GROUP: env.string('pncf-ingester', 'Kafka consumer group; ingesters in one group share the partitions'),
+  STORE_PATH: env.string('.data/store', 'Directory of the LMDB interaction store'),
+  STORE_MAP_SIZE_MB: env.positiveInt(65536, 'Largest size the LMDB store may grow to, in MiB'),
+  STORE_NO_SYNC: flag(false, 'Skip fsync on commit (safe against process crashes, not against OS crashes)'),
+  SESSION_TIMEOUT_MS: env.positiveInt(
+    30000,
+    'Consumer session timeout: how long until a dead member loses its partitions',
+  ),
+  HEARTBEAT_INTERVAL_MS: env.positiveInt(3000, 'Consumer heartbeat interval'),
+  FETCH_MAX_BYTES_PER_PARTITION: env.positiveInt(
+    2 * 1024 * 1024,
+    'Largest fetch per partition, which bounds one batch (= one LMDB transaction)',
+  ),
+  FETCH_MAX_WAIT_MS: env.positiveInt(100, 'Longest a fetch waits for data before returning fewer messages'),
+  KAFKA_COMMIT_INTERVAL_MS: env.positiveInt(
+    1000,
+    'How often offsets are also committed to Kafka (for lag tools; LMDB holds the offsets that count)',
+  ),
 });
 
 export type IngesterConfig = z.infer<typeof ingesterConfigSchema>;

@@ -1,11 +1,12 @@
 import { connectKafkaAdmin, runService } from '@pncf/runtime';
 import { ingesterConfigSchema } from './config.js';
+import { startIngester } from './ingester.js';
 
 await runService({
   name: 'ingester',
   schema: ingesterConfigSchema,
   portVariable: 'HTTP_PORT',
-  async start({ config, logger }) {
+  async start({ config, logger, registry }) {
     const admin = await connectKafkaAdmin({
       brokers: config.KAFKA_BROKERS,
       clientId: 'pncf-ingester',
@@ -15,6 +16,13 @@ await runService({
         { topic: config.DEAD_LETTER_TOPIC, partitions: 1 },
       ],
     });
-    return { stop: () => admin.disconnect() };
+    const ingester = await startIngester({ config, logger, registry, admin });
+    return {
+      ready: () => ({ ok: ingester.joined(), partitions: ingester.assignment() }),
+      async stop() {
+        await ingester.stop();
+        await admin.disconnect();
+      },
+    };
   },
 });

@@ -1,0 +1,57 @@
+import { decodeEvent, type RejectReason } from '@pncf/events';
+import type { StoredEvent } from '@pncf/store';
+import type { KafkaMessage } from 'kafkajs';
+
+export interface RejectedMessage {
+  message: KafkaMessage;
+  reason: RejectReason;
+  detail: string;
+}
+
+export interface ClassifiedBatch {
+  events: StoredEvent[];
+  rejected: RejectedMessage[];
+}
+
+/** Split a fetched batch into valid events (with their offsets) and rejected messages with reasons. */
+export function classifyMessages(messages: KafkaMessage[]): ClassifiedBatch {
+  const events: StoredEvent[] = [];
+  const rejected: RejectedMessage[] = [];
+  for (const message of messages) {
+    const result = decodeEvent(message.value, message.key);
+    if (result.ok) {
+      const { user, item, count } = result.event;
+      events.push({ offset: BigInt(message.offset), user, item, count });
+    } else {
+      rejected.push({ message, reason: result.reason, detail: result.detail });
+    }
+  }
+  return { events, rejected };
+}
+
+/** Header names of a dead-lettered message: why, and where the original came from. */
+export const DEAD_LETTER_HEADERS = {
+  reason: 'dlq-reason',
+  detail: 'dlq-detail',
+  topic: 'dlq-original-topic',
+  partition: 'dlq-original-partition',
+  offset: 'dlq-original-offset',
+  timestamp: 'dlq-original-timestamp',
+} as const;
+
+/** The dead-letter copy: original key and bytes untouched, provenance and reason in headers. */
+export function deadLetterMessage(rejected: RejectedMessage, topic: string, partition: number) {
+  const { message, reason, detail } = rejected;
+  return {
+    key: message.key,
+    value: message.value,
+    headers: {
+      [DEAD_LETTER_HEADERS.reason]: reason,
+      [DEAD_LETTER_HEADERS.detail]: detail.slice(0, 500),
+      [DEAD_LETTER_HEADERS.topic]: topic,
+      [DEAD_LETTER_HEADERS.partition]: String(partition),
+      [DEAD_LETTER_HEADERS.offset]: message.offset,
+      [DEAD_LETTER_HEADERS.timestamp]: message.timestamp,
+    },
+  };
+}

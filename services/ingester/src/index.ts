@@ -1,0 +1,3 @@
+export * from './classify.js';
+export * from './config.js';
+export * from './ingester.js';

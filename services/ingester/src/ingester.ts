@@ -1,0 +1,169 @@
+import { createKafka, type Logger } from '@pncf/runtime';
+import { InteractionStore } from '@pncf/store';
+import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { classifyMessages, deadLetterMessage } from './classify.js';
+import type { IngesterConfig } from './config.js';
+import { createIngesterMetrics } from './metrics.js';
+
+/** What one stored batch looked like; for benchmarks and tests that watch the ingester in-process. */
+export interface StoredBatch {
+  topic: string;
+  partition: number;
+  applied: number;
+  duplicates: number;
+  rejected: number;
+  /** Kafka timestamps (produce time, epoch ms) of the messages of the batch. */
+  timestamps: Float64Array;
+  /** When the LMDB transaction committed, epoch ms. */
+  storedAt: number;
+}
+
+export interface IngesterOptions {
+  config: IngesterConfig;
+  logger: Logger;
+  registry: Registry;
+  /** An admin connection whose topics exist already (see connectKafkaAdmin). */
+  admin: Admin;
+  onBatchStored?: (batch: StoredBatch) => void;
+}
+
+export interface Ingester {
+  stop(): Promise<void>;
+  /** Partitions this member owns since the last rebalance. */
+  assignment(): number[];
+  joined(): boolean;
+  store: InteractionStore;
+}
+
+/**
+ * The consumer loop: each fetched batch of one partition becomes one LMDB transaction holding both the
+ * count updates and the partition's next offset. LMDB is the source of truth for offsets: on every
+ * assignment the consumer seeks to them; Kafka commits only keep standard lag tools informed.
+ */
+export async function startIngester(options: IngesterOptions): Promise<Ingester> {
+  const { config, logger, admin } = options;
+  const topic = config.INTERACTIONS_TOPIC;
+  const store = InteractionStore.open({
+    path: config.STORE_PATH,
+    mapSizeBytes: config.STORE_MAP_SIZE_MB * 2 ** 20,
+    noSync: config.STORE_NO_SYNC,
+  });
+  const metrics = createIngesterMetrics(options.registry, store);
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-ingester', logger });
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+  const consumer: Consumer = kafka.consumer({
+    groupId: config.CONSUMER_GROUP,
+    sessionTimeout: config.SESSION_TIMEOUT_MS,
+    heartbeatInterval: config.HEARTBEAT_INTERVAL_MS,
+    maxBytesPerPartition: config.FETCH_MAX_BYTES_PER_PARTITION,
+    maxBytes: config.FETCH_MAX_BYTES_PER_PARTITION * 4,
+    maxWaitTimeInMs: config.FETCH_MAX_WAIT_MS,
+    allowAutoTopicCreation: false,
+  });
+
+  // Where to start a partition the store has never seen: its first retained offset.
+  const lowWatermarks = new Map<number, string>();
+  for (const entry of await admin.fetchTopicOffsets(topic)) lowWatermarks.set(entry.partition, entry.low);
+
+  let assigned: number[] = [];
+  let joined = false;
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    assigned = payload.memberAssignment[topic] ?? [];
+    joined = true;
+    metrics.assigned.set(assigned.length);
+    metrics.lag.reset();
+    const stored = store.storedOffsets(topic);
+    const seeks: Record<number, string> = {};
+    for (const partition of assigned) {
+      const offset = stored.get(partition)?.toString() ?? lowWatermarks.get(partition) ?? '0';
+      seeks[partition] = offset;
+      consumer.seek({ topic, partition, offset });
+    }
+    logger.info({ partitions: assigned, seeks }, 'partitions assigned; seeking to the offsets stored in LMDB');
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+    if (!payload.restart) process.exitCode = 1;
+  });
+
+  const handleBatch = async ({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isRunning,
+    isStale,
+    commitOffsetsIfNecessary,
+  }: EachBatchPayload) => {
+    if (batch.isEmpty() || !isRunning() || isStale()) return;
+    const started = performance.now();
+    const { events, rejected } = classifyMessages(batch.messages);
+    metrics.consumed.inc(batch.messages.length);
+    if (rejected.length > 0) {
+      // Before the LMDB commit, so a crash can duplicate a dead letter but never lose one.
+      await producer.send({
+        topic: config.DEAD_LETTER_TOPIC,
+        acks: -1,
+        messages: rejected.map((entry) => deadLetterMessage(entry, batch.topic, batch.partition)),
+      });
+      for (const entry of rejected) metrics.deadLettered.inc({ reason: entry.reason });
+    }
+    const lastOffset = batch.lastOffset();
+    const result = store.applyBatch({
+      topic: batch.topic,
+      partition: batch.partition,
+      events,
+      nextOffset: BigInt(lastOffset) + 1n,
+    });
+    const storedAt = Date.now();
+    resolveOffset(lastOffset);
+
+    metrics.stored.inc(result.applied);
+    metrics.duplicates.inc(result.duplicates);
+    metrics.batchSize.observe(batch.messages.length);
+    metrics.batchSeconds.observe((performance.now() - started) / 1000);
+    metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+    const timestamps = new Float64Array(batch.messages.length);
+    for (let k = 0; k < timestamps.length; k++) {
+      timestamps[k] = Number(batch.messages[k]!.timestamp);
+      metrics.delaySeconds.observe((storedAt - timestamps[k]!) / 1000);
+    }
+    options.onBatchStored?.({
+      topic: batch.topic,
+      partition: batch.partition,
+      applied: result.applied,
+      duplicates: result.duplicates,
+      rejected: rejected.length,
+      timestamps,
+      storedAt,
+    });
+    await commitOffsetsIfNecessary();
+    await heartbeat();
+  };
+
+  await producer.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: true,
+    autoCommitInterval: config.KAFKA_COMMIT_INTERVAL_MS,
+    eachBatchAutoResolve: false,
+    eachBatch: handleBatch,
+  });
+
+  return {
+    store,
+    assignment: () => assigned,
+    joined: () => joined,
+    async stop() {
+      // disconnect waits for the batch in flight, so its transaction and offsets land before we exit.
+      await consumer.disconnect();
+      await producer.disconnect();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,163 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type IngesterConfig, ingesterConfigSchema, type StoredBatch, startIngester } from '@pncf/ingester';
+import { freePort } from '@pncf/kafka-local';
+import { connectKafkaAdmin, createHttpServer, createLogger, ensureTopics } from '@pncf/runtime';
+import type { InteractionStore } from '@pncf/store';
+import type { Admin } from 'kafkajs';
+import { testBrokers, uniqueName } from './support/kafka.js';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const sharedData = (...parts: string[]) => path.resolve(repoRoot, '..', 'shared', 'data', ...parts);
+
+/** Environment of one test's ingester: its own topics, group and store directory. */
+export function ingesterEnv(prefix: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    KAFKA_BROKERS: testBrokers().join(','),
+    LOG_LEVEL: 'warn',
+    INTERACTIONS_TOPIC: uniqueName(`${prefix}-events`),
+    DEAD_LETTER_TOPIC: uniqueName(`${prefix}-dlq`),
+    CONSUMER_GROUP: uniqueName(`${prefix}-group`),
+    STORE_PATH: fs.mkdtempSync(path.join(os.tmpdir(), `pncf-${prefix}-store-`)),
+    // The broker's minimum: a killed member's partitions move on after 6 s instead of 30 s.
+    SESSION_TIMEOUT_MS: '6000',
+    HEARTBEAT_INTERVAL_MS: '1000',
+    ...overrides,
+  };
+}
+
+export async function createTopics(env: Record<string, string>, partitions: number): Promise<Admin> {
+  const admin = await connectKafkaAdmin({
+    brokers: testBrokers(),
+    clientId: 'pncf-test-admin',
+    logger: createLogger('test', 'warn'),
+    topics: [],
+  });
+  await ensureTopics(admin, [
+    { topic: env.INTERACTIONS_TOPIC!, partitions },
+    { topic: env.DEAD_LETTER_TOPIC!, partitions: 1 },
+  ]);
+  return admin;
+}
+
+export interface InProcessIngester {
+  config: IngesterConfig;
+  store: InteractionStore;
+  metricsUrl: string;
+  stop(): Promise<void>;
+}
+
+/** The ingester as main.ts wires it, with a real HTTP server for /metrics, inside the test process. */
+export async function startInProcessIngester(
+  env: Record<string, string>,
+  onBatchStored?: (batch: StoredBatch) => void,
+): Promise<InProcessIngester> {
+  const config = ingesterConfigSchema.parse(env);
+  const logger = createLogger('ingester', config.LOG_LEVEL);
+  const http = createHttpServer({ service: 'ingester', logger });
+  const admin = await connectKafkaAdmin({
+    brokers: config.KAFKA_BROKERS,
+    clientId: 'pncf-ingester',
+    logger,
+    topics: [
+      { topic: config.INTERACTIONS_TOPIC, partitions: config.INTERACTIONS_PARTITIONS },
+      { topic: config.DEAD_LETTER_TOPIC, partitions: 1 },
+    ],
+  });
+  const ingester = await startIngester({
+    config,
+    logger,
+    registry: http.registry,
+    admin,
+    ...(onBatchStored ? { onBatchStored } : {}),
+  });
+  const address = await http.listen('127.0.0.1', 0);
+  return {
+    config,
+    store: ingester.store,
+    metricsUrl: `${address}/metrics`,
+    async stop() {
+      await ingester.stop();
+      await admin.disconnect();
+      await http.close();
+    },
+  };
+}
+
+/** Resolve once the store's offsets reach the end of every partition (everything produced is stored). */
+export async function waitUntilStored(
+  admin: Admin,
+  topic: string,
+  storedOffsets: () => Map<number, bigint>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let behind = '';
+  while (Date.now() < deadline) {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const stored = storedOffsets();
+    const lagging = ends.filter((end) => (stored.get(end.partition) ?? 0n) < BigInt(end.high));
+    if (lagging.length === 0) return;
+    behind = lagging.map((end) => `p${end.partition}: ${stored.get(end.partition) ?? 0n}/${end.high}`).join(', ');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`store did not catch up within ${timeoutMs} ms (${behind})`);
+}
+
+export interface ChildIngester {
+  child: ChildProcess;
+  port: number;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** The real ingester process (node --import tsx main.ts): a single process, so SIGKILL hits the ingester itself. */
+export async function spawnIngester(env: Record<string, string>): Promise<ChildIngester> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(repoRoot, 'services', 'ingester', 'src', 'main.ts')],
+    { cwd: repoRoot, env: { ...process.env, ...env, HTTP_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, port, output: () => output, exited };
+}
+
+/** Key "user\titem" → count, from the project's Interactions type. */
+export function pairCounts(data: {
+  userIds: string[];
+  itemIds: string[];
+  byUser: { rows: number; indptr: Uint32Array; indices: Uint32Array; counts: Uint32Array };
+}): Map<string, number> {
+  const result = new Map<string, number>();
+  const { indptr, indices, counts } = data.byUser;
+  for (let u = 0; u < data.byUser.rows; u++) {
+    for (let k = indptr[u]!; k < indptr[u + 1]!; k++) {
+      result.set(`${data.userIds[u]}\t${data.itemIds[indices[k]!]}`, counts[k]!);
+    }
+  }
+  return result;
+}
+
+/** Pairs whose counts differ, at most `max` of them, for a readable failure. */
+export function countDifferences(actual: Map<string, number>, expected: Map<string, number>, max = 10): string[] {
+  const out: string[] = [];
+  for (const [pair, count] of expected) {
+    if (actual.get(pair) !== count) out.push(`${pair}: stored ${actual.get(pair)} expected ${count}`);
+    if (out.length >= max) return out;
+  }
+  for (const [pair, count] of actual) {
+    if (!expected.has(pair)) out.push(`${pair}: stored ${count}, not in the source`);
+    if (out.length >= max) return out;
+  }
+  return out;
+}
