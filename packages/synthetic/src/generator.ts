@@ -1,0 +1,243 @@
+import { createRng, deriveSeed, fromTriples, type Interactions } from '@pncf/evaluation';
+import { defaultSyntheticOptions, type SyntheticOptions } from './options.js';
+
+/** The stream as parallel typed arrays, in time order; every event has count 1. */
+export interface SyntheticStream {
+  options: SyntheticOptions;
+  authorIds: string[];
+  tagIds: string[];
+  authors: Uint32Array;
+  tags: Uint32Array;
+  timestamps: Float64Array;
+}
+
+export interface InteractionEvent {
+  user: string;
+  item: string;
+  count: number;
+  ts: number;
+}
+
+/** Index of the first entry of the ascending `cumulative[0..length)` that exceeds `target`. */
+function searchCumulative(cumulative: Float64Array, length: number, target: number): number {
+  let lo = 0;
+  let hi = length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cumulative[mid]! > target) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** Moment (event index) each entity appears: a prefix exists from the start, the rest at spread-out moments. */
+function birthIndices(count: number, initialShare: number, events: number): Uint32Array {
+  const births = new Uint32Array(count);
+  const initial = Math.max(1, Math.round(count * initialShare));
+  for (let i = initial; i < count; i++) births[i] = Math.floor(((i - initial + 1) / (count - initial + 1)) * events);
+  return births;
+}
+
+/**
+ * The latent world behind the stream: author activity and topics, topic tag lists, birth moments. Built from
+ * the seed alone, so the stream and the ground truth of what comes next agree.
+ */
+class World {
+  readonly activityCumulative: Float64Array;
+  readonly authorBirths: Uint32Array;
+  readonly tagBirths: Uint32Array;
+  readonly topicStart: Uint32Array;
+  readonly authorTopics: Uint32Array;
+  readonly authorTopicCumulative: Float64Array;
+  readonly topicTags: Uint32Array;
+  readonly zipfCumulative: Float64Array;
+
+  constructor(readonly options: SyntheticOptions) {
+    const { authors, tags, topics, tagsPerTopic, maxTopicsPerAuthor, activityTail, seed } = options;
+    const rng = createRng(deriveSeed(seed, 1));
+
+    this.activityCumulative = new Float64Array(authors);
+    let total = 0;
+    for (let a = 0; a < authors; a++) {
+      // Pareto(activityTail), capped: real authors write at most a few hundred videos.
+      total += Math.min(60, (1 - rng()) ** (-1 / activityTail));
+      this.activityCumulative[a] = total;
+    }
+    this.authorBirths = birthIndices(authors, options.initialAuthorShare, options.events);
+    this.tagBirths = birthIndices(tags, options.initialTagShare, options.events);
+
+    this.topicStart = new Uint32Array(authors + 1);
+    const chosenTopics: number[] = [];
+    const topicWeights: number[] = [];
+    for (let a = 0; a < authors; a++) {
+      const k = 1 + Math.floor(rng() * maxTopicsPerAuthor);
+      let cumulative = 0;
+      for (let j = 0; j < k; j++) {
+        chosenTopics.push(Math.floor(rng() * topics));
+        cumulative += 0.2 + rng();
+        topicWeights.push(cumulative);
+      }
+      this.topicStart[a + 1] = chosenTopics.length;
+    }
+    this.authorTopics = Uint32Array.from(chosenTopics);
+    this.authorTopicCumulative = Float64Array.from(topicWeights);
+
+    const perTopic = Math.min(tagsPerTopic, tags);
+    this.topicTags = new Uint32Array(topics * perTopic);
+    for (let t = 0; t < topics; t++) {
+      for (let r = 0; r < perTopic; r++) this.topicTags[t * perTopic + r] = Math.floor(rng() * tags);
+    }
+    this.zipfCumulative = new Float64Array(perTopic);
+    let zipf = 0;
+    for (let r = 0; r < perTopic; r++) {
+      zipf += 1 / (r + 1);
+      this.zipfCumulative[r] = zipf;
+    }
+  }
+
+  /** A tag for author a from its topics (or noise), among the first `bornTags` tags. */
+  drawFreshTag(a: number, bornTags: number, rng: () => number): number {
+    if (rng() >= this.options.noiseProbability) {
+      const start = this.topicStart[a]!;
+      const end = this.topicStart[a + 1]!;
+      const base = start > 0 ? this.authorTopicCumulative[start - 1]! : 0;
+      const perTopic = this.zipfCumulative.length;
+      for (let attempt = 0; attempt < 8; attempt++) {
+        const pick = base + rng() * (this.authorTopicCumulative[end - 1]! - base);
+        let j = start;
+        while (j < end - 1 && this.authorTopicCumulative[j]! <= pick) j++;
+        const topic = this.authorTopics[j]!;
+        const rank = searchCumulative(this.zipfCumulative, perTopic, rng() * this.zipfCumulative[perTopic - 1]!);
+        const tag = this.topicTags[topic * perTopic + rank]!;
+        if (tag < bornTags) return tag;
+      }
+    }
+    return Math.floor(rng() * bornTags);
+  }
+}
+
+/**
+ * A seeded synthetic author-tag stream with the structure PNCF is for: authors write about a few latent topics,
+ * activity is heavy-tailed, authors re-use their own tags (so pair counts exceed 1), and authors and tags keep
+ * appearing over time. Same options, same stream.
+ */
+export class AuthorTagGenerator {
+  readonly options: SyntheticOptions;
+  private readonly world: World;
+  private history: Uint32Array[] | undefined;
+  private historyLength: Uint32Array | undefined;
+
+  constructor(options: Partial<SyntheticOptions> = {}) {
+    this.options = { ...defaultSyntheticOptions, ...options };
+    this.world = new World(this.options);
+  }
+
+  authorId = (a: number): string => `author-${String(a).padStart(6, '0')}`;
+  tagId = (t: number): string => `tag-${String(t).padStart(5, '0')}`;
+
+  /** The whole stream as typed arrays (time order). */
+  generate(): SyntheticStream {
+    const { events, authors: authorCount, tags: tagCount, reuseProbability, startTs, meanGapMs } = this.options;
+    const world = this.world;
+    const rng = createRng(deriveSeed(this.options.seed, 2));
+    const authors = new Uint32Array(events);
+    const tags = new Uint32Array(events);
+    const timestamps = new Float64Array(events);
+    // Per-author tag history, grown by doubling: re-use draws a uniform past event, i.e. a tag ∝ its count.
+    const history: Uint32Array[] = new Array(authorCount);
+    const historyLength = new Uint32Array(authorCount);
+    let bornAuthors = 0;
+    let bornTags = 0;
+    let ts = startTs;
+    for (let i = 0; i < events; i++) {
+      while (bornAuthors < authorCount && world.authorBirths[bornAuthors]! <= i) bornAuthors++;
+      while (bornTags < tagCount && world.tagBirths[bornTags]! <= i) bornTags++;
+      const a = searchCumulative(
+        world.activityCumulative,
+        bornAuthors,
+        rng() * world.activityCumulative[bornAuthors - 1]!,
+      );
+      const used = historyLength[a]!;
+      let tag: number;
+      if (used > 0 && rng() < reuseProbability) tag = history[a]![Math.floor(rng() * used)]!;
+      else tag = world.drawFreshTag(a, bornTags, rng);
+
+      let own = history[a];
+      if (!own || own.length === used) {
+        const grown = new Uint32Array(Math.max(8, used * 2));
+        if (own) grown.set(own);
+        own = grown;
+        history[a] = grown;
+      }
+      own[used] = tag;
+      historyLength[a] = used + 1;
+
+      authors[i] = a;
+      tags[i] = tag;
+      ts += meanGapMs * -Math.log(1 - rng());
+      timestamps[i] = Math.round(ts);
+    }
+    this.history = history;
+    this.historyLength = historyLength;
+    const authorIds = Array.from({ length: authorCount }, (_, a) => this.authorId(a));
+    const tagIds = Array.from({ length: tagCount }, (_, t) => this.tagId(t));
+    return { options: this.options, authorIds, tagIds, authors, tags, timestamps };
+  }
+
+  /**
+   * The tags each author would use next that they have not used yet: the author's process continued for
+   * `horizon` more events. Call after generate(). Authors without new tags in the horizon are left out.
+   */
+  nextNewTags(horizon = 20): Map<string, string[]> {
+    if (!this.history || !this.historyLength) throw new Error('call generate() first');
+    const rng = createRng(deriveSeed(this.options.seed, 3));
+    const truth = new Map<string, string[]>();
+    const seen = new Set<number>();
+    for (let a = 0; a < this.options.authors; a++) {
+      const used = this.historyLength[a]!;
+      if (used === 0) continue;
+      const own = this.history[a]!;
+      seen.clear();
+      for (let j = 0; j < used; j++) seen.add(own[j]!);
+      const fresh: string[] = [];
+      for (let step = 0; step < horizon; step++) {
+        // Re-use events bring no new tag; only fresh draws can.
+        if (rng() < this.options.reuseProbability) continue;
+        const tag = this.world.drawFreshTag(a, this.options.tags, rng);
+        if (!seen.has(tag)) {
+          seen.add(tag);
+          fresh.push(this.tagId(tag));
+        }
+      }
+      if (fresh.length > 0) truth.set(this.authorId(a), fresh);
+    }
+    return truth;
+  }
+}
+
+/** Iterate the stream as interaction events (the wire format producers send). */
+export function* streamEvents(
+  stream: SyntheticStream,
+  from = 0,
+  to = stream.authors.length,
+): Generator<InteractionEvent> {
+  for (let i = from; i < to; i++) {
+    yield {
+      user: stream.authorIds[stream.authors[i]!]!,
+      item: stream.tagIds[stream.tags[i]!]!,
+      count: 1,
+      ts: stream.timestamps[i]!,
+    };
+  }
+}
+
+/** The first `upTo` events aggregated into counts, with the generator's id spaces. */
+export function toInteractions(stream: SyntheticStream, upTo = stream.authors.length): Interactions {
+  return fromTriples(
+    stream.authorIds,
+    stream.tagIds,
+    stream.authors.subarray(0, upTo),
+    stream.tags.subarray(0, upTo),
+    new Uint32Array(upTo).fill(1),
+  );
+}
