@@ -9,6 +9,8 @@ export * from './model.js';
 export * from './models/ease.js';
 export * from './models/item-knn.js';
 export * from './models/most-pop.js';
+export * from './models/negative-sampling.js';
+export * from './models/neumf.js';
 export * from './models/spd-inverse.js';
 export * from './ranking.js';
 export * from './rng.js';
