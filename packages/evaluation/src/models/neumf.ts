@@ -155,7 +155,7 @@ export class NeuMf implements Recommender {
         this.log(`NeuMF ${message}`);
         options.onProgress?.((epoch + 1) / this.o.epochs, message);
       }
-      if (bestSnapshot) variables.forEach((v, k) => v.assign(bestSnapshot![k]!));
+      if (bestSnapshot) for (let k = 0; k < variables.length; k++) variables[k]!.assign(bestSnapshot[k]!);
     } finally {
       for (const t of bestSnapshot ?? []) t.dispose();
       optimizer.dispose();
