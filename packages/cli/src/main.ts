@@ -1,5 +1,6 @@
 #!/usr/bin/env -S npx tsx
 import { Command } from 'commander';
+import { experimentCommand } from './commands/experiment.js';
 import { replayCommand } from './commands/replay.js';
 import { upCommand } from './commands/up.js';
 
@@ -9,6 +10,7 @@ const program = new Command('pncf')
 
 program.addCommand(upCommand());
 program.addCommand(replayCommand());
+program.addCommand(experimentCommand());
 
 program.parseAsync().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);

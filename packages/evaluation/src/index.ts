@@ -1,4 +1,6 @@
+export * from './chart.js';
 export * from './csr-ops.js';
+export * from './datasets.js';
 export * from './evaluate.js';
 export * from './experiment.js';
 export * from './interactions.js';
@@ -13,6 +15,7 @@ export * from './models/negative-sampling.js';
 export * from './models/neumf.js';
 export * from './models/spd-inverse.js';
 export * from './ranking.js';
+export * from './report.js';
 export * from './rng.js';
 export * from './split.js';
 export * from './tf-backend.js';

@@ -1,0 +1,260 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  DATASETS,
+  type DataFormat,
+  DEFAULT_KS,
+  Ease,
+  type ExperimentData,
+  ItemKnn,
+  kCore,
+  loadGivenSplit,
+  loadInteractions,
+  type ModelFactories,
+  MostPop,
+  markdownReport,
+  metricsChartSvg,
+  NeuMf,
+  numItems,
+  numPairs,
+  numUsers,
+  type ProgressSink,
+  type Recommender,
+  runExperiment,
+  sharedDataRoot,
+  svgToPng,
+} from '@pncf/evaluation';
+import { SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** Settings a model constructor may read; filled from the command line. */
+export interface ModelSettings {
+  dataset: string;
+  easeLambda: number;
+  knnNeighbours: number;
+  neumfEpochs: number;
+  log: (message: string) => void;
+}
+
+/**
+ * The models `pncf experiment --models` knows, by command-line name. To add one (e.g. PNCF from
+ * @pncf/pncf), add an entry here: `pncf: { label: 'PNCF', create: (s) => new Pncf({ log: s.log }) }`.
+ * The label names the model in results, tables, charts and dump files.
+ */
+export const MODEL_REGISTRY: Record<string, { label: string; create: (settings: ModelSettings) => Recommender }> = {
+  mostpop: { label: 'MostPop', create: () => new MostPop() },
+  itemknn: { label: 'ItemKNN', create: (s) => new ItemKnn({ neighbours: s.knnNeighbours }) },
+  ease: { label: 'EASE', create: (s) => new Ease({ lambda: s.easeLambda, log: s.log }) },
+  neumf: { label: 'NeuMF', create: (s) => new NeuMf({ epochs: s.neumfEpochs, log: s.log }) },
+};
+
+/**
+ * EASE's λ per data set, chosen on the validation part of seed 1 (bench/results/experiment-ease-lambda.json):
+ * dense ML-100K wants strong regularisation, the sparse author-tag set less.
+ */
+const EASE_LAMBDA: Record<string, number> = { 'ml-100k': 500, 'ml-1m': 500, 'author-tag': 300 };
+
+export function modelFactories(names: string[], settings: ModelSettings): ModelFactories {
+  const factories: ModelFactories = {};
+  for (const name of names) {
+    const entry = MODEL_REGISTRY[name];
+    if (!entry)
+      throw new InvalidArgumentError(`unknown model "${name}" (known: ${Object.keys(MODEL_REGISTRY).join(', ')})`);
+    factories[entry.label] = () => entry.create(settings);
+  }
+  return factories;
+}
+
+const list = (value: string): string[] =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
+const integers = (value: string): number[] =>
+  list(value).map((s) => {
+    if (!/^\d+$/.test(s)) throw new InvalidArgumentError(`"${s}" is not a non-negative integer`);
+    return Number(s);
+  });
+
+const integer = (value: string): number => {
+  const [n] = integers(value);
+  if (n === undefined) throw new InvalidArgumentError('expected an integer');
+  return n;
+};
+
+const fraction = (value: string): number => {
+  const f = Number(value);
+  if (!(f >= 0 && f < 1)) throw new InvalidArgumentError(`"${value}" is not in [0, 1)`);
+  return f;
+};
+
+/** cli-progress bars on stderr for the runner's long steps (silent when stderr is not a terminal). */
+function progressBars(): ProgressSink {
+  let bar: SingleBar | undefined;
+  return {
+    start(label, total) {
+      bar = new SingleBar({
+        format: `${label.padEnd(28)} [{bar}] {percentage}% | {value}/{total} | {eta_formatted} {message}`,
+        hideCursor: true,
+        clearOnComplete: true,
+        stream: process.stderr,
+      });
+      bar.start(total, 0, { message: '' });
+    },
+    update(value, message) {
+      bar?.update(value, { message: message ?? '' });
+    },
+    stop() {
+      bar?.stop();
+      bar = undefined;
+    },
+  };
+}
+
+interface Options {
+  dataset?: string;
+  data?: string;
+  format?: DataFormat;
+  dataRoot?: string;
+  core?: number;
+  train?: string;
+  test?: string;
+  models: string[];
+  seeds: number[];
+  ks: number[];
+  testFraction: number;
+  validationFraction: number;
+  out: string;
+  name?: string;
+  dumpRankings?: string;
+  dumpSplit?: string;
+  easeLambda?: number;
+  knnNeighbours: number;
+  neumfEpochs: number;
+  blockSize?: number;
+  progress: boolean;
+}
+
+function resolveData(o: Options, log: (m: string) => void): ExperimentData {
+  if (o.train || o.test) {
+    if (!o.train || !o.test) throw new InvalidArgumentError('--train and --test go together');
+    const { train, test } = loadGivenSplit(o.train, o.test);
+    log(
+      `given split: train ${numPairs(train)} pairs, test ${numPairs(test)} pairs, ${numUsers(train)} users, ${numItems(train)} items`,
+    );
+    return { kind: 'given', name: o.name ?? 'given-split', train, test };
+  }
+  let path = o.data;
+  let format = o.format;
+  let core = o.core;
+  const name = o.dataset ?? 'custom';
+  if (o.dataset) {
+    const spec = DATASETS[o.dataset];
+    if (!spec)
+      throw new InvalidArgumentError(`unknown data set "${o.dataset}" (known: ${Object.keys(DATASETS).join(', ')})`);
+    format ??= spec.format;
+    core ??= spec.core;
+    if (!path) {
+      const root = o.dataRoot ?? sharedDataRoot(REPO_ROOT);
+      if (!root)
+        throw new InvalidArgumentError(`no data folder found: give --data FILE or --data-root DIR for ${o.dataset}`);
+      path = join(root, spec.file);
+    }
+  }
+  if (!path) throw new InvalidArgumentError('give --dataset NAME, --data FILE, or --train FILE --test FILE');
+  format ??= 'generic';
+  core ??= 10;
+  const raw = loadInteractions(path, format);
+  const data = kCore(raw, core);
+  log(
+    `${name}: ${numPairs(raw)} pairs, ${numUsers(raw)} users, ${numItems(raw)} items; ` +
+      `${core}-core: ${numPairs(data)} pairs, ${numUsers(data)} users, ${numItems(data)} items`,
+  );
+  if (numPairs(data) === 0) throw new Error(`the ${core}-core of ${path} is empty; try a smaller --core`);
+  return { kind: 'dataset', name, data, core };
+}
+
+export async function runExperimentCommand(o: Options): Promise<void> {
+  const log = (message: string) => console.error(message);
+  const data = resolveData(o, log);
+  const settings: ModelSettings = {
+    dataset: data.name,
+    easeLambda: o.easeLambda ?? EASE_LAMBDA[data.name] ?? 500,
+    knnNeighbours: o.knnNeighbours,
+    neumfEpochs: o.neumfEpochs,
+    log,
+  };
+  const result = await runExperiment({
+    data,
+    models: modelFactories(o.models, settings),
+    seeds: o.seeds,
+    ks: o.ks,
+    testFraction: o.testFraction,
+    validationFraction: o.validationFraction,
+    blockSize: o.blockSize,
+    dumpRankingsDir: o.dumpRankings,
+    dumpSplitDir: o.dumpSplit,
+    progress: o.progress && process.stderr.isTTY ? progressBars() : undefined,
+    log,
+  });
+  const base = join(o.out, `experiment-${o.name ?? data.name}`);
+  mkdirSync(o.out, { recursive: true });
+  const settingsRecord = {
+    easeLambda: settings.easeLambda,
+    knnNeighbours: settings.knnNeighbours,
+    neumfEpochs: settings.neumfEpochs,
+  };
+  writeFileSync(
+    `${base}.json`,
+    `${JSON.stringify({ ...result, settings: settingsRecord, argv: process.argv.slice(2) }, null, 2)}\n`,
+  );
+  const report = markdownReport(result);
+  writeFileSync(`${base}.md`, report);
+  const svg = metricsChartSvg(result);
+  writeFileSync(`${base}.svg`, svg);
+  writeFileSync(`${base}.png`, svgToPng(svg));
+  console.log(report);
+  log(`wrote ${base}.{json,md,svg,png}`);
+}
+
+export function experimentCommand(): Command {
+  return new Command('experiment')
+    .description(
+      'Offline evaluation: k-core, per-user 80/20 split per seed, full ranking, standard and paper-compatible metrics',
+    )
+    .addOption(new Option('--dataset <name>', 'named data set').choices(Object.keys(DATASETS)))
+    .option('--data <file>', 'data file (default: the named data set under --data-root)')
+    .addOption(
+      new Option('--format <format>', 'format of --data').choices(['ml-100k', 'ml-1m', 'author-tag', 'generic']),
+    )
+    .option('--data-root <dir>', 'folder holding the named data sets (default: ../shared/data if it exists)')
+    .option('--core <k>', 'k of the k-core filter (default: 10; 5 for author-tag)', integer)
+    .option('--train <file>', 'evaluate on a given split: train part (user,item[,count] CSV/TSV)')
+    .option('--test <file>', 'evaluate on a given split: test part')
+    .option('--models <list>', `models to run (${Object.keys(MODEL_REGISTRY).join(', ')})`, list, [
+      'mostpop',
+      'itemknn',
+      'ease',
+      'neumf',
+    ])
+    .option('--seeds <list>', 'split seeds', integers, [1])
+    .option('--ks <list>', 'cut-offs K', integers, [...DEFAULT_KS])
+    .option('--test-fraction <f>', 'share of each user’s items held out for test', fraction, 0.2)
+    .option('--validation-fraction <f>', 'share of each user’s train items held out for validation', fraction, 0.1)
+    .option('--out <dir>', 'results folder', resolve(REPO_ROOT, 'bench', 'results'))
+    .option('--name <name>', 'result file stem: experiment-<name>.{json,md,svg,png} (default: the data set name)')
+    .option('--dump-rankings <dir>', 'write <model>.seed<seed>.jsonl top-50 rankings with raw ids')
+    .option('--dump-split <dir>', 'write train.seed<seed>.csv and test.seed<seed>.csv')
+    .option('--ease-lambda <λ>', 'EASE regularisation (default: tuned per data set)', Number)
+    .option('--knn-neighbours <n>', 'ItemKNN neighbours per item (0 = all)', integer, 100)
+    .option('--neumf-epochs <n>', 'NeuMF maximum epochs (early stopping on validation)', integer, 20)
+    .option('--block-size <n>', 'users scored per block', integer)
+    .option('--no-progress', 'no progress bars')
+    .action(async (options: Options) => {
+      await runExperimentCommand(options);
+    });
+}
