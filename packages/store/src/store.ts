@@ -47,6 +47,13 @@ export interface ApplyResult {
   newItems: number;
 }
 
+export interface GroupResult {
+  batches: { applied: number; duplicates: number }[];
+  sequence: number;
+  newUsers: number;
+  newItems: number;
+}
+
 export interface StoreSnapshot {
   interactions: Interactions;
   /** Sequence number the snapshot reflects; pass it to changesSince later. */
@@ -146,39 +153,50 @@ export class InteractionStore {
    * race between two ingesters) is never counted twice.
    */
   applyBatch(batch: PartitionBatch): ApplyResult {
+    const { batches, ...rest } = this.applyBatches([batch]);
+    return { ...batches[0]!, ...rest };
+  }
+
+  /**
+   * Several partition batches in ONE transaction (group commit: one fsync for all of them), with the same
+   * per-partition offset rule as applyBatch. newUsers/newItems and sequence are for the whole transaction.
+   */
+  applyBatches(list: PartitionBatch[]): GroupResult {
     const assigned: Record<Side, Map<string, number>> = { user: new Map(), item: new Map() };
-    const result = this.root.transactionSync((): ApplyResult => {
-      const offsetKey = [batch.topic, batch.partition] as [string, number];
-      const storedText = this.offsets.get(offsetKey);
-      const stored = storedText === undefined ? -1n : BigInt(storedText);
+    const result = this.root.transactionSync((): GroupResult => {
+      const fresh: StoredEvent[] = [];
+      const batches = list.map((batch) => {
+        const offsetKey = [batch.topic, batch.partition] as [string, number];
+        const storedText = this.offsets.get(offsetKey);
+        const stored = storedText === undefined ? -1n : BigInt(storedText);
+        if (batch.nextOffset <= stored) return { applied: 0, duplicates: batch.events.length };
+        let applied = 0;
+        for (const event of batch.events) {
+          if (event.offset >= stored) {
+            fresh.push(event);
+            applied++;
+          }
+        }
+        this.offsets.put(offsetKey, batch.nextOffset.toString());
+        return { applied, duplicates: batch.events.length - applied };
+      });
       let sequence = this.meta.get('sequence') ?? 0;
-      if (batch.nextOffset <= stored) {
-        return { applied: 0, duplicates: batch.events.length, sequence, newUsers: 0, newItems: 0 };
-      }
-      const fresh = batch.events.filter((event) => event.offset >= stored);
       const n = fresh.length;
-      const users = new Uint32Array(n);
-      const items = new Uint32Array(n);
-      const counts = new Uint32Array(n);
-      for (let k = 0; k < n; k++) {
-        const event = fresh[k]!;
-        users[k] = this.indexOf('user', event.user, assigned.user);
-        items[k] = this.indexOf('item', event.item, assigned.item);
-        counts[k] = event.count;
-      }
       if (n > 0) {
+        const users = new Uint32Array(n);
+        const items = new Uint32Array(n);
+        const counts = new Uint32Array(n);
+        for (let k = 0; k < n; k++) {
+          const event = fresh[k]!;
+          users[k] = this.indexOf('user', event.user, assigned.user);
+          items[k] = this.indexOf('item', event.item, assigned.item);
+          counts[k] = event.count;
+        }
         sequence += 1;
         this.writeCounts(sequence, users, items, counts);
         this.meta.put('sequence', sequence);
       }
-      this.offsets.put(offsetKey, batch.nextOffset.toString());
-      return {
-        applied: n,
-        duplicates: batch.events.length - n,
-        sequence,
-        newUsers: assigned.user.size,
-        newItems: assigned.item.size,
-      };
+      return { batches, sequence, newUsers: assigned.user.size, newItems: assigned.item.size };
     });
     // Only now are the new ids committed and safe to remember.
     for (const side of ['user', 'item'] as const) {

@@ -163,3 +163,41 @@ describe('InteractionStore', () => {
     await store.close();
   });
 });
+
+describe('InteractionStore.applyBatches', () => {
+  it('writes several partitions in one transaction, each with its own offset rule', async () => {
+    const { store } = tempStore();
+    store.applyBatch({ topic: 't', partition: 0, events: events(0, [['a', 'x', 1]]), nextOffset: 1n });
+    const result = store.applyBatches([
+      {
+        topic: 't',
+        partition: 0,
+        events: events(0, [
+          ['a', 'x', 1],
+          ['a', 'y', 2],
+        ]),
+        nextOffset: 2n,
+      },
+      { topic: 't', partition: 1, events: events(0, [['b', 'x', 3]]), nextOffset: 1n },
+      { topic: 't', partition: 0, events: events(1, [['a', 'y', 2]]), nextOffset: 2n },
+    ]);
+    expect(result).toEqual({
+      batches: [
+        { applied: 1, duplicates: 1 },
+        { applied: 1, duplicates: 0 },
+        { applied: 0, duplicates: 1 },
+      ],
+      sequence: 2,
+      newUsers: 1,
+      newItems: 1,
+    });
+    expect(store.stats()).toMatchObject({ users: 2, items: 2, pairs: 3, total: 6, sequence: 2 });
+    expect(store.storedOffsets('t')).toEqual(
+      new Map([
+        [0, 2n],
+        [1, 1n],
+      ]),
+    );
+    await store.close();
+  });
+});

@@ -28,6 +28,10 @@ export const ingesterConfigSchema = z.object({
     'Largest fetch per partition, which bounds one batch (= one LMDB transaction)',
   ),
   FETCH_MAX_WAIT_MS: env.positiveInt(100, 'Longest a fetch waits for data before returning fewer messages'),
+  PARTITIONS_CONSUMED_CONCURRENTLY: env.positiveInt(
+    4,
+    'Partitions processed at once; their batches share one LMDB transaction (group commit)',
+  ),
   KAFKA_COMMIT_INTERVAL_MS: env.positiveInt(
     1000,
     'How often offsets are also committed to Kafka (for lag tools; LMDB holds the offsets that count)',

@@ -4,6 +4,7 @@ import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { classifyMessages, deadLetterMessage } from './classify.js';
 import type { IngesterConfig } from './config.js';
+import { GroupCommitter } from './group-commit.js';
 import { createIngesterMetrics } from './metrics.js';
 
 /** What one stored batch looked like; for benchmarks and tests that watch the ingester in-process. */
@@ -37,8 +38,8 @@ export interface Ingester {
 }
 
 /**
- * The consumer loop: each fetched batch of one partition becomes one LMDB transaction holding both the
- * count updates and the partition's next offset. LMDB is the source of truth for offsets: on every
+ * The consumer loop: each fetched batch of one partition is written in one LMDB transaction together with
+ * the partition's next offset (batches of partitions consumed concurrently share that transaction). LMDB is the source of truth for offsets: on every
  * assignment the consumer seeks to them; Kafka commits only keep standard lag tools informed.
  */
 export async function startIngester(options: IngesterOptions): Promise<Ingester> {
@@ -50,6 +51,7 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
     noSync: config.STORE_NO_SYNC,
   });
   const metrics = createIngesterMetrics(options.registry, store);
+  const committer = new GroupCommitter(store);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-ingester', logger });
   const producer: Producer = kafka.producer({
     idempotent: true,
@@ -113,7 +115,7 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
       for (const entry of rejected) metrics.deadLettered.inc({ reason: entry.reason });
     }
     const lastOffset = batch.lastOffset();
-    const result = store.applyBatch({
+    const result = await committer.submit({
       topic: batch.topic,
       partition: batch.partition,
       events,
@@ -152,6 +154,7 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
     autoCommit: true,
     autoCommitInterval: config.KAFKA_COMMIT_INTERVAL_MS,
     eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: config.PARTITIONS_CONSUMED_CONCURRENTLY,
     eachBatch: handleBatch,
   });
 

@@ -1,0 +1,238 @@
+/**
+ * Kafka → LMDB ingest benchmark. Run: npm run bench:ingest (tsx bench/ingest.ts)
+ *
+ * 1. Throughput: `pncf replay` (a child process) puts EVENTS events into a PARTITIONS-partition topic, then the
+ *    ingester (in this process, wired as main.ts wires it) drains the backlog into a fresh store; reports events/s.
+ *    Then times a snapshot of the resulting store.
+ * 2. Delay: for each rate in RATES, a fresh topic and store; the ingester runs first, `pncf replay --rate` feeds
+ *    LATENCY_EVENTS events; reports p50/p99/max of (commit of the count − Kafka produce timestamp).
+ *
+ * Uses KAFKA_BROKERS when set, else starts a fresh local broker. Figures are printed and written to
+ * bench/results/ingest.json. STORE_NO_SYNC=true measures without fsync per commit.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ingesterConfigSchema, type StoredBatch, startIngester } from '@pncf/ingester';
+import { freePort, type StartedBroker, startBroker } from '@pncf/kafka-local';
+import { connectKafkaAdmin, createLogger } from '@pncf/runtime';
+import { Registry } from 'prom-client';
+
+const EVENTS = Number(process.env.EVENTS ?? 1_000_000);
+const PARTITIONS = Number(process.env.PARTITIONS ?? 4);
+const RATES = (process.env.RATES ?? '20000,50000').split(',').map(Number);
+const LATENCY_EVENTS = Number(process.env.LATENCY_EVENTS ?? 300_000);
+const NO_SYNC = process.env.STORE_NO_SYNC ?? 'false';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-bench-ingest-'));
+const logger = createLogger('bench-ingest', 'warn');
+
+/** Synthetic CSV `user,item,count`: skewed users and items (mulberry32), close to one distinct pair per event. */
+function writeEvents(file: string, n: number): void {
+  let state = 0x1234abcd;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = fs.openSync(file, 'w');
+  let chunk: string[] = [];
+  for (let k = 0; k < n; k++) {
+    chunk.push(
+      `user-${Math.floor(next() ** 1.3 * 100_000)},item-${Math.floor(next() ** 2 * 20_000)},${1 + Math.floor(next() * 3)}`,
+    );
+    if (chunk.length === 50_000 || k === n - 1) {
+      fs.writeSync(out, `${chunk.join('\n')}\n`);
+      chunk = [];
+    }
+  }
+  fs.closeSync(out);
+}
+
+async function replay(brokers: string[], topic: string, file: string, rate: number, limit?: number): Promise<string> {
+  const args = ['--import', 'tsx', path.join(repoRoot, 'packages/cli/src/main.ts'), 'replay'];
+  args.push('--file', file, '--format', 'csv', '--topic', topic, '--brokers', brokers.join(','));
+  args.push('--partitions', String(PARTITIONS), '--rate', String(rate));
+  if (limit) args.push('--limit', String(limit));
+  const { stdout } = await promisify(execFile)(process.execPath, args, { cwd: repoRoot, maxBuffer: 1 << 24 });
+  return stdout.trim().split('\n').at(-1) ?? '';
+}
+
+function config(brokers: string[], name: string) {
+  return ingesterConfigSchema.parse({
+    KAFKA_BROKERS: brokers.join(','),
+    LOG_LEVEL: 'warn',
+    INTERACTIONS_TOPIC: name,
+    INTERACTIONS_PARTITIONS: String(PARTITIONS),
+    DEAD_LETTER_TOPIC: `${name}.dead-letter`,
+    CONSUMER_GROUP: `${name}-group`,
+    STORE_PATH: path.join(scratch, `${name}-store`),
+    STORE_NO_SYNC: NO_SYNC,
+  });
+}
+
+async function ingest(brokers: string[], name: string, onBatch: (batch: StoredBatch) => void) {
+  const cfg = config(brokers, name);
+  const admin = await connectKafkaAdmin({
+    brokers,
+    clientId: 'bench-ingest',
+    logger,
+    topics: [
+      { topic: cfg.INTERACTIONS_TOPIC, partitions: PARTITIONS },
+      { topic: cfg.DEAD_LETTER_TOPIC, partitions: 1 },
+    ],
+  });
+  const ingester = await startIngester({
+    config: cfg,
+    logger,
+    registry: new Registry(),
+    admin,
+    onBatchStored: onBatch,
+  });
+  return {
+    ingester,
+    async stop() {
+      await ingester.stop();
+      await admin.disconnect();
+    },
+  };
+}
+
+function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + timeoutMs;
+    const timer = setInterval(() => {
+      if (condition()) {
+        clearInterval(timer);
+        resolve();
+      } else if (Date.now() > deadline) {
+        clearInterval(timer);
+        reject(new Error(`timed out waiting for ${what}`));
+      }
+    }, 20);
+  });
+}
+
+const quantile = (sorted: Float64Array, q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+
+let broker: StartedBroker | undefined;
+try {
+  let brokers = process.env.KAFKA_BROKERS?.split(',').filter(Boolean) ?? [];
+  if (brokers.length === 0) {
+    broker = await startBroker({
+      stateDir: path.join(scratch, 'kafka'),
+      port: await freePort(),
+      controllerPort: await freePort(),
+      fresh: true,
+    });
+    brokers = broker.brokers;
+  }
+  const file = path.join(scratch, 'events.csv');
+  writeEvents(file, Math.max(EVENTS, LATENCY_EVENTS));
+  const run = Date.now().toString(36);
+
+  // 1. Throughput over a backlog.
+  const topic = `bench-ingest-${run}`;
+  const produced = await replay(brokers, topic, file, 0, EVENTS);
+  console.log(`backlog: ${produced}`);
+  let applied = 0;
+  let firstAt = 0;
+  let lastAt = 0;
+  let batches = 0;
+  const started = Date.now();
+  const throughputRun = await ingest(brokers, topic, (batch) => {
+    if (firstAt === 0) firstAt = batch.storedAt - 1; // the first batch's own work counts too
+    applied += batch.applied;
+    lastAt = batch.storedAt;
+    batches++;
+  });
+  await waitFor(() => applied >= EVENTS, 600_000, `${EVENTS} events stored`);
+  const fromStart = (lastAt - started) / 1000;
+  const fromFirst = (lastAt - firstAt) / 1000;
+  const snapshotStart = performance.now();
+  const snapshot = throughputRun.ingester.store.snapshot();
+  const snapshotSeconds = (performance.now() - snapshotStart) / 1000;
+  const stats = throughputRun.ingester.store.stats();
+  await throughputRun.stop();
+  const throughput = {
+    events: EVENTS,
+    partitions: PARTITIONS,
+    batches,
+    secondsFromStart: fromStart,
+    secondsFromFirstBatch: fromFirst,
+    eventsPerSecondFromStart: Math.round(EVENTS / fromStart),
+    eventsPerSecondSustained: Math.round(EVENTS / fromFirst),
+    store: stats,
+    snapshot: {
+      pairs: snapshot.interactions.byUser.indices.length,
+      users: snapshot.interactions.userIds.length,
+      items: snapshot.interactions.itemIds.length,
+      seconds: snapshotSeconds,
+    },
+  };
+  console.log(
+    `throughput: ${EVENTS} events in ${fromFirst.toFixed(2)} s from the first batch ` +
+      `(${throughput.eventsPerSecondSustained} events/s; ${throughput.eventsPerSecondFromStart} events/s including ` +
+      `group join), ${batches} batches; store ${(stats.bytes / 2 ** 20).toFixed(0)} MiB`,
+  );
+  console.log(
+    `snapshot: ${throughput.snapshot.pairs} pairs, ${throughput.snapshot.users} users, ${throughput.snapshot.items} items ` +
+      `in ${snapshotSeconds.toFixed(2)} s`,
+  );
+
+  // 2. Produce-to-stored delay at fixed rates.
+  const delays = [];
+  for (const rate of RATES) {
+    const name = `bench-ingest-delay-${rate}-${run}`;
+    const samples = new Float64Array(LATENCY_EVENTS * 2);
+    let n = 0;
+    const delayRun = await ingest(brokers, name, (batch) => {
+      for (let k = 0; k < batch.timestamps.length && n < samples.length; k++) {
+        samples[n++] = batch.storedAt - batch.timestamps[k]!;
+      }
+    });
+    await waitFor(() => delayRun.ingester.joined(), 60_000, 'group join');
+    const line = await replay(brokers, name, file, rate, LATENCY_EVENTS);
+    await waitFor(() => n >= LATENCY_EVENTS, 120_000, `${LATENCY_EVENTS} delays`);
+    await delayRun.stop();
+    const sorted = samples.slice(0, n).sort();
+    const result = {
+      rate,
+      events: n,
+      replay: line,
+      p50Ms: quantile(sorted, 0.5),
+      p99Ms: quantile(sorted, 0.99),
+      maxMs: sorted[n - 1]!,
+    };
+    console.log(
+      `delay at ${rate} events/s (${line}): p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms`,
+    );
+    delays.push(result);
+  }
+
+  const summary = {
+    benchmark: 'ingest',
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+    broker: broker
+      ? 'local KRaft broker started by the benchmark (same machine)'
+      : `KAFKA_BROKERS=${brokers.join(',')}`,
+    storeNoSync: NO_SYNC === 'true',
+    throughput,
+    delays,
+  };
+  const out = path.join(repoRoot, 'bench', 'results', NO_SYNC === 'true' ? 'ingest-nosync.json' : 'ingest.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);
+  console.log(`→ ${out}`);
+} finally {
+  await broker?.stop();
+  fs.rmSync(scratch, { recursive: true, force: true });
+}
