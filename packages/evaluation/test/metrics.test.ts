@@ -8,7 +8,9 @@ const LOG5 = 1 / Math.log2(5); // gain at rank 4
 /** Compare a metric table with hand-computed values per K. */
 function expectTable(actual: Record<string, number[]>, expected: Record<string, number[]>): void {
   for (const [metric, values] of Object.entries(expected)) {
-    values.forEach((v, k) => expect(actual[metric]![k], `${metric}[${k}]`).toBeCloseTo(v, 10));
+    values.forEach((v, k) => {
+      expect(actual[metric]![k], `${metric}[${k}]`).toBeCloseTo(v, 10);
+    });
   }
 }
 
