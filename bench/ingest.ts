@@ -23,7 +23,7 @@ import { Registry } from 'prom-client';
 
 const EVENTS = Number(process.env.EVENTS ?? 1_000_000);
 const PARTITIONS = Number(process.env.PARTITIONS ?? 4);
-const RATES = (process.env.RATES ?? '20000,50000').split(',').map(Number);
+const RATES = (process.env.RATES ?? '20000,50000').split(',').filter(Boolean).map(Number);
 const LATENCY_EVENTS = Number(process.env.LATENCY_EVENTS ?? 300_000);
 const NO_SYNC = process.env.STORE_NO_SYNC ?? 'false';
 
