@@ -1,0 +1,132 @@
+import { type FitOptions, type Interactions, type Recommender, tfRuntime } from '@pncf/evaluation';
+import { sampleBags } from './bags.js';
+import type { PncfConfig } from './config.js';
+import { Random } from './random.js';
+import { type PncfModel, Scorer } from './scorer.js';
+import { initTower } from './tower-weights.js';
+import { type EpochRecord, trainTower } from './train-tower.js';
+import { type Embeddings, trainWord2Vec } from './word2vec.js';
+
+/** What a fit measured, kept with the model (and in its artifact). */
+export interface FitReport {
+  seconds: { bags: number; pretrain: number; tower: number; total: number };
+  pretrainPairsPerSecond: number;
+  towerSamplesPerSecond: number;
+  bestEpoch: number;
+  history: EpochRecord[];
+}
+
+export interface PretrainResult {
+  users: Embeddings;
+  items: Embeddings;
+  pairs: number;
+  seconds: { bags: number; pretrain: number };
+}
+
+/**
+ * Step 1 and 2 of PNCF: bags of users per item train the user vectors, bags of items per user train the
+ * item vectors. `previous` warm-starts both models (online retraining).
+ */
+export async function pretrainEmbeddings(
+  train: Interactions,
+  config: PncfConfig,
+  seed: number,
+  previous?: { users: Embeddings; items: Embeddings },
+): Promise<PretrainResult> {
+  const rng = new Random(seed);
+  let t = performance.now();
+  const userBags = sampleBags(train.byItem, config.bags, rng.nextU32());
+  const itemBags = sampleBags(train.byUser, config.bags, rng.nextU32());
+  const bagSeconds = (performance.now() - t) / 1000;
+  t = performance.now();
+  const users = await trainWord2Vec(userBags, config.userWord2Vec, rng.nextU32(), previous?.users);
+  const items = await trainWord2Vec(itemBags, config.itemWord2Vec, rng.nextU32(), previous?.items);
+  return {
+    users: users.embeddings,
+    items: items.embeddings,
+    pairs: users.pairs + items.pairs,
+    seconds: { bags: bagSeconds, pretrain: (performance.now() - t) / 1000 },
+  };
+}
+
+function uniformTable(rows: number, dim: number, range: number, rng: Random): Float32Array {
+  const out = new Float32Array(rows * dim);
+  for (let k = 0; k < out.length; k++) out[k] = (rng.next() * 2 - 1) * range;
+  return out;
+}
+
+/** PNCF (or NPNCF with config.pretrain = false) as a harness Recommender. */
+export class PncfRecommender implements Recommender {
+  model?: PncfModel;
+  report?: FitReport;
+  /** The word2vec tables of the last fit, for warm starts and artifacts. */
+  pretrained?: { users: Embeddings; items: Embeddings };
+  private scorer?: Scorer;
+  /** Early stopping needs the harness to hold out a validation part of train. */
+  readonly usesValidation: boolean;
+
+  constructor(
+    readonly config: PncfConfig,
+    readonly name = config.pretrain ? 'PNCF' : 'NPNCF',
+  ) {
+    this.usesValidation = config.tower.patience > 0;
+  }
+
+  async fit(train: Interactions, options: FitOptions = {}): Promise<void> {
+    await tfRuntime();
+    const started = performance.now();
+    const rng = new Random(options.seed ?? 1);
+    const dim = this.config.userWord2Vec.dim;
+    const numUsers = train.byUser.rows;
+    const numItems = train.byUser.cols;
+    let userVectors: Float32Array;
+    let itemVectors: Float32Array;
+    let seconds = { bags: 0, pretrain: 0 };
+    let pairs = 0;
+    const pretrainSeed = rng.nextU32();
+    if (this.config.pretrain) {
+      options.onProgress?.(0, 'pre-training embeddings');
+      const pre = await pretrainEmbeddings(train, this.config, pretrainSeed, this.pretrained);
+      this.pretrained = { users: pre.users, items: pre.items };
+      userVectors = pre.users.vectors;
+      itemVectors = pre.items.vectors;
+      seconds = pre.seconds;
+      pairs = pre.pairs;
+    } else {
+      userVectors = uniformTable(numUsers, dim, this.config.randomInitRange, rng.fork(2));
+      itemVectors = uniformTable(numItems, dim, this.config.randomInitRange, rng.fork(3));
+    }
+    const tower = initTower(dim, this.config.tower.hidden, this.config.tower.batchNorm, rng.nextU32());
+    const epochs = this.config.tower.epochs;
+    const towerStarted = performance.now();
+    const result = trainTower(
+      train,
+      { tower, userVectors, itemVectors },
+      this.config.tower,
+      rng.nextU32(),
+      options.validation,
+      (r) => options.onProgress?.((r.epoch + 1) / epochs, `epoch ${r.epoch + 1} loss ${r.loss.toFixed(4)}`),
+    );
+    const towerSeconds = (performance.now() - towerStarted) / 1000;
+    this.scorer?.dispose();
+    this.model = result.model;
+    this.scorer = new Scorer(result.model);
+    this.report = {
+      seconds: { ...seconds, tower: towerSeconds, total: (performance.now() - started) / 1000 },
+      pretrainPairsPerSecond: seconds.pretrain > 0 ? pairs / seconds.pretrain : 0,
+      towerSamplesPerSecond: result.samplesPerSecond,
+      bestEpoch: result.bestEpoch,
+      history: result.history,
+    };
+  }
+
+  scoreUsers(users: Uint32Array, out: Float32Array): void {
+    if (!this.scorer) throw new Error(`${this.name}: scoreUsers before fit`);
+    this.scorer.scoreUsers(users, out);
+  }
+
+  dispose(): void {
+    this.scorer?.dispose();
+    this.scorer = undefined;
+  }
+}

@@ -1,0 +1,207 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { buildAlias } from './alias.js';
+import { type BagCorpus, numBags } from './bags.js';
+import { Random } from './random.js';
+import { type KernelData, type KernelParams, trainBags } from './word2vec-kernel.js';
+import type { WorkerJob } from './word2vec-worker.js';
+
+export interface Word2VecOptions {
+  mode: 'skipgram' | 'cbow';
+  dim: number;
+  window: number;
+  /** Negative samples per positive, drawn from the unigram^noiseExponent distribution. */
+  negative: number;
+  noiseExponent: number;
+  epochs: number;
+  /** Learning rate, decayed linearly to minAlpha over training. */
+  alpha: number;
+  minAlpha: number;
+  /** Frequent-token subsampling threshold (word2vec's `sample`); 0 disables it. */
+  sample: number;
+  /** 1 runs in the calling thread and is deterministic for a seed; more uses lock-free worker threads. */
+  threads: number;
+}
+
+/** The reference code's gensim 3 settings (CBOW, mean, window 5, 5 negatives, 5 epochs). */
+export const referenceWord2Vec: Word2VecOptions = {
+  mode: 'cbow',
+  dim: 32,
+  window: 5,
+  negative: 5,
+  noiseExponent: 0.75,
+  epochs: 5,
+  alpha: 0.025,
+  minAlpha: 0.0001,
+  sample: 1e-3,
+  threads: 1,
+};
+
+/** Both word2vec tables, vocab × dim, row = dense index (the harness's user or item index). */
+export interface Embeddings {
+  vocabSize: number;
+  dim: number;
+  vectors: Float32Array;
+  context: Float32Array;
+}
+
+export interface Word2VecResult {
+  embeddings: Embeddings;
+  pairs: number;
+  seconds: number;
+}
+
+/** Fresh tables as word2vec initialises them: small uniform input vectors, zero output vectors. */
+export function initEmbeddings(vocabSize: number, dim: number, seed: number): Embeddings {
+  const rng = new Random(seed);
+  const vectors = new Float32Array(vocabSize * dim);
+  for (let k = 0; k < vectors.length; k++) vectors[k] = (rng.next() - 0.5) / dim;
+  return { vocabSize, dim, vectors, context: new Float32Array(vocabSize * dim) };
+}
+
+/**
+ * Warm start for online retraining: rows whose id existed before continue from their old vectors, new ids
+ * start fresh. Ids are matched by string because dense indices are reassigned on every rebuild.
+ */
+export function warmStartEmbeddings(
+  previous: Embeddings,
+  previousIds: string[],
+  ids: string[],
+  seed: number,
+): Embeddings {
+  const out = initEmbeddings(ids.length, previous.dim, seed);
+  const old = new Map<string, number>();
+  for (const [k, id] of previousIds.entries()) old.set(id, k);
+  const d = previous.dim;
+  for (let k = 0; k < ids.length; k++) {
+    const p = old.get(ids[k]!);
+    if (p === undefined) continue;
+    out.vectors.set(previous.vectors.subarray(p * d, (p + 1) * d), k * d);
+    out.context.set(previous.context.subarray(p * d, (p + 1) * d), k * d);
+  }
+  return out;
+}
+
+function tokenFrequencies(corpus: BagCorpus): Float64Array {
+  const freq = new Float64Array(corpus.vocabSize);
+  for (let k = 0; k < corpus.tokens.length; k++) freq[corpus.tokens[k]!]!++;
+  return freq;
+}
+
+/** word2vec's keep probability: (sqrt(f/(s·N)) + 1)·(s·N)/f, capped at 1. */
+function keepProbabilities(freq: Float64Array, total: number, sample: number): Float32Array {
+  const keep = new Float32Array(freq.length).fill(1);
+  if (sample <= 0) return keep;
+  const threshold = sample * total;
+  for (let k = 0; k < freq.length; k++) {
+    const f = freq[k]!;
+    if (f > 0) keep[k] = Math.min(1, (Math.sqrt(f / threshold) + 1) * (threshold / f));
+  }
+  return keep;
+}
+
+function shared<T extends Float32Array | Uint32Array>(source: T): T {
+  const Ctor = source.constructor as { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
+  const out = new Ctor(new SharedArrayBuffer(source.length * Ctor.BYTES_PER_ELEMENT));
+  out.set(source);
+  return out;
+}
+
+// Sources are TypeScript run through tsx (or vite-node under vitest), and a worker starts without either.
+// A tiny JavaScript bootstrap registers tsx's loader inside the worker, then imports the TypeScript entry.
+const workerEntry = new URL('./word2vec-worker.ts', import.meta.url).href;
+// createRequire rather than import.meta.resolve, which vite-node does not provide.
+const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
+const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(workerEntry)}); });`;
+
+function runWorker(job: WorkerJob): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(bootstrap, { eval: true, workerData: job });
+    worker.once('message', (m: { pairs: number }) => resolve(m.pairs));
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`word2vec worker exited with code ${code}`));
+    });
+  });
+}
+
+/**
+ * Train embeddings on a bag corpus. `init` continues from existing tables (warm start); otherwise fresh
+ * ones are drawn from the seed. Pure with threads = 1; with more threads the result depends on scheduling.
+ */
+export async function trainWord2Vec(
+  corpus: BagCorpus,
+  options: Word2VecOptions,
+  seed: number,
+  init?: Embeddings,
+): Promise<Word2VecResult> {
+  const started = performance.now();
+  const start = init ?? initEmbeddings(corpus.vocabSize, options.dim, seed);
+  if (start.vocabSize !== corpus.vocabSize || start.dim !== options.dim) {
+    throw new Error(
+      `initial embeddings are ${start.vocabSize}×${start.dim}, corpus needs ${corpus.vocabSize}×${options.dim}`,
+    );
+  }
+  const freq = tokenFrequencies(corpus);
+  const noiseWeights = freq.map((f) => f ** options.noiseExponent);
+  const noise = buildAlias(noiseWeights);
+  const keep = keepProbabilities(freq, corpus.tokens.length, options.sample);
+  const params: KernelParams = {
+    skipGram: options.mode === 'skipgram',
+    dim: options.dim,
+    window: options.window,
+    negative: options.negative,
+    epochs: options.epochs,
+    alpha: options.alpha,
+    minAlpha: options.minAlpha,
+  };
+  const bags = numBags(corpus);
+  const rng = new Random(seed);
+  let pairs = 0;
+  let vectors: Float32Array;
+  let context: Float32Array;
+  const threads = Math.max(1, Math.min(options.threads, bags));
+
+  if (threads === 1) {
+    vectors = start.vectors.slice();
+    context = start.context.slice();
+    const data: KernelData = {
+      tokens: corpus.tokens,
+      bagSize: corpus.bagSize,
+      keep,
+      noiseProb: noise.prob,
+      noiseAlias: noise.alias,
+      syn0: vectors,
+      syn1: context,
+    };
+    pairs = trainBags(data, params, 0, bags, rng.nextU32());
+  } else {
+    vectors = shared(start.vectors);
+    context = shared(start.context);
+    const data: KernelData = {
+      tokens: shared(corpus.tokens),
+      bagSize: corpus.bagSize,
+      keep: shared(keep),
+      noiseProb: shared(noise.prob),
+      noiseAlias: shared(noise.alias),
+      syn0: vectors,
+      syn1: context,
+    };
+    const jobs: Promise<number>[] = [];
+    for (let w = 0; w < threads; w++) {
+      const firstBag = Math.floor((bags * w) / threads);
+      const endBag = Math.floor((bags * (w + 1)) / threads);
+      jobs.push(runWorker({ data, params, firstBag, endBag, seed: rng.nextU32() }));
+    }
+    for (const n of await Promise.all(jobs)) pairs += n;
+    // Hand back ordinary (non-shared) arrays so callers can transfer or hash them freely.
+    vectors = vectors.slice();
+    context = context.slice();
+  }
+  return {
+    embeddings: { vocabSize: corpus.vocabSize, dim: options.dim, vectors, context },
+    pairs,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
