@@ -27,7 +27,7 @@ function columnSums(m: tf.Tensor2D): tf.Tensor1D {
 }
 
 /** x·W + b. */
-const dense = tf.customGrad((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+const dense = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   save([x, w]);
   return {
     value: tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b),
@@ -37,7 +37,11 @@ const dense = tf.customGrad((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.
       columnSums(dy as tf.Tensor2D),
     ],
   };
-}) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (
+  x: tf.Tensor2D,
+  w: tf.Tensor2D,
+  b: tf.Tensor1D,
+) => tf.Tensor2D;
 
 /**
  * Training-mode batch norm, γ·(z − μ)/√(σ² + ε) + β with batch moments; also returns μ and σ² (biased) for the
@@ -46,7 +50,7 @@ const dense = tf.customGrad((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.
 function batchNorm(z: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, moments: tf.Tensor[]): tf.Tensor2D {
   const n = z.shape[0];
   // Everything inside one custom op, so the moments are not differentiated a second time by the tape.
-  const op = tf.customGrad((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  const op = tf.customGrad(((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     const mean = tf.div(columnSums(x as tf.Tensor2D), n);
     const centred = tf.sub(x, mean) as tf.Tensor2D;
     const variance = tf.div(columnSums(tf.square(centred) as tf.Tensor2D), n);
@@ -65,7 +69,11 @@ function batchNorm(z: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, moment
         return [dx, columnSums(tf.mul(dy, xhat) as tf.Tensor2D), columnSums(dy as tf.Tensor2D)];
       },
     };
-  }) as (x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor2D;
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as (
+    x: tf.Tensor2D,
+    g: tf.Tensor1D,
+    b: tf.Tensor1D,
+  ) => tf.Tensor2D;
   return op(z, gamma, beta);
 }
 

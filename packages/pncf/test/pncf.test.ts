@@ -1,0 +1,87 @@
+import { splitPerUser } from '@pncf/evaluation';
+import { describe, expect, it } from 'vitest';
+import { defaultPreset, type PncfConfig } from '../src/config.js';
+import { PncfRecommender } from '../src/pncf.js';
+import { clusteredData, groupOfItem } from './fixtures.js';
+
+const small: PncfConfig = {
+  ...defaultPreset,
+  userWord2Vec: { ...defaultPreset.userWord2Vec, dim: 8, threads: 1, epochs: 10 },
+  itemWord2Vec: { ...defaultPreset.itemWord2Vec, dim: 8, threads: 1, epochs: 10 },
+  tower: {
+    ...defaultPreset.tower,
+    hidden: [32, 16],
+    batchSize: 256,
+    epochs: 8,
+    patience: 3,
+    dropout: 0.1,
+    learningRate: 0.005,
+    validationUsers: 100,
+  },
+};
+
+/** Fraction of each user's top 5 unseen items that come from the user's own community. */
+function sameGroupShare(
+  model: PncfRecommender,
+  users: number,
+  items: number,
+  seen: (u: number, i: number) => boolean,
+): number {
+  const out = new Float32Array(users * items);
+  model.scoreUsers(
+    Uint32Array.from({ length: users }, (_, k) => k),
+    out,
+  );
+  let same = 0;
+  for (let u = 0; u < users; u++) {
+    const ranked = [...Array(items).keys()]
+      .filter((i) => !seen(u, i))
+      .sort((a, b) => out[u * items + b]! - out[u * items + a]!);
+    for (const i of ranked.slice(0, 5)) if (groupOfItem(i) === u % 2) same++;
+  }
+  return same / (users * 5);
+}
+
+describe('PNCF recommender', () => {
+  const data = clusteredData();
+  const { train, test } = splitPerUser(data, 0.2, 1);
+  const seen = (u: number, i: number) =>
+    train.byUser.indices.subarray(train.byUser.indptr[u]!, train.byUser.indptr[u + 1]!).includes(i);
+
+  it('PNCF: pre-trains, fine-tunes with early stopping on validation, and ranks the own community first', async () => {
+    const model = new PncfRecommender(small);
+    expect(model.usesValidation).toBe(true);
+    const progress: number[] = [];
+    await model.fit(train, { seed: 3, validation: test, onProgress: (f) => progress.push(f) });
+    expect(model.report!.history.length).toBeGreaterThan(0);
+    expect(model.report!.history.every((h) => h.validationRecall !== undefined)).toBe(true);
+    expect(model.report!.pretrainPairsPerSecond).toBeGreaterThan(0);
+    expect(progress.at(-1)).toBeGreaterThan(0);
+    expect(sameGroupShare(model, 60, 40, seen)).toBeGreaterThan(0.8);
+    model.dispose();
+  });
+
+  it('NPNCF (random embeddings) runs the same tower without pre-training', async () => {
+    const model = new PncfRecommender({ ...small, pretrain: false });
+    expect(model.name).toBe('NPNCF');
+    await model.fit(train, { seed: 3, validation: test });
+    expect(model.report!.seconds.pretrain).toBe(0);
+    expect(model.pretrained).toBeUndefined();
+    const out = new Float32Array(40);
+    model.scoreUsers(Uint32Array.of(0), out);
+    expect(out.every((s) => s > 0 && s < 1)).toBe(true);
+    model.dispose();
+  });
+
+  it('a seeded fit with single-threaded pre-training is reproducible', async () => {
+    const config = { ...small, tower: { ...small.tower, dropout: 0, epochs: 2, patience: 0 } };
+    const a = new PncfRecommender(config);
+    const b = new PncfRecommender(config);
+    await a.fit(train, { seed: 5 });
+    await b.fit(train, { seed: 5 });
+    expect(a.model!.itemVectors).toEqual(b.model!.itemVectors);
+    expect(a.model!.tower.layers[0]!.kernel).toEqual(b.model!.tower.layers[0]!.kernel);
+    a.dispose();
+    b.dispose();
+  });
+});
