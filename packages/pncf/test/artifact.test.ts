@@ -78,6 +78,6 @@ describe('model artifacts', () => {
     const out = execFileSync(process.execPath, ['--import', 'tsx', script, path], { cwd: root, encoding: 'utf8' });
     const there = JSON.parse(out.trim().split('\n').at(-1)!) as number[];
     expect(there).toHaveLength(15);
-    there.forEach((s, k) => expect(s).toBeCloseTo(here[k]!, 6));
+    for (const [k, s] of there.entries()) expect(s).toBeCloseTo(here[k]!, 6);
   });
 });

@@ -69,7 +69,7 @@ describe('tower', () => {
     const { grads } = tf.variableGrads(() => {
       let h: tf.Tensor = x;
       for (let k = 0; k < tower.layers.length; k++) {
-        const [w, b, g, be] = vars.slice(4 * k, 4 * k + 4) as [tf.Tensor2D, tf.Tensor, tf.Tensor, tf.Tensor];
+        const [w, b, g, be] = vars.slice(4 * k, 4 * k + 4) as unknown as [tf.Tensor2D, tf.Tensor, tf.Tensor, tf.Tensor];
         const z = tf.add(tf.matMul(h as tf.Tensor2D, w), b);
         const { mean, variance } = tf.moments(z, 0);
         h = tf.relu(tf.add(tf.mul(tf.div(tf.sub(z, mean), tf.sqrt(tf.add(variance, BATCH_NORM_EPSILON))), g), be));
