@@ -93,6 +93,11 @@ export interface StoreStats {
 }
 
 type Side = 'user' | 'item';
+/** Ids given an index in the current write transaction; `next` is the next free index. */
+interface NewIds {
+  ids: Map<string, number>;
+  next: number;
+}
 const U32_MAX = 0xffffffff;
 
 /**
@@ -162,8 +167,13 @@ export class InteractionStore {
    * per-partition offset rule as applyBatch. newUsers/newItems and sequence are for the whole transaction.
    */
   applyBatches(list: PartitionBatch[]): GroupResult {
-    const assigned: Record<Side, Map<string, number>> = { user: new Map(), item: new Map() };
+    let assigned: Record<Side, NewIds> | undefined;
     const result = this.root.transactionSync((): GroupResult => {
+      // Read inside the transaction: another writer process may have added ids since our last one.
+      assigned = {
+        user: { ids: new Map(), next: this.meta.get('users') ?? 0 },
+        item: { ids: new Map(), next: this.meta.get('items') ?? 0 },
+      };
       const fresh: StoredEvent[] = [];
       const batches = list.map((batch) => {
         const offsetKey = [batch.topic, batch.partition] as [string, number];
@@ -195,30 +205,30 @@ export class InteractionStore {
         sequence += 1;
         this.writeCounts(sequence, users, items, counts);
         this.meta.put('sequence', sequence);
+        if (assigned.user.ids.size > 0) this.meta.put('users', assigned.user.next);
+        if (assigned.item.ids.size > 0) this.meta.put('items', assigned.item.next);
       }
-      return { batches, sequence, newUsers: assigned.user.size, newItems: assigned.item.size };
+      return { batches, sequence, newUsers: assigned.user.ids.size, newItems: assigned.item.ids.size };
     });
     // Only now are the new ids committed and safe to remember.
     for (const side of ['user', 'item'] as const) {
-      for (const [id, index] of assigned[side]) this.indexCache[side].set(id, index);
+      for (const [id, index] of assigned?.[side].ids ?? []) this.indexCache[side].set(id, index);
     }
     return result;
   }
 
-  private indexOf(side: Side, id: string, assigned: Map<string, number>): number {
-    const cached = this.indexCache[side].get(id) ?? assigned.get(id);
+  private indexOf(side: Side, id: string, fresh: NewIds): number {
+    const cached = this.indexCache[side].get(id) ?? fresh.ids.get(id);
     if (cached !== undefined) return cached;
     const existing = this.ids[side].get(id);
     if (existing !== undefined) {
       this.indexCache[side].set(id, existing);
       return existing;
     }
-    const countKey = side === 'user' ? 'users' : 'items';
-    const index = this.meta.get(countKey) ?? 0;
+    const index = fresh.next++;
     this.ids[side].put(id, index);
     this.names[side].put(index, id);
-    this.meta.put(countKey, index + 1);
-    assigned.set(id, index);
+    fresh.ids.set(id, index);
     return index;
   }
 
