@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { experimentCommand } from './commands/experiment.js';
 import { replayCommand } from './commands/replay.js';
+import { trainCommand } from './commands/train.js';
 import { upCommand } from './commands/up.js';
 
 const program = new Command('pncf')
@@ -11,6 +12,7 @@ const program = new Command('pncf')
 program.addCommand(upCommand());
 program.addCommand(replayCommand());
 program.addCommand(experimentCommand());
+program.addCommand(trainCommand());
 
 program.parseAsync().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);

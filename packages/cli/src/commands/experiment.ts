@@ -27,6 +27,7 @@ import {
 } from '@pncf/evaluation';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { PNCF_MODELS } from './pncf-models.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -49,6 +50,7 @@ export const MODEL_REGISTRY: Record<string, { label: string; create: (settings: 
   itemknn: { label: 'ItemKNN', create: (s) => new ItemKnn({ neighbours: s.knnNeighbours }) },
   ease: { label: 'EASE', create: (s) => new Ease({ lambda: s.easeLambda, log: s.log }) },
   neumf: { label: 'NeuMF', create: (s) => new NeuMf({ epochs: s.neumfEpochs, log: s.log }) },
+  ...PNCF_MODELS,
 };
 
 /**
