@@ -43,7 +43,12 @@ export const referencePreset: PncfConfig = {
   },
 };
 
-/** The product default: the best configuration found on the validation split (see the package README). */
+/**
+ * The product default: the best configuration found on the validation split of ML-100K (seed 1; see the
+ * package README): formula-1 bags, a smaller tower (128-64, dropout 0.2) trained with BCE, lr 0.003, batch
+ * 2048, 4 negatives per positive drawn for the positive's user and resampled every epoch, early stopping on
+ * validation recall@20. It beats the reference settings on validation and trains about 3× faster.
+ */
 export const defaultPreset: PncfConfig = {
   ...referencePreset,
   bags: { bagSize: 20, bagsExponent: 0.75, weightExponent: 0.75, minMembers: 2 },
@@ -51,6 +56,12 @@ export const defaultPreset: PncfConfig = {
   itemWord2Vec: { ...referenceWord2Vec, threads: 2 },
   tower: {
     ...referencePreset.tower,
+    hidden: [128, 64],
+    dropout: 0.2,
+    loss: 'bce',
+    learningRate: 0.003,
+    batchSize: 2048,
+    negatives: 4,
     negativeSampling: 'user',
     epochs: 20,
     patience: 3,

@@ -105,7 +105,14 @@ export class PncfRecommender implements Recommender {
       this.config.tower,
       rng.nextU32(),
       options.validation,
-      (r) => options.onProgress?.((r.epoch + 1) / epochs, `epoch ${r.epoch + 1} loss ${r.loss.toFixed(4)}`),
+      (r) =>
+        options.onProgress?.(
+          (r.epoch + 1) / epochs,
+          `epoch ${r.epoch + 1} loss ${r.loss.toFixed(4)}` +
+            (r.validationRecall === undefined
+              ? ''
+              : ` val recall@${this.config.tower.validationK} ${r.validationRecall.toFixed(4)}`),
+        ),
     );
     const towerSeconds = (performance.now() - towerStarted) / 1000;
     this.scorer?.dispose();
