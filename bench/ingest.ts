@@ -220,7 +220,7 @@ try {
   const summary = {
     benchmark: 'ingest',
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadavgAtEnd: os.loadavg() },
     broker: broker
       ? 'local KRaft broker started by the benchmark (same machine)'
       : `KAFKA_BROKERS=${brokers.join(',')}`,
