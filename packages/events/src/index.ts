@@ -1,2 +1,3 @@
 export * from './decode.js';
 export * from './event.js';
+export * from './model-updated.js';

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const MANIFEST_FILE = 'manifest.json';
+// Not manifest.json: the artifact inside a version (e.g. a PNCF model) may have a manifest of its own.
+export const MANIFEST_FILE = 'version.json';
 
 /** Every regular file below dir (relative POSIX paths, sorted), except the manifest itself. */
 export function listArtifactFiles(dir: string): string[] {

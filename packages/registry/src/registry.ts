@@ -32,7 +32,7 @@ const formatVersion = (n: number) => `v${String(n).padStart(6, '0')}`;
 /**
  * Versioned model artifacts on disk.
  *
- *   <root>/versions/v000001/{manifest.json, ...artifact files}
+ *   <root>/versions/v000001/{version.json, ...artifact files}
  *   <root>/CURRENT            {"version": "v000001", "updatedAt": ...}, replaced atomically
  *   <root>/staging/<name>/    where a publish builds its artifact; never read by loaders
  *

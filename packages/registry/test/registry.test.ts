@@ -60,7 +60,7 @@ describe('ModelRegistry', () => {
     fs.writeFileSync(path.join(dir, 'ids', 'users.json'), '["a","b"]');
     fs.writeFileSync(path.join(dir, 'extra.bin'), 'x');
     expect(() => reg.open(version)).toThrow(/files not in the manifest: extra.bin/);
-    fs.writeFileSync(path.join(dir, 'manifest.json'), '{');
+    fs.writeFileSync(path.join(dir, 'version.json'), '{');
     expect(() => reg.open(version)).toThrow(/manifest is not valid JSON/);
   });
 

@@ -1,10 +1,61 @@
 import { commonConfigShape, env } from '@pncf/runtime';
 import { z } from 'zod';
 
+const share = (fallback: number, description: string) =>
+  z.coerce.number().min(0).max(0.9).default(fallback).describe(description);
+const flag = (fallback: boolean, description: string) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true' || value === '1')
+    .describe(description);
+
 export const trainerConfigSchema = z.object({
   ...commonConfigShape,
-  HTTP_PORT: env.port(9102, 'Port of the trainer HTTP server (/healthz, /metrics)'),
+  HTTP_PORT: env.port(9102, 'Port of the trainer HTTP server (/healthz, /metrics, POST /train)'),
   MODEL_UPDATES_TOPIC: env.string('model-updated', 'Topic on which the trainer announces new model versions'),
+  STORE_PATH: env.string('.data/store', 'Directory of the LMDB interaction store (written by the ingester)'),
+  MODEL_DIR: env.string('.data/models', 'Directory of the model registry (versions, CURRENT pointer)'),
+  TRAIN_INTERVAL_S: z.coerce.number().min(0).default(600).describe('Retrain every N seconds (0: off)'),
+  TRAIN_MIN_NEW_INTERACTIONS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(20_000)
+    .describe('Retrain as soon as this many interactions arrived since the current model (0: off)'),
+  TRAIN_POLL_S: z.coerce.number().positive().default(5).describe('How often the store is asked how much is new'),
+  TRAIN_AT_STARTUP: flag(true, 'Run once at start-up when the store has data and no model is current'),
+  TRAIN_MIN_PAIRS: env.positiveInt(500, 'Do not train on fewer distinct user-item pairs than this'),
+  TRAIN_PRESET: z.enum(['default', 'reference', 'npncf']).default('default').describe('PNCF hyper-parameter preset'),
+  TRAIN_TOWER_EPOCHS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Override the preset tower epochs (0: preset)'),
+  TRAIN_W2V_EPOCHS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Override the preset word2vec epochs (0: preset)'),
+  TRAIN_KCORE: z.coerce.number().int().min(0).default(0).describe('k-core filter before training (0: off)'),
+  TRAIN_HOLDOUT: share(0.2, 'Share of each user items held out to evaluate and gate a new model'),
+  TRAIN_SEED: z.coerce.number().int().default(1).describe('Seed of splits, bags and initialisation'),
+  TRAIN_REFIT_ALL: flag(true, 'After the gate, fit once more on all data (holdout included) and publish that'),
+  TRAIN_RETRIES: z.coerce.number().int().min(0).default(2).describe('Retries of a failed run (exponential backoff)'),
+  TRAIN_RETRY_DELAY_S: z.coerce.number().positive().default(10).describe('First retry delay; doubles per retry'),
+  GATE_METRIC: z
+    .enum(['recall', 'ndcg', 'precision', 'hr', 'mrr'])
+    .default('recall')
+    .describe('Metric the gate compares'),
+  GATE_K: env.positiveInt(10, 'K of the gate metric'),
+  GATE_TOLERANCE: z.coerce
+    .number()
+    .min(0)
+    .default(0.01)
+    .describe('Publish unless the new model is worse than the current one by more than this (absolute)'),
+  KEEP_VERSIONS: env.positiveInt(5, 'Model versions kept on disk (the current one always is)'),
 });
 
 export type TrainerConfig = z.infer<typeof trainerConfigSchema>;

@@ -1,17 +1,153 @@
-import { connectKafkaAdmin, runService } from '@pncf/runtime';
+import fs from 'node:fs';
+import path from 'node:path';
+import { MODEL_UPDATED_KEY, type ModelUpdatedEvent } from '@pncf/events';
+import { ModelRegistry } from '@pncf/registry';
+import { connectKafkaAdmin, createKafka, runService } from '@pncf/runtime';
+import { InteractionStore } from '@pncf/store';
+import { Subject } from 'rxjs';
 import { trainerConfigSchema } from './config.js';
+import { recordCurrentModel, trainerMetrics } from './metrics.js';
+import { type ModelMetadata, type RunOutcome, trainOnce } from './pipeline.js';
+import { scheduleRuns, trainingTriggers } from './schedule.js';
+
+function toEvent(outcome: Extract<RunOutcome, { outcome: 'published' }>): ModelUpdatedEvent {
+  const { version, metadata } = outcome;
+  const holdout: ModelUpdatedEvent['holdout'] = {};
+  for (const [metric, values] of Object.entries(metadata.holdout.metrics)) {
+    holdout[metric] = Object.fromEntries(metadata.holdout.ks.map((k, at) => [String(k), values?.[at] ?? 0]));
+  }
+  return {
+    version: version.version,
+    location: path.resolve(version.dir),
+    createdAt: version.manifest.createdAt,
+    snapshotSequence: metadata.snapshotSequence,
+    data: { users: metadata.data.users, items: metadata.data.items, pairs: metadata.data.pairs },
+    holdout,
+  };
+}
 
 await runService({
   name: 'trainer',
   schema: trainerConfigSchema,
   portVariable: 'HTTP_PORT',
-  async start({ config, logger }) {
+  async start({ config, logger, registry: promRegistry, http }) {
+    const metrics = trainerMetrics(promRegistry);
+    const registry = new ModelRegistry<ModelMetadata>(config.MODEL_DIR);
+    const current = registry.current();
+    if (current) recordCurrentModel(metrics, current.version, current.manifest.createdAt, current.manifest.metadata);
+    logger.info({ current: current?.version ?? null, registry: path.resolve(config.MODEL_DIR) }, 'model registry');
+
     const admin = await connectKafkaAdmin({
       brokers: config.KAFKA_BROKERS,
       clientId: 'pncf-trainer',
       logger,
       topics: [{ topic: config.MODEL_UPDATES_TOPIC, partitions: 1 }],
     });
-    return { stop: () => admin.disconnect() };
+    const producer = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-trainer', logger }).producer({
+      allowAutoTopicCreation: false,
+    });
+    await producer.connect();
+
+    // The ingester creates the store; until it exists there is nothing to train on.
+    let store: InteractionStore | undefined;
+    const openStore = () => {
+      if (!store && fs.existsSync(path.join(config.STORE_PATH, 'data.mdb'))) {
+        store = InteractionStore.open({ path: config.STORE_PATH, readOnly: true });
+      }
+      return store;
+    };
+    const trainedTotal = () => registry.current()?.manifest.metadata.data.total ?? 0;
+
+    const manual$ = new Subject<void>();
+    http.app.post('/train', async (_request, reply) => {
+      manual$.next();
+      return reply.code(202).send({ accepted: true, running: running !== undefined });
+    });
+
+    const abort = new AbortController();
+    let running: Promise<RunOutcome> | undefined;
+    const triggers$ = trainingTriggers({
+      intervalMs: config.TRAIN_INTERVAL_S * 1000,
+      minNewInteractions: config.TRAIN_MIN_NEW_INTERACTIONS,
+      pollMs: config.TRAIN_POLL_S * 1000,
+      newInteractions: () => (openStore()?.stats().total ?? 0) - trainedTotal(),
+      manual$,
+      runAtStartup: config.TRAIN_AT_STARTUP && !current,
+    });
+    const subscription = scheduleRuns(
+      triggers$,
+      async (reason, attempt) => {
+        const opened = openStore();
+        if (!opened) return { outcome: 'skipped', reason: `no store at ${config.STORE_PATH} yet` } as RunOutcome;
+        logger.info({ reason, attempt }, 'training run started');
+        metrics.running.set(1);
+        running = trainOnce({
+          store: opened,
+          registry,
+          config,
+          signal: abort.signal,
+          onStep: (step, seconds, detail) => {
+            metrics.stepSeconds.observe({ step }, seconds);
+            logger.info({ step, seconds: Number(seconds.toFixed(3)), ...detail }, `step ${step} done`);
+          },
+        });
+        try {
+          return await running;
+        } finally {
+          running = undefined;
+          metrics.running.set(0);
+        }
+      },
+      {
+        retries: config.TRAIN_RETRIES,
+        baseDelayMs: config.TRAIN_RETRY_DELAY_S * 1000,
+        maxDelayMs: config.TRAIN_RETRY_DELAY_S * 1000 * 16,
+      },
+    ).subscribe(async (result) => {
+      if (!result.ok) {
+        metrics.runs.inc({ outcome: 'failed' });
+        logger.error(
+          { err: result.error, attempts: result.attempts },
+          'training run failed; the current model keeps serving',
+        );
+        return;
+      }
+      const outcome = result.result;
+      metrics.runs.inc({ outcome: outcome.outcome });
+      if (outcome.outcome === 'skipped') {
+        logger.info({ reason: outcome.reason }, 'training run skipped');
+        return;
+      }
+      const { data } = outcome.metadata;
+      metrics.dataSize.set({ kind: 'users' }, data.users);
+      metrics.dataSize.set({ kind: 'items' }, data.items);
+      metrics.dataSize.set({ kind: 'pairs' }, data.pairs);
+      if (outcome.outcome === 'rejected') {
+        logger.warn({ reason: outcome.reason, gate: outcome.metadata.gate }, 'new model rejected by the gate');
+        return;
+      }
+      const { version } = outcome;
+      recordCurrentModel(metrics, version.version, version.manifest.createdAt, outcome.metadata);
+      metrics.lastSuccess.set(Date.now() / 1000);
+      const event = toEvent(outcome);
+      await producer.send({
+        topic: config.MODEL_UPDATES_TOPIC,
+        acks: -1,
+        messages: [{ key: MODEL_UPDATED_KEY, value: JSON.stringify(event) }],
+      });
+      logger.info({ version: version.version, holdout: event.holdout, gate: outcome.metadata.gate }, 'model published');
+    });
+
+    return {
+      ready: () => ({ ok: true, currentModel: registry.currentVersion() ?? null, training: running !== undefined }),
+      async stop() {
+        abort.abort(new Error('trainer stopping'));
+        subscription.unsubscribe();
+        await running?.catch(() => undefined);
+        await producer.disconnect();
+        await admin.disconnect();
+        await store?.close();
+      },
+    };
   },
 });

@@ -1,0 +1,81 @@
+import type { Interactions } from '@pncf/evaluation';
+import { coldStartUserVector, itemUserCentroids } from './cold-start.js';
+import type { PncfModel } from './scorer.js';
+
+export interface RemappedModel {
+  /** The model's tables re-indexed to the target id space; unknown items get zero vectors. */
+  model: PncfModel;
+  /** 1 where the model knows the target item; unknown items must not be recommended by this model. */
+  knownItems: Uint8Array;
+  knownUsers: number;
+  coldUsers: number;
+}
+
+function indexOf(ids: string[]): Map<string, number> {
+  const map = new Map<string, number>();
+  for (let k = 0; k < ids.length; k++) map.set(ids[k]!, k);
+  return map;
+}
+
+/**
+ * Re-index a trained model onto another id space (a newer snapshot of the store), so the serving model can be
+ * scored on the same holdout as a candidate. Users it does not know get a cold-start vector from their items
+ * in `data`.
+ */
+export function remapModel(
+  model: PncfModel,
+  modelUserIds: string[],
+  modelItemIds: string[],
+  data: Interactions,
+): RemappedModel {
+  const dim = model.tower.dim;
+  const userIndex = indexOf(modelUserIds);
+  const itemIndex = indexOf(modelItemIds);
+  const numUsers = data.userIds.length;
+  const numItems = data.itemIds.length;
+
+  const modelUser = new Int32Array(numUsers).fill(-1);
+  for (let u = 0; u < numUsers; u++) modelUser[u] = userIndex.get(data.userIds[u]!) ?? -1;
+  const itemVectors = new Float32Array(numItems * dim);
+  const knownItems = new Uint8Array(numItems);
+  for (let i = 0; i < numItems; i++) {
+    const m = itemIndex.get(data.itemIds[i]!);
+    if (m === undefined) continue;
+    knownItems[i] = 1;
+    itemVectors.set(model.itemVectors.subarray(m * dim, (m + 1) * dim), i * dim);
+  }
+
+  const userVectors = new Float32Array(numUsers * dim);
+  const centroids = itemUserCentroids(model.userVectors, dim, modelUser, data.byItem);
+  let knownUsers = 0;
+  let coldUsers = 0;
+  const { indptr, indices, counts } = data.byUser;
+  for (let u = 0; u < numUsers; u++) {
+    const m = modelUser[u]!;
+    if (m >= 0) {
+      userVectors.set(model.userVectors.subarray(m * dim, (m + 1) * dim), u * dim);
+      knownUsers++;
+    } else {
+      const start = indptr[u]!;
+      const end = indptr[u + 1]!;
+      if (
+        coldStartUserVector(
+          centroids,
+          dim,
+          indices.subarray(start, end),
+          counts.subarray(start, end),
+          userVectors,
+          u * dim,
+        )
+      ) {
+        coldUsers++;
+      }
+    }
+  }
+  return {
+    model: { numUsers, numItems, userVectors, itemVectors, tower: model.tower },
+    knownItems,
+    knownUsers,
+    coldUsers,
+  };
+}

@@ -1,0 +1,266 @@
+import {
+  evaluateModel,
+  type Interactions,
+  kCore,
+  type MetricName,
+  numItems,
+  numPairs,
+  numUsers,
+  protocolSplit,
+  type Recommender,
+  splitPerUser,
+  tfRuntime,
+} from '@pncf/evaluation';
+import {
+  loadArtifact,
+  type PncfConfig,
+  PncfRecommender,
+  presets,
+  remapModel,
+  Scorer,
+  saveArtifact,
+  warmStartEmbeddings,
+} from '@pncf/pncf';
+import type { ModelRegistry, ModelVersion } from '@pncf/registry';
+import type { InteractionStore } from '@pncf/store';
+import type { TrainerConfig } from './config.js';
+import { gate } from './gate.js';
+
+export const STEPS = [
+  'snapshot',
+  'prepare',
+  'bags',
+  'pretrain',
+  'tower',
+  'evaluate',
+  'gate',
+  'refit',
+  'publish',
+] as const;
+export type Step = (typeof STEPS)[number];
+
+export const REPORT_KS = [5, 10, 20] as const;
+
+export interface HoldoutReport {
+  users: number;
+  ks: number[];
+  metrics: Partial<Record<MetricName, number[]>>;
+}
+
+/** What the registry records with every version (version.json metadata). */
+export interface ModelMetadata {
+  snapshotSequence: number;
+  data: { users: number; items: number; pairs: number; total: number };
+  holdout: HoldoutReport;
+  gate: { metric: string; k: number; candidate: number; current: number | null; tolerance: number; reason: string };
+  refitOnAll: boolean;
+  config: PncfConfig;
+  seconds: Partial<Record<Step, number>>;
+  backend: string;
+  createdBy: string;
+}
+
+export type RunOutcome =
+  | { outcome: 'published'; version: ModelVersion<ModelMetadata>; metadata: ModelMetadata }
+  | { outcome: 'rejected'; reason: string; metadata: ModelMetadata }
+  | { outcome: 'skipped'; reason: string };
+
+export interface PipelineDeps {
+  store: InteractionStore;
+  registry: ModelRegistry<ModelMetadata>;
+  config: TrainerConfig;
+  /** A step finished (for logs, metrics and progress). */
+  onStep?: (step: Step, seconds: number, detail?: Record<string, unknown>) => void;
+  signal?: AbortSignal;
+}
+
+export function presetFor(config: TrainerConfig): PncfConfig {
+  const preset = presets[config.TRAIN_PRESET];
+  const w2vEpochs = config.TRAIN_W2V_EPOCHS || undefined;
+  return {
+    ...preset,
+    userWord2Vec: { ...preset.userWord2Vec, ...(w2vEpochs ? { epochs: w2vEpochs } : {}) },
+    itemWord2Vec: { ...preset.itemWord2Vec, ...(w2vEpochs ? { epochs: w2vEpochs } : {}) },
+    tower: { ...preset.tower, ...(config.TRAIN_TOWER_EPOCHS ? { epochs: config.TRAIN_TOWER_EPOCHS } : {}) },
+  };
+}
+
+/** Scores with a published model on another id space; items it never saw cannot be recommended by it. */
+class ServingModelOnNewData implements Recommender {
+  readonly name = 'current';
+  private scorer?: Scorer;
+  private knownItems?: Uint8Array;
+  constructor(private readonly dir: string) {}
+  async fit(data: Interactions): Promise<void> {
+    const artifact = loadArtifact(this.dir);
+    const remapped = remapModel(artifact.model, artifact.userIds, artifact.itemIds, data);
+    this.scorer = new Scorer(remapped.model);
+    this.knownItems = remapped.knownItems;
+  }
+  scoreUsers(users: Uint32Array, out: Float32Array): void {
+    this.scorer!.scoreUsers(users, out);
+    const known = this.knownItems!;
+    const m = known.length;
+    for (let b = 0; b < users.length; b++) {
+      for (let i = 0; i < m; i++) if (known[i] === 0) out[b * m + i] = Number.NEGATIVE_INFINITY;
+    }
+  }
+  dispose(): void {
+    this.scorer?.dispose();
+  }
+}
+
+async function holdoutReport(model: Recommender, train: Interactions, test: Interactions): Promise<HoldoutReport> {
+  const evaluation = await evaluateModel(model, train, test, { ks: REPORT_KS });
+  const metrics: HoldoutReport['metrics'] = {};
+  for (const name of ['precision', 'recall', 'ndcg', 'hr', 'mrr'] as const) metrics[name] = evaluation.metrics[name];
+  return { users: evaluation.users, ks: evaluation.ks, metrics };
+}
+
+function metricAt(report: HoldoutReport, metric: MetricName, k: number): number {
+  const at = report.ks.indexOf(k);
+  const value = at >= 0 ? report.metrics[metric]?.[at] : undefined;
+  if (value === undefined) throw new Error(`holdout report has no ${metric}@${k}`);
+  return value;
+}
+
+/**
+ * One training run: snapshot → (k-core) → holdout split → bags → word2vec (warm-started from the serving model
+ * by id) → tower → holdout evaluation of the candidate AND of the serving model → gate → optional refit on all
+ * data → publish. Nothing is written to the registry before the gate passes, so a run that fails or is killed
+ * at any step leaves the serving model as it was.
+ */
+export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
+  const { store, registry, config, signal } = deps;
+  const seconds: Partial<Record<Step, number>> = {};
+  let mark = performance.now();
+  const step = (name: Step, detail?: Record<string, unknown>) => {
+    const now = performance.now();
+    seconds[name] = (now - mark) / 1000;
+    mark = now;
+    deps.onStep?.(name, seconds[name]!, detail);
+  };
+  // SIGTERM stops a run between steps; everything before publish leaves the registry untouched.
+  const checkpoint = () => signal?.throwIfAborted();
+
+  const runtime = await tfRuntime();
+  const snapshot = store.snapshot();
+  step('snapshot', { sequence: snapshot.sequence, pairs: numPairs(snapshot.interactions) });
+  checkpoint();
+  let data = snapshot.interactions;
+  if (numPairs(data) < config.TRAIN_MIN_PAIRS) {
+    return { outcome: 'skipped', reason: `${numPairs(data)} pairs < TRAIN_MIN_PAIRS ${config.TRAIN_MIN_PAIRS}` };
+  }
+  if (config.TRAIN_KCORE > 1) data = kCore(data, config.TRAIN_KCORE);
+  const pncfConfig = presetFor(config);
+  const candidate = new PncfRecommender(pncfConfig);
+  const split = candidate.usesValidation
+    ? protocolSplit(data, config.TRAIN_SEED, config.TRAIN_HOLDOUT)
+    : { ...splitPerUser(data, config.TRAIN_HOLDOUT, config.TRAIN_SEED), fit: undefined, validation: undefined };
+  const fitData = split.fit ?? split.train;
+
+  // Warm start: users and items the serving model knows continue from its word2vec tables.
+  const current = registry.current();
+  if (current && pncfConfig.pretrain) {
+    const serving = loadArtifact(current.dir);
+    if (serving.pretrained) {
+      candidate.pretrained = {
+        users: warmStartEmbeddings(serving.pretrained.users, serving.userIds, fitData.userIds, config.TRAIN_SEED),
+        items: warmStartEmbeddings(serving.pretrained.items, serving.itemIds, fitData.itemIds, config.TRAIN_SEED + 1),
+      };
+    }
+  }
+  step('prepare', { users: numUsers(data), items: numItems(data), pairs: numPairs(data), warmStart: Boolean(current) });
+  checkpoint();
+
+  await candidate.fit(fitData, {
+    seed: config.TRAIN_SEED,
+    ...(split.validation ? { validation: split.validation } : {}),
+  });
+  const report = candidate.report!;
+  seconds.bags = report.seconds.bags;
+  seconds.pretrain = report.seconds.pretrain;
+  seconds.tower = report.seconds.tower;
+  deps.onStep?.('bags', report.seconds.bags);
+  deps.onStep?.('pretrain', report.seconds.pretrain, { pairsPerSecond: Math.round(report.pretrainPairsPerSecond) });
+  deps.onStep?.('tower', report.seconds.tower, {
+    samplesPerSecond: Math.round(report.towerSamplesPerSecond),
+    bestEpoch: report.bestEpoch,
+  });
+  mark = performance.now();
+  checkpoint();
+
+  const holdout = await holdoutReport(candidate, split.train, split.test);
+  let currentValue: number | undefined;
+  if (current) {
+    const serving = new ServingModelOnNewData(current.dir);
+    await serving.fit(split.train);
+    currentValue = metricAt(await holdoutReport(serving, split.train, split.test), config.GATE_METRIC, config.GATE_K);
+    serving.dispose();
+  }
+  const candidateValue = metricAt(holdout, config.GATE_METRIC, config.GATE_K);
+  step('evaluate', { candidate: candidateValue, current: currentValue ?? null });
+  checkpoint();
+
+  const decision = gate({ candidate: candidateValue, current: currentValue, tolerance: config.GATE_TOLERANCE });
+  const metadata: ModelMetadata = {
+    snapshotSequence: snapshot.sequence,
+    data: { users: numUsers(data), items: numItems(data), pairs: numPairs(data), total: snapshot.total },
+    holdout,
+    gate: {
+      metric: config.GATE_METRIC,
+      k: config.GATE_K,
+      candidate: candidateValue,
+      current: currentValue ?? null,
+      tolerance: config.GATE_TOLERANCE,
+      reason: decision.reason,
+    },
+    refitOnAll: config.TRAIN_REFIT_ALL,
+    config: pncfConfig,
+    seconds,
+    backend: runtime.backend,
+    createdBy: `pncf-trainer pid ${process.pid}`,
+  };
+  step('gate', { publish: decision.publish, reason: decision.reason });
+  if (!decision.publish) {
+    candidate.dispose();
+    return { outcome: 'rejected', reason: decision.reason, metadata };
+  }
+
+  let final = candidate;
+  if (config.TRAIN_REFIT_ALL) {
+    // Same recipe on all data, for as many epochs as early stopping chose: the holdout pairs are real signal.
+    const refitConfig: PncfConfig = {
+      ...pncfConfig,
+      tower: { ...pncfConfig.tower, epochs: report.bestEpoch + 1, patience: 0 },
+    };
+    final = new PncfRecommender(refitConfig);
+    if (candidate.pretrained) {
+      final.pretrained = {
+        users: warmStartEmbeddings(candidate.pretrained.users, fitData.userIds, data.userIds, config.TRAIN_SEED),
+        items: warmStartEmbeddings(candidate.pretrained.items, fitData.itemIds, data.itemIds, config.TRAIN_SEED + 1),
+      };
+    }
+    await final.fit(data, { seed: config.TRAIN_SEED + 1 });
+    candidate.dispose();
+    step('refit');
+    checkpoint();
+  }
+  seconds.refit ??= 0;
+
+  const staged = registry.createStaging();
+  saveArtifact(staged, {
+    model: final.model!,
+    userIds: data.userIds,
+    itemIds: data.itemIds,
+    config: final.config,
+    metrics: { holdout, gate: metadata.gate, snapshotSequence: snapshot.sequence },
+    ...(final.pretrained ? { pretrained: final.pretrained } : {}),
+  });
+  final.dispose();
+  checkpoint();
+  const version = registry.publish(staged, metadata);
+  registry.prune(config.KEEP_VERSIONS);
+  step('publish', { version: version.version });
+  return { outcome: 'published', version, metadata };
+}

@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ModelRegistry } from '@pncf/registry';
+import { loadConfig } from '@pncf/runtime';
+import { InteractionStore } from '@pncf/store';
+import { AuthorTagGenerator, type SyntheticStream, scaledOptions } from '@pncf/synthetic';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TrainerConfig, trainerConfigSchema } from '../src/config.js';
+import { type ModelMetadata, trainOnce } from '../src/pipeline.js';
+
+function ingest(store: InteractionStore, stream: SyntheticStream, from: number, to: number): void {
+  const events = [];
+  for (let i = from; i < to; i++) {
+    events.push({
+      offset: BigInt(i),
+      user: stream.authorIds[stream.authors[i]!]!,
+      item: stream.tagIds[stream.tags[i]!]!,
+      count: 1,
+    });
+  }
+  store.applyBatch({ topic: 'interactions', partition: 0, events, nextOffset: BigInt(to) });
+}
+
+describe('trainOnce on a real LMDB store and registry', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-trainer-'));
+  const stream = new AuthorTagGenerator(scaledOptions(24_000, 3)).generate();
+  let store: InteractionStore;
+  let registry: ModelRegistry<ModelMetadata>;
+  const config = (overrides: Record<string, string> = {}): TrainerConfig =>
+    loadConfig('trainer', trainerConfigSchema, {
+      STORE_PATH: path.join(root, 'store'),
+      MODEL_DIR: path.join(root, 'models'),
+      TRAIN_TOWER_EPOCHS: '3',
+      TRAIN_W2V_EPOCHS: '2',
+      TRAIN_REFIT_ALL: 'false',
+      GATE_TOLERANCE: '0.02',
+      ...overrides,
+    });
+
+  beforeAll(() => {
+    store = InteractionStore.open({ path: path.join(root, 'store') });
+    registry = new ModelRegistry(path.join(root, 'models'));
+  });
+  afterAll(async () => {
+    await store.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('publishes v1 on the first half, then v2 with the new users and items', { timeout: 240_000 }, async () => {
+    ingest(store, stream, 0, 12_000);
+    const steps: string[] = [];
+    const first = await trainOnce({ store, registry, config: config(), onStep: (step) => steps.push(step) });
+    expect(first.outcome).toBe('published');
+    if (first.outcome !== 'published') return;
+    expect(first.version.version).toBe('v000001');
+    expect(steps).toEqual(['snapshot', 'prepare', 'bags', 'pretrain', 'tower', 'evaluate', 'gate', 'publish']);
+    const recall10 = first.metadata.holdout.metrics.recall?.[first.metadata.holdout.ks.indexOf(10)];
+    expect(recall10).toBeGreaterThan(0.02);
+    expect(first.metadata.gate.current).toBeNull();
+
+    ingest(store, stream, 12_000, 24_000);
+    const second = await trainOnce({ store, registry, config: config({ TRAIN_REFIT_ALL: 'true' }) });
+    expect(second.outcome).toBe('published');
+    if (second.outcome !== 'published') return;
+    expect(second.version.version).toBe('v000002');
+    expect(registry.currentVersion()).toBe('v000002');
+    expect(second.metadata.data.users).toBeGreaterThan(first.metadata.data.users);
+    expect(second.metadata.data.items).toBeGreaterThan(first.metadata.data.items);
+    expect(second.metadata.gate.current).not.toBeNull();
+    expect(second.metadata.snapshotSequence).toBeGreaterThan(first.metadata.snapshotSequence);
+  });
+
+  it('rejects a clearly worse model and keeps the current one', { timeout: 240_000 }, async () => {
+    const before = registry.currentVersion();
+    // NPNCF with a single epoch: random embeddings barely trained.
+    const outcome = await trainOnce({
+      store,
+      registry,
+      config: config({ TRAIN_PRESET: 'npncf', TRAIN_TOWER_EPOCHS: '1', GATE_TOLERANCE: '0' }),
+    });
+    expect(outcome.outcome).toBe('rejected');
+    expect(registry.currentVersion()).toBe(before);
+    expect(registry.list()).toHaveLength(2);
+  });
+
+  it('stops between steps when aborted and leaves the registry untouched', async () => {
+    const before = registry.list();
+    const abort = new AbortController();
+    const run = trainOnce({
+      store,
+      registry,
+      config: config(),
+      signal: abort.signal,
+      onStep: (step) => {
+        if (step === 'prepare') abort.abort(new Error('stop requested'));
+      },
+    });
+    await expect(run).rejects.toThrow('stop requested');
+    expect(registry.list()).toEqual(before);
+  });
+});
