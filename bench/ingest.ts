@@ -74,6 +74,14 @@ function config(brokers: string[], name: string) {
     CONSUMER_GROUP: `${name}-group`,
     STORE_PATH: path.join(scratch, `${name}-store`),
     STORE_NO_SYNC: NO_SYNC,
+    // Any other ingester setting can be tried from the environment, e.g. FETCH_MAX_WAIT_MS=10.
+    ...Object.fromEntries(
+      Object.keys(ingesterConfigSchema.shape)
+        .filter(
+          (key) => key.startsWith('FETCH_') || key.startsWith('PARTITIONS_') || key === 'KAFKA_COMMIT_INTERVAL_MS',
+        )
+        .flatMap((key) => (process.env[key] ? [[key, process.env[key]]] : [])),
+    ),
   });
 }
 

@@ -32,8 +32,15 @@ async function produce(kafka: Kafka, topic: string, from: number, to: number, ex
 async function waitForKafkaCommit(admin: Admin, groupId: string, topic: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const ends = await admin.fetchTopicOffsets(topic);
+    const answer = await Promise.all([
+      admin.fetchOffsets({ groupId, topics: [topic] }),
+      admin.fetchTopicOffsets(topic),
+    ]).catch(() => undefined); // a coordinator still loading answers with a retriable error
+    if (!answer) {
+      await sleep(200);
+      continue;
+    }
+    const [[committed], ends] = answer;
     const behind = ends.filter(
       (end) => committed?.partitions.find((p) => p.partition === end.partition)?.offset !== end.high,
     );

@@ -97,7 +97,12 @@ export async function waitUntilStored(
   const deadline = Date.now() + timeoutMs;
   let behind = '';
   while (Date.now() < deadline) {
-    const ends = await admin.fetchTopicOffsets(topic);
+    // A busy broker may answer a metadata request with a retriable error; asking again is the answer.
+    const ends = await admin.fetchTopicOffsets(topic).catch(() => undefined);
+    if (!ends) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      continue;
+    }
     const stored = storedOffsets();
     const lagging = ends.filter((end) => (stored.get(end.partition) ?? 0n) < BigInt(end.high));
     if (lagging.length === 0) return;
