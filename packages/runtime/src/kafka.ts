@@ -64,7 +64,24 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<st
     // Another process may have created it between listTopics and createTopics.
     if (!(error instanceof Error && /already exists/i.test(error.message))) throw error;
   }
+  // Metadata can name a leader before that leader serves the partition (NOT_LEADER on ListOffsets right after
+  // creation); callers may list offsets or seek at once, so wait until every new partition answers.
+  for (const spec of missing) await untilOffsetsServed(admin, spec.topic);
   return missing.map((spec) => spec.topic);
+}
+
+async function untilOffsetsServed(admin: Admin, topic: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await admin.fetchTopicOffsets(topic);
+      return;
+    } catch (error) {
+      const retriable = (error as { retriable?: boolean }).retriable === true;
+      if (!retriable || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 /** One metadata round trip; rejects when the cluster does not answer or has no controller yet. */

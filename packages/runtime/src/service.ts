@@ -74,11 +74,11 @@ export async function runService<S extends EnvSchema>(definition: ServiceDefinit
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   try {
+    // start() first: services add their own routes, which fastify only accepts before it listens.
+    running = await definition.start({ config, logger, registry: http.registry, http });
     const port = Number(config[definition.portVariable]);
     const address = await http.listen(String(config.HTTP_HOST ?? '127.0.0.1'), port);
-    logger.info({ address }, 'http server listening');
-    running = await definition.start({ config, logger, registry: http.registry, http });
-    logger.info('started');
+    logger.info({ address }, 'started');
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');
     await http.close().catch(() => undefined);

@@ -1,0 +1,72 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '@pncf/kafka-local';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface ServiceProcess {
+  name: string;
+  child: ChildProcess;
+  port: number;
+  url: string;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * A service as it runs in production: its own node process on main.ts (one process, so SIGKILL hits the service
+ * itself), configured by environment variables, on a free HTTP port.
+ */
+export async function spawnService(name: string, env: Record<string, string>): Promise<ServiceProcess> {
+  const port = env.HTTP_PORT ? Number(env.HTTP_PORT) : await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services', name, 'src', 'main.ts')], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env, HTTP_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-50_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { name, child, port, url: `http://127.0.0.1:${port}`, output: () => output, exited };
+}
+
+/** Poll an endpoint of a service until it answers 2xx; fail early with the service's output if it died. */
+export async function waitForHttp(service: ServiceProcess, route: string, timeoutMs = 60_000): Promise<Response> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (service.child.exitCode !== null) {
+      throw new Error(
+        `${service.name} exited (${service.child.exitCode}) before ${route} answered:\n${service.output()}`,
+      );
+    }
+    try {
+      const response = await fetch(`${service.url}${route}`);
+      if (response.ok) return response;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${service.name}: ${route} did not answer within ${timeoutMs} ms:\n${service.output()}`);
+}
+
+/** Resolve when the service's output matches, or reject with the output after timeoutMs. */
+export async function waitForOutput(service: ServiceProcess, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (pattern.test(service.output())) return;
+    if (service.child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${service.name}: no output matching ${pattern} within ${timeoutMs} ms:\n${service.output()}`);
+}
+
+export async function stopService(service: ServiceProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill(signal);
+  return service.exited;
+}

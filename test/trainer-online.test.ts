@@ -1,0 +1,127 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type ModelUpdatedEvent, parseModelUpdated, toKafkaMessage } from '@pncf/events';
+import { ModelRegistry } from '@pncf/registry';
+import { InteractionStore } from '@pncf/store';
+import { AuthorTagGenerator, type SyntheticStream, scaledOptions, streamEvents } from '@pncf/synthetic';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testBrokers, testKafka, uniqueName } from './support/kafka.js';
+import { type ServiceProcess, spawnService, stopService, waitForHttp, waitForOutput } from './support/services.js';
+
+const EVENTS = 16_000;
+
+describe('trainer service: online retraining from Kafka through the ingester', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-online-'));
+  const stream: SyntheticStream = new AuthorTagGenerator(scaledOptions(EVENTS, 11)).generate();
+  const env = {
+    KAFKA_BROKERS: testBrokers().join(','),
+    LOG_LEVEL: 'info',
+    INTERACTIONS_TOPIC: uniqueName('online-events'),
+    DEAD_LETTER_TOPIC: uniqueName('online-dlq'),
+    CONSUMER_GROUP: uniqueName('online-group'),
+    MODEL_UPDATES_TOPIC: uniqueName('online-models'),
+    STORE_PATH: path.join(root, 'store'),
+    MODEL_DIR: path.join(root, 'models'),
+    // Runs start on request only, so the test controls what each version saw.
+    TRAIN_INTERVAL_S: '0',
+    TRAIN_MIN_NEW_INTERACTIONS: '0',
+    TRAIN_AT_STARTUP: 'false',
+    TRAIN_TOWER_EPOCHS: '3',
+    TRAIN_W2V_EPOCHS: '2',
+    TRAIN_REFIT_ALL: 'false',
+    GATE_TOLERANCE: '0.05',
+  };
+  let kafka: Kafka;
+  let producer: Producer;
+  let consumer: Consumer;
+  const updates: ModelUpdatedEvent[] = [];
+  let ingester: ServiceProcess;
+  let trainer: ServiceProcess;
+
+  async function produce(from: number, to: number) {
+    const messages = [...streamEvents(stream, from, to)].map(toKafkaMessage);
+    for (let start = 0; start < messages.length; start += 4000) {
+      await producer.send({ topic: env.INTERACTIONS_TOPIC, acks: -1, messages: messages.slice(start, start + 4000) });
+    }
+  }
+  async function waitStored(total: number) {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (fs.existsSync(path.join(env.STORE_PATH, 'data.mdb'))) {
+        const store = InteractionStore.open({ path: env.STORE_PATH, readOnly: true });
+        const stored = store.stats().total;
+        await store.close();
+        if (stored === total) return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`store did not reach ${total} interactions:\n${ingester.output()}`);
+  }
+  async function nextUpdate(count: number, timeoutMs = 180_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (updates.length < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    if (updates.length < count) throw new Error(`no model-updated event #${count}:\n${trainer.output()}`);
+    return updates[count - 1]!;
+  }
+
+  beforeAll(async () => {
+    kafka = testKafka();
+    producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    ingester = await spawnService('ingester', env);
+    trainer = await spawnService('trainer', env);
+    await waitForHttp(ingester, '/healthz');
+    await waitForHttp(trainer, '/healthz');
+    consumer = kafka.consumer({ groupId: uniqueName('online-watch') });
+    await consumer.connect();
+    await consumer.subscribe({ topic: env.MODEL_UPDATES_TOPIC, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void updates.push(parseModelUpdated(message.value)) });
+  });
+  afterAll(async () => {
+    await consumer?.disconnect();
+    await producer?.disconnect();
+    await Promise.all([trainer && stopService(trainer), ingester && stopService(ingester)]);
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('publishes v1 from the first half and v2 with the new users and items', { timeout: 400_000 }, async () => {
+    await produce(0, EVENTS / 2);
+    await waitStored(EVENTS / 2);
+    expect((await fetch(`${trainer.url}/train`, { method: 'POST' })).status).toBe(202);
+    const v1 = await nextUpdate(1);
+    expect(v1.version).toBe('v000001');
+    expect(v1.holdout.recall?.['10']).toBeGreaterThan(0);
+
+    await produce(EVENTS / 2, EVENTS);
+    await waitStored(EVENTS);
+    await fetch(`${trainer.url}/train`, { method: 'POST' });
+    const v2 = await nextUpdate(2);
+    expect(v2.version).toBe('v000002');
+    expect(v2.data.users).toBeGreaterThan(v1.data.users);
+    expect(v2.data.items).toBeGreaterThan(v1.data.items);
+    expect(v2.snapshotSequence).toBeGreaterThan(v1.snapshotSequence);
+    for (const metric of ['precision', 'recall', 'ndcg']) expect(Object.keys(v2.holdout[metric] ?? {})).toContain('10');
+
+    const metrics = await (await fetch(`${trainer.url}/metrics`)).text();
+    expect(metrics).toMatch(/pncf_trainer_runs_total\{outcome="published",service="trainer"\} 2/);
+    expect(metrics).toMatch(/pncf_model_holdout_metric\{metric="recall",k="10",service="trainer"\} 0\.\d+/);
+    expect(metrics).toMatch(/pncf_trainer_current_model_version\{service="trainer"\} 2/);
+  });
+
+  it('a trainer killed mid-training leaves the current version serving', { timeout: 300_000 }, async () => {
+    await fetch(`${trainer.url}/train`, { method: 'POST' });
+    // The third run is past its snapshot and split (pre-training or training the tower) when it is killed.
+    await waitForOutput(trainer, /(step prepare done[\s\S]*){3}/, 120_000);
+    await stopService(trainer, 'SIGKILL');
+    const registry = new ModelRegistry(env.MODEL_DIR);
+    expect(registry.currentVersion()).toBe('v000002');
+    expect(registry.current()?.version).toBe('v000002');
+    expect(registry.list()).toEqual(['v000001', 'v000002']);
+
+    trainer = await spawnService('trainer', env);
+    const ready = (await (await waitForHttp(trainer, '/readyz')).json()) as { currentModel: string };
+    expect(ready.currentModel).toBe('v000002');
+  });
+});
