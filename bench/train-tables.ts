@@ -1,0 +1,61 @@
+/**
+ * Merge per-seed experiment results (written by `pncf experiment`, one file per seed and model group) into the
+ * PNCF results tables: paper-compatible metrics at K=20 beside the paper's Table 3 rows, standard metrics at
+ * K=10, fit times, and seed counts.
+ *   npx tsx bench/train-tables.ts [folder]   (default bench/results/train-experiments)
+ * Writes <folder>/../train-tables.{md,json}.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ExperimentResult, type MetricName, type RunResult, summarise } from '@pncf/evaluation';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const folder = resolve(process.argv[2] ?? join(ROOT, 'bench', 'results', 'train-experiments'));
+const PAPER: Record<string, Record<string, number[]>> = {
+  'ml-100k': { 'paper PNCF': [0.257, 0.331, 0.969, 0.641, 1.14], 'paper NeuMF': [0.243, 0.309, 0.957, 0.626, 1.112] },
+};
+
+const byDataset = new Map<string, { runs: RunResult[]; ks: number[] }>();
+for (const file of readdirSync(folder).filter((f) => f.endsWith('.json'))) {
+  const result = JSON.parse(readFileSync(join(folder, file), 'utf8')) as ExperimentResult;
+  const entry = byDataset.get(result.dataset) ?? { runs: [], ks: result.ks };
+  if (entry.ks.join() !== result.ks.join()) throw new Error(`${file}: different K list`);
+  for (const run of result.runs) {
+    if (!entry.runs.some((r) => r.model === run.model && r.seed === run.seed)) entry.runs.push(run);
+  }
+  byDataset.set(result.dataset, entry);
+}
+
+const f3 = (x: number) => x.toFixed(3);
+const lines: string[] = [];
+const json: Record<string, unknown> = {};
+for (const [dataset, { runs, ks }] of byDataset) {
+  const models = [...new Set(runs.map((r) => r.model))];
+  const summary = summarise(runs, models, ks.length);
+  const seedsOf = (m: string) => runs.filter((r) => r.model === m).map((r) => r.seed).sort((a, b) => a - b);
+  const fit = (m: string) => {
+    const mine = runs.filter((r) => r.model === m);
+    return mine.reduce((a, r) => a + r.fitSeconds, 0) / mine.length;
+  };
+  const row = (m: string, metrics: MetricName[], k: number) => {
+    const at = ks.indexOf(k);
+    return metrics.map((metric) => `${f3(summary[m]![metric].mean[at]!)} ± ${f3(summary[m]![metric].std[at]!)}`);
+  };
+  const paperMetrics: MetricName[] = ['precision', 'recall', 'hr', 'paperNdcg', 'paperMrr'];
+  const standard: MetricName[] = ['precision', 'recall', 'hr', 'ndcg', 'mrr'];
+  lines.push(`## ${dataset}`, '');
+  lines.push('Paper-compatible metrics at K=20 (NDCG normalised by the hits found, MRR summed over all hits):', '');
+  lines.push('| model | seeds | P@20 | R@20 | HR@20 | NDCG@20 (paper) | MRR@20 (paper) | fit s |', '|---|---|---|---|---|---|---|---|');
+  for (const m of models) lines.push(`| ${m} | ${seedsOf(m).join(',')} | ${row(m, paperMetrics, 20).join(' | ')} | ${fit(m).toFixed(1)} |`);
+  for (const [name, values] of Object.entries(PAPER[dataset] ?? {})) lines.push(`| ${name} (Table 3) | – | ${values.map(f3).join(' | ')} | – |`);
+  lines.push('', 'Standard metrics at K=10:', '');
+  lines.push('| model | P@10 | R@10 | HR@10 | NDCG@10 | MRR@10 |', '|---|---|---|---|---|---|');
+  for (const m of models) lines.push(`| ${m} | ${row(m, standard, 10).join(' | ')} |`);
+  lines.push('');
+  json[dataset] = { models, seeds: Object.fromEntries(models.map((m) => [m, seedsOf(m)])), ks, summary, fitSeconds: Object.fromEntries(models.map((m) => [m, fit(m)])) };
+}
+const md = `${lines.join('\n')}\n`;
+writeFileSync(join(folder, '..', 'train-tables.md'), md);
+writeFileSync(join(folder, '..', 'train-tables.json'), `${JSON.stringify(json, null, 2)}\n`);
+console.log(md);
