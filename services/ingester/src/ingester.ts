@@ -39,8 +39,9 @@ export interface Ingester {
 
 /**
  * The consumer loop: each fetched batch of one partition is written in one LMDB transaction together with
- * the partition's next offset (batches of partitions consumed concurrently share that transaction). LMDB is the source of truth for offsets: on every
- * assignment the consumer seeks to them; Kafka commits only keep standard lag tools informed.
+ * the partition's next offset (batches of partitions consumed concurrently share that transaction). LMDB is
+ * the source of truth for offsets: on every assignment the consumer seeks to them; Kafka commits only keep
+ * standard lag tools informed.
  */
 export async function startIngester(options: IngesterOptions): Promise<Ingester> {
   const { config, logger, admin } = options;
@@ -50,7 +51,19 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
     mapSizeBytes: config.STORE_MAP_SIZE_MB * 2 ** 20,
     noSync: config.STORE_NO_SYNC,
   });
-  const metrics = createIngesterMetrics(options.registry, store);
+  let assigned: number[] = [];
+  const lag = async (): Promise<Map<number, number>> => {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const stored = store.storedOffsets(topic);
+    const lags = new Map<number, number>();
+    for (const end of ends) {
+      if (!assigned.includes(end.partition)) continue;
+      const from = stored.get(end.partition) ?? BigInt(end.low);
+      lags.set(end.partition, Math.max(0, Number(BigInt(end.high) - from)));
+    }
+    return lags;
+  };
+  const metrics = createIngesterMetrics(options.registry, store, topic, lag);
   const committer = new GroupCommitter(store);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-ingester', logger });
   const producer: Producer = kafka.producer({
@@ -72,13 +85,11 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
   const lowWatermarks = new Map<number, string>();
   for (const entry of await admin.fetchTopicOffsets(topic)) lowWatermarks.set(entry.partition, entry.low);
 
-  let assigned: number[] = [];
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     assigned = payload.memberAssignment[topic] ?? [];
     joined = true;
     metrics.assigned.set(assigned.length);
-    metrics.lag.reset();
     const stored = store.storedOffsets(topic);
     const seeks: Record<number, string> = {};
     for (const partition of assigned) {
@@ -90,7 +101,9 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
-    if (!payload.restart) process.exitCode = 1;
+    // kafkajs gave up (a non-retriable error): exit so the supervisor restarts us. Every committed
+    // transaction is complete, so nothing is lost; the new process seeks to the stored offsets.
+    if (!payload.restart) process.exit(1);
   });
 
   const handleBatch = async ({
@@ -128,7 +141,6 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
     metrics.duplicates.inc(result.duplicates);
     metrics.batchSize.observe(batch.messages.length);
     metrics.batchSeconds.observe((performance.now() - started) / 1000);
-    metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
     const timestamps = new Float64Array(batch.messages.length);
     for (let k = 0; k < timestamps.length; k++) {
       timestamps[k] = Number(batch.messages[k]!.timestamp);

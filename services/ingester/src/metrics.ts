@@ -4,7 +4,10 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type IngesterMetrics = ReturnType<typeof createIngesterMetrics>;
 
-export function createIngesterMetrics(registry: Registry, store: InteractionStore) {
+/** Messages behind per owned partition. */
+export type LagSource = () => Promise<Map<number, number>>;
+
+export function createIngesterMetrics(registry: Registry, store: InteractionStore, topic: string, lag: LagSource) {
   const registers = [registry];
   const metrics = {
     consumed: new Counter({
@@ -48,9 +51,17 @@ export function createIngesterMetrics(registry: Registry, store: InteractionStor
     }),
     lag: new Gauge({
       name: 'ingester_consumer_lag',
-      help: 'Messages behind the partition end after the last stored batch',
+      help: 'Messages of an owned partition not yet in the store (partition end minus stored offset), read at scrape time',
       labelNames: ['topic', 'partition'],
       registers,
+      async collect() {
+        // A broker that does not answer must not hang the scrape: keep the last values then.
+        const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2000).unref());
+        const lags = await Promise.race([lag().catch(() => undefined), timeout]);
+        if (!lags) return;
+        this.reset();
+        for (const [partition, value] of lags) this.set({ topic, partition: String(partition) }, value);
+      },
     }),
     assigned: new Gauge({
       name: 'ingester_assigned_partitions',
