@@ -75,7 +75,8 @@ export function trainBags(
         rnd ^= rnd << 13;
         rnd ^= rnd >>> 17;
         rnd ^= rnd << 5;
-        const reach = (window - ((rnd >>> 0) / 4294967296) * window) | 0; // word2vec's shrunk window
+        // word2vec's shrunk window: uniform in [1, window].
+        const reach = window - ((((rnd >>> 0) / 4294967296) * window) | 0);
         const lo = Math.max(0, pos - reach);
         const hi = Math.min(len - 1, pos + reach);
         if (skipGram) {
