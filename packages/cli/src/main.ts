@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 import { Command } from 'commander';
 import { experimentCommand } from './commands/experiment.js';
+import { modelCommand, trainerCommand } from './commands/model.js';
 import { replayCommand } from './commands/replay.js';
 import { trainCommand } from './commands/train.js';
 import { upCommand } from './commands/up.js';
@@ -13,6 +14,8 @@ program.addCommand(upCommand());
 program.addCommand(replayCommand());
 program.addCommand(experimentCommand());
 program.addCommand(trainCommand());
+program.addCommand(modelCommand());
+program.addCommand(trainerCommand());
 
 program.parseAsync().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);

@@ -1,0 +1,76 @@
+import path from 'node:path';
+import { ModelRegistry } from '@pncf/registry';
+import { Command } from 'commander';
+
+const defaultModelDir = () => process.env.MODEL_DIR ?? path.resolve('.data/models');
+
+function summary(registry: ModelRegistry, version: string): string {
+  try {
+    const { manifest } = registry.open(version);
+    const meta = manifest.metadata as { holdout?: { ks: number[]; metrics: Record<string, number[]> } };
+    const at = meta.holdout?.ks.indexOf(10) ?? -1;
+    const recall = at >= 0 ? meta.holdout?.metrics.recall?.[at] : undefined;
+    const ndcg = at >= 0 ? meta.holdout?.metrics.ndcg?.[at] : undefined;
+    const scores = recall === undefined ? '' : `  recall@10 ${recall.toFixed(4)}  ndcg@10 ${ndcg?.toFixed(4)}`;
+    return `${manifest.createdAt}${scores}`;
+  } catch (error) {
+    return `BROKEN: ${(error as Error).message}`;
+  }
+}
+
+/** `pncf model list|verify|rollback`: operate the model registry the trainer publishes to. */
+export function modelCommand(): Command {
+  const command = new Command('model').description('list, verify and roll back model versions in the registry');
+  const dirOption = ['--dir <dir>', 'model registry directory (MODEL_DIR)'] as const;
+
+  command
+    .command('list')
+    .description('versions on disk, the current one marked with *')
+    .option(...dirOption)
+    .action((options: { dir?: string }) => {
+      const registry = new ModelRegistry(options.dir ?? defaultModelDir());
+      const current = registry.currentVersion();
+      for (const version of registry.list()) {
+        console.log(`${version === current ? '*' : ' '} ${version}  ${summary(registry, version)}`);
+      }
+    });
+
+  command
+    .command('verify [version]')
+    .description('check every file of a version (default: the current one) against its checksums')
+    .option(...dirOption)
+    .action((version: string | undefined, options: { dir?: string }) => {
+      const registry = new ModelRegistry(options.dir ?? defaultModelDir());
+      const target = version ?? registry.currentVersion();
+      if (!target) throw new Error('no current model');
+      registry.open(target);
+      console.log(`${target}: ok`);
+    });
+
+  command
+    .command('rollback [version]')
+    .description('point CURRENT at a version (default: the newest intact one before the current); scorers follow')
+    .option(...dirOption)
+    .action((version: string | undefined, options: { dir?: string }) => {
+      const registry = new ModelRegistry(options.dir ?? defaultModelDir());
+      const before = registry.currentVersion();
+      const after = registry.rollback(version);
+      console.log(`current: ${before ?? '(none)'} → ${after}`);
+    });
+  return command;
+}
+
+/** `pncf trainer train-now`: ask a running trainer to start a run (its POST /train). */
+export function trainerCommand(): Command {
+  const command = new Command('trainer').description('talk to a running trainer service');
+  command
+    .command('train-now')
+    .description('start a training run now (ignored while one is running)')
+    .option('--url <url>', 'trainer base URL', `http://127.0.0.1:${process.env.TRAINER_HTTP_PORT ?? 9102}`)
+    .action(async (options: { url: string }) => {
+      const response = await fetch(new URL('/train', options.url), { method: 'POST' });
+      if (!response.ok) throw new Error(`trainer answered ${response.status}: ${await response.text()}`);
+      console.log(JSON.stringify(await response.json()));
+    });
+  return command;
+}
