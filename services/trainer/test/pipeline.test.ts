@@ -84,6 +84,23 @@ describe('trainOnce on a real LMDB store and registry', () => {
     expect(registry.list()).toHaveLength(2);
   });
 
+  it('refuses to build on a current model whose files fail their checksums', { timeout: 60_000 }, async () => {
+    const current = registry.current()!;
+    const payload = path.join(current.dir, 'tensors.bin');
+    const original = fs.readFileSync(payload);
+    const corrupted = Buffer.from(original);
+    corrupted[corrupted.length >> 1]! ^= 0xff;
+    fs.writeFileSync(payload, corrupted);
+    try {
+      await expect(trainOnce({ store, registry, config: config() })).rejects.toThrow(
+        new RegExp(`model ${current.version}: checksum mismatch for tensors.bin`),
+      );
+      expect(registry.list()).toHaveLength(2);
+    } finally {
+      fs.writeFileSync(payload, original);
+    }
+  });
+
   it('stops between steps when aborted and leaves the registry untouched', async () => {
     const before = registry.list();
     const abort = new AbortController();
