@@ -5,46 +5,46 @@ export function trainerMetrics(registry: Registry) {
   const registers = [registry];
   return {
     runs: new Counter({
-      name: 'pncf_trainer_runs_total',
+      name: 'trainer_runs_total',
       help: 'Training runs by outcome (published, rejected by the gate, skipped, failed)',
       labelNames: ['outcome'],
       registers,
     }),
     stepSeconds: new Histogram({
-      name: 'pncf_trainer_step_seconds',
+      name: 'trainer_step_seconds',
       help: 'Duration of each training step',
       labelNames: ['step'],
       buckets: [0.05, 0.25, 1, 5, 15, 60, 180, 600, 1800],
       registers,
     }),
     dataSize: new Gauge({
-      name: 'pncf_trainer_data_size',
+      name: 'trainer_data_size',
       help: 'Size of the data the last run trained on',
       labelNames: ['kind'],
       registers,
     }),
     holdout: new Gauge({
-      name: 'pncf_model_holdout_metric',
+      name: 'trainer_model_holdout_metric',
       help: 'Holdout metrics of the current model (standard definitions)',
       labelNames: ['metric', 'k'],
       registers,
     }),
     modelVersion: new Gauge({
-      name: 'pncf_trainer_current_model_version',
+      name: 'trainer_current_model_version',
       help: 'Number of the current model version (v000007 → 7)',
       registers,
     }),
     modelCreated: new Gauge({
-      name: 'pncf_trainer_current_model_created_timestamp_seconds',
+      name: 'trainer_current_model_created_timestamp_seconds',
       help: 'When the current model was published; model age = time() - this',
       registers,
     }),
     lastSuccess: new Gauge({
-      name: 'pncf_trainer_last_success_timestamp_seconds',
+      name: 'trainer_last_success_timestamp_seconds',
       help: 'End of the last run that published a model',
       registers,
     }),
-    running: new Gauge({ name: 'pncf_trainer_running', help: '1 while a training run is in progress', registers }),
+    running: new Gauge({ name: 'trainer_running', help: '1 while a training run is in progress', registers }),
   };
 }
 
