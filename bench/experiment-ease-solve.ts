@@ -7,6 +7,7 @@
  * bench/results/experiment-ease-solve.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -24,6 +25,8 @@ import {
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const fullJs = process.argv.includes('--full-js');
+// The machine is shared: record how busy it was, since timings scale with it.
+const loadBefore = loadavg();
 const runtime = await tfRuntime((m) => console.log(m));
 const { tf } = runtime;
 
@@ -119,5 +122,5 @@ if (dataRoot) {
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
 writeFileSync(
   join(ROOT, 'bench', 'results', 'experiment-ease-solve.json'),
-  `${JSON.stringify({ backend: runtime.backend, matmulGflops: gflops, rows, measuredAt: new Date().toISOString() }, null, 2)}\n`,
+  `${JSON.stringify({ backend: runtime.backend, matmulGflops: gflops, rows, loadAverage: { before: loadBefore, after: loadavg() }, measuredAt: new Date().toISOString() }, null, 2)}\n`,
 );
