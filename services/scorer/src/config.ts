@@ -1,12 +1,63 @@
 import { commonConfigShape, env } from '@pncf/runtime';
 import { z } from 'zod';
 
+const flag = (fallback: boolean, description: string) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true' || value === '1')
+    .describe(description);
+
 export const scorerConfigSchema = z.object({
   ...commonConfigShape,
   HTTP_PORT: env.port(9103, 'Port of the scorer HTTP server (API, /healthz, /metrics)'),
   RECOMMENDATIONS_TOPIC: env.string('recommendations', 'Compacted topic of Top-K recommendations, keyed by user'),
   RECOMMENDATIONS_PARTITIONS: env.positiveInt(4, 'Partitions of the recommendations topic when the scorer creates it'),
   MODEL_UPDATES_TOPIC: env.string('model-updated', 'Topic on which the trainer announces new model versions'),
+  INTERACTIONS_TOPIC: env.string(
+    'interactions',
+    'Topic of interaction events; a user’s list is republished after each',
+  ),
+  CONSUMER_GROUP: env.string(
+    'pncf-scorer',
+    'Consumer group of the scorer on the interactions topic (its own, beside the ingester’s); model-updated events are read by a per-process group derived from it',
+  ),
+  STORE_PATH: env.string(
+    '.data/store',
+    'Directory of the LMDB interaction store (read-only here; written by the ingester)',
+  ),
+  MODEL_DIR: env.string('.data/models', 'Directory of the model registry (versions, CURRENT pointer)'),
+  MODEL_POLL_MS: env.positiveInt(
+    5000,
+    'How often the CURRENT pointer is read, as a fallback to model-updated events (a rollback sends none)',
+  ),
+  DEFAULT_K: env.positiveInt(10, 'List length of published recommendations and of the API when k is not given'),
+  MAX_K: env.positiveInt(100, 'Largest k the API accepts (larger is a 400)'),
+  CANDIDATES_NEAREST: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(400)
+    .describe('Candidates per user by affinity of the user vector to item centroids; the tower scores only these'),
+  CANDIDATES_POPULAR: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(100)
+    .describe('Most popular unseen items added to each user’s candidates'),
+  FULL_RANKING: flag(false, 'Score every item with the tower instead of the candidates (exact, much slower)'),
+  BLOCK_USERS: env.positiveInt(256, 'Users scored in one batched pass and published in one Kafka send'),
+  REFRESH_ON_SWAP: flag(true, 'Publish every user’s Top-K after each model swap'),
+  REFRESH_PAUSE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Pause between blocks of a full refresh (throttle; the event loop is always yielded to in between)'),
+  RECENT_TTL_S: env.positiveInt(
+    600,
+    'How long consumed interactions are kept in memory beside the store (covers the ingester’s lag)',
+  ),
 });
 
 export type ScorerConfig = z.infer<typeof scorerConfigSchema>;

@@ -1,11 +1,23 @@
-import { connectKafkaAdmin, runService } from '@pncf/runtime';
+import os from 'node:os';
+import { tfRuntime } from '@pncf/evaluation';
+import { decodeEvent, parseModelUpdated } from '@pncf/events';
+import { ModelRegistry } from '@pncf/registry';
+import { connectKafkaAdmin, createKafka, runService } from '@pncf/runtime';
+import type { EachBatchPayload } from 'kafkajs';
+import { registerApi } from './api.js';
 import { scorerConfigSchema } from './config.js';
+import { HistorySource } from './history.js';
+import { scorerMetrics } from './metrics.js';
+import { ModelHolder } from './model-holder.js';
+import { RecommendationPublisher } from './publisher.js';
 
 await runService({
   name: 'scorer',
   schema: scorerConfigSchema,
   portVariable: 'HTTP_PORT',
-  async start({ config, logger }) {
+  async start({ config, logger, registry: promRegistry, http }) {
+    const runtime = await tfRuntime((message) => logger.info(message));
+    logger.info({ backend: runtime.backend }, 'tfjs backend selected');
     const admin = await connectKafkaAdmin({
       brokers: config.KAFKA_BROKERS,
       clientId: 'pncf-scorer',
@@ -17,8 +29,123 @@ await runService({
           config: { 'cleanup.policy': 'compact' },
         },
         { topic: config.MODEL_UPDATES_TOPIC, partitions: 1 },
+        { topic: config.INTERACTIONS_TOPIC, partitions: 4 },
       ],
     });
-    return { stop: () => admin.disconnect() };
+    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-scorer', logger });
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+
+    let holder: ModelHolder | undefined;
+    const metrics = scorerMetrics(promRegistry, () => holder?.current);
+    const history = new HistorySource(config.STORE_PATH, config.RECENT_TTL_S * 1000);
+    const modelRegistry = new ModelRegistry(config.MODEL_DIR);
+    let publisher: RecommendationPublisher | undefined;
+    holder = new ModelHolder({
+      registry: modelRegistry,
+      history,
+      candidates: {
+        nearest: config.CANDIDATES_NEAREST,
+        popular: config.CANDIDATES_POPULAR,
+        fullRanking: config.FULL_RANKING,
+      },
+      metrics,
+      logger,
+      onSwap: (model) => {
+        if (config.REFRESH_ON_SWAP) publisher?.startRefresh(model);
+      },
+    });
+    const models = holder;
+    publisher = new RecommendationPublisher({
+      producer,
+      topic: config.RECOMMENDATIONS_TOPIC,
+      holder: models,
+      history,
+      metrics,
+      logger,
+      k: config.DEFAULT_K,
+      blockUsers: config.BLOCK_USERS,
+      refreshPauseMs: config.REFRESH_PAUSE_MS,
+    });
+    const publish = publisher;
+
+    await registerApi(http.app, { holder: models, history, metrics, defaultK: config.DEFAULT_K, maxK: config.MAX_K });
+    // Load in the background: the server answers /healthz (and 503 on /readyz) while the first model loads.
+    void models.check('startup');
+    const poll = setInterval(() => {
+      void models.check('pointer poll');
+      history.prune();
+    }, config.MODEL_POLL_MS);
+
+    // Every scorer process must see every model-updated event, so each reads them in a group of its own.
+    const modelConsumer = kafka.consumer({
+      groupId: `${config.CONSUMER_GROUP}-models-${os.hostname()}-${process.pid}`,
+    });
+    await modelConsumer.connect();
+    await modelConsumer.subscribe({ topic: config.MODEL_UPDATES_TOPIC, fromBeginning: false });
+    await modelConsumer.run({
+      eachMessage: async ({ message }) => {
+        try {
+          const event = parseModelUpdated(message.value);
+          logger.info({ version: event.version }, 'model-updated event');
+        } catch (error) {
+          logger.warn({ err: error }, 'malformed model-updated event; checking the pointer anyway');
+        }
+        await models.check('model-updated event');
+      },
+    });
+
+    // New interactions: remember them beside the store and republish the users of each fetched batch at once.
+    let interactionsJoined = false;
+    const interactionConsumer = kafka.consumer({ groupId: config.CONSUMER_GROUP, maxWaitTimeInMs: 100 });
+    interactionConsumer.on(interactionConsumer.events.GROUP_JOIN, () => {
+      interactionsJoined = true;
+    });
+    const handleBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+      if (batch.isEmpty() || !isRunning() || isStale()) return;
+      const users = new Set<string>();
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const message of batch.messages) {
+        const decoded = decodeEvent(message.value, message.key);
+        if (!decoded.ok) continue; // the ingester dead-letters it; nothing to recommend from it
+        history.record(decoded.event.user, decoded.event.item, decoded.event.count);
+        users.add(decoded.event.user);
+        oldest = Math.min(oldest, Number(message.timestamp));
+      }
+      const model = models.lease();
+      if (!model || users.size === 0) {
+        if (model) models.release(model);
+        return;
+      }
+      try {
+        await publish.publish(model, [...users], 'interaction');
+        if (Number.isFinite(oldest)) metrics.interactionToPublishSeconds.observe((Date.now() - oldest) / 1000);
+      } finally {
+        models.release(model);
+      }
+      await heartbeat();
+    };
+    await interactionConsumer.connect();
+    await interactionConsumer.subscribe({ topic: config.INTERACTIONS_TOPIC, fromBeginning: false });
+    await interactionConsumer.run({ eachBatch: handleBatch, partitionsConsumedConcurrently: 1 });
+
+    return {
+      ready: () => ({
+        ok: models.current !== undefined,
+        model: models.current?.version ?? null,
+        interactionsConsumer: interactionsJoined,
+        backend: runtime.backend,
+      }),
+      async stop() {
+        clearInterval(poll);
+        await models.stop();
+        await interactionConsumer.disconnect();
+        await modelConsumer.disconnect();
+        await publish.idle();
+        await producer.disconnect();
+        await admin.disconnect();
+        await history.close();
+      },
+    };
   },
 });

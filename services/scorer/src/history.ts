@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { InteractionStore } from '@pncf/store';
+import type { UserHistory } from './serving-model.js';
+
+/**
+ * A user's items, to exclude from their recommendations and to build cold-start vectors from: the interaction
+ * store (read-only; the ingester is its only writer) united with the interactions this scorer consumed itself
+ * in the last `recentTtlMs`. The scorer reads the interactions topic in parallel with the ingester, so an
+ * event may reach the scorer before it reaches the store; the recent overlay is what guarantees that the item
+ * just used never comes back in the list republished for it.
+ */
+export class HistorySource {
+  private store: InteractionStore | undefined;
+  /** Store item index → id; indices never change, so the cache cannot go stale. */
+  private readonly itemNames: string[] = [];
+  private readonly recent = new Map<string, { items: Map<string, number>; at: number }>();
+
+  constructor(
+    private readonly storePath: string,
+    private readonly recentTtlMs: number,
+  ) {}
+
+  /** The store, opened once it exists (the ingester creates it). */
+  openStore(): InteractionStore | undefined {
+    if (!this.store && fs.existsSync(path.join(this.storePath, 'data.mdb'))) {
+      this.store = InteractionStore.open({ path: this.storePath, readOnly: true });
+    }
+    return this.store;
+  }
+
+  /** Remember an interaction consumed from Kafka until the store surely has it. */
+  record(user: string, item: string, count: number, now = Date.now()): void {
+    let entry = this.recent.get(user);
+    if (!entry) {
+      entry = { items: new Map(), at: now };
+      this.recent.set(user, entry);
+    }
+    entry.items.set(item, (entry.items.get(item) ?? 0) + count);
+    entry.at = now;
+  }
+
+  /** Drop overlay entries older than the TTL; returns how many users were dropped. */
+  prune(now = Date.now()): number {
+    let dropped = 0;
+    for (const [user, entry] of this.recent) {
+      if (now - entry.at > this.recentTtlMs) {
+        this.recent.delete(user);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  recentUsers(): number {
+    return this.recent.size;
+  }
+
+  historyOf(user: string): UserHistory {
+    const items: string[] = [];
+    const counts: number[] = [];
+    const store = this.openStore();
+    const index = store?.lookup('user', user);
+    if (store && index !== undefined) {
+      const adjacency = store.itemsOfUser(index);
+      for (let p = 0; p < adjacency.indices.length; p++) {
+        items.push(this.itemName(store, adjacency.indices[p]!));
+        counts.push(adjacency.counts[p]!);
+      }
+    }
+    const entry = this.recent.get(user);
+    if (entry) {
+      // The store's count already includes an event once the ingester stored it; only add what it lacks.
+      const known = new Set(items);
+      for (const [item, count] of entry.items) {
+        if (known.has(item)) continue;
+        items.push(item);
+        counts.push(count);
+      }
+    }
+    return { items, counts };
+  }
+
+  private itemName(store: InteractionStore, index: number): string {
+    let name = this.itemNames[index];
+    if (name === undefined) {
+      name = store.idOf('item', index);
+      if (name === undefined) throw new Error(`store item ${index} has no id`);
+      this.itemNames[index] = name;
+    }
+    return name;
+  }
+
+  async close(): Promise<void> {
+    await this.store?.close();
+    this.store = undefined;
+  }
+}

@@ -1,0 +1,98 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export interface ModelInfo {
+  version: string;
+  createdAt: string;
+}
+
+export function scorerMetrics(registry: Registry, currentModel: () => ModelInfo | undefined) {
+  const registers = [registry];
+  return {
+    requests: new Counter({
+      name: 'scorer_http_requests_total',
+      help: 'HTTP requests by route, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers,
+    }),
+    requestSeconds: new Histogram({
+      name: 'scorer_http_request_duration_seconds',
+      help: 'HTTP request latency by route, method and status',
+      labelNames: ['route', 'method', 'status'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    published: new Counter({
+      name: 'scorer_recommendations_published_total',
+      help: 'Recommendation messages published, by reason (refresh after a model swap, or new interactions)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    interactionToPublishSeconds: new Histogram({
+      name: 'scorer_interaction_to_publish_seconds',
+      help: 'From an interaction event (Kafka timestamp) to its user’s republished recommendation',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    scoringSeconds: new Histogram({
+      name: 'scorer_scoring_duration_seconds',
+      help: 'Time to compute Top-K for one block of users (candidates + tower), by path',
+      labelNames: ['path'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    itemsScored: new Counter({
+      name: 'scorer_items_scored_total',
+      help: '(user, item) pairs scored by the tower; its rate is the items scored per second',
+      registers,
+    }),
+    modelLoads: new Counter({
+      name: 'scorer_model_loads_total',
+      help: 'Model loads by outcome (loaded, or failed: refused, the previous model keeps serving)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    modelLoadSeconds: new Histogram({
+      name: 'scorer_model_load_duration_seconds',
+      help: 'Time to verify, load and prepare a model version',
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    modelVersion: new Gauge({
+      name: 'scorer_model_version',
+      help: 'Number of the registry version being served (v000007 → 7); 0 before the first load',
+      registers,
+      collect() {
+        const model = currentModel();
+        this.set(model ? Number(model.version.slice(1)) : 0);
+      },
+    }),
+    modelAgeSeconds: new Gauge({
+      name: 'scorer_model_age_seconds',
+      help: 'Seconds since the served model version was published',
+      registers,
+      collect() {
+        const model = currentModel();
+        if (model) this.set((Date.now() - Date.parse(model.createdAt)) / 1000);
+      },
+    }),
+    refreshSeconds: new Gauge({
+      name: 'scorer_refresh_duration_seconds',
+      help: 'Duration of the last completed full refresh (Top-K of every user published)',
+      registers,
+    }),
+    refreshUsers: new Gauge({
+      name: 'scorer_refresh_users',
+      help: 'Users published by the last completed full refresh',
+      registers,
+    }),
+    refreshItemsPerSecond: new Gauge({
+      name: 'scorer_refresh_items_scored_per_second',
+      help: '(user, item) pairs scored per second during the last completed full refresh',
+      registers,
+    }),
+  };
+}
+
+export type ScorerMetrics = ReturnType<typeof scorerMetrics>;

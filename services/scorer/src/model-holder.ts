@@ -1,0 +1,130 @@
+import { loadArtifact } from '@pncf/pncf';
+import type { ModelRegistry } from '@pncf/registry';
+import type { Logger } from '@pncf/runtime';
+import type { HistorySource } from './history.js';
+import type { ScorerMetrics } from './metrics.js';
+import { type CandidateSettings, ServingModel } from './serving-model.js';
+
+const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The model being served, and the swap to a newer one. Readers take `current` (HTTP handlers score
+ * synchronously, so a request runs entirely on the model it started with) or `lease()` it across awaits
+ * (refresh, interaction batches); a replaced model is disposed only when its last lease is returned. Loads
+ * are serialised; a version that fails to verify or load is refused, remembered (not retried until the
+ * pointer names another version) and the previous model keeps serving.
+ */
+export class ModelHolder {
+  current: ServingModel | undefined;
+  private readonly leases = new Map<ServingModel, number>();
+  private readonly retired = new Set<ServingModel>();
+  private refused: string | undefined;
+  private loading: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly deps: {
+      registry: ModelRegistry;
+      history: HistorySource;
+      candidates: CandidateSettings;
+      metrics: ScorerMetrics;
+      logger: Logger;
+      /** Called after each swap with the new model (the full refresh starts here). */
+      onSwap?: (model: ServingModel) => void;
+    },
+  ) {}
+
+  lease(): ServingModel | undefined {
+    const model = this.current;
+    if (model) this.leases.set(model, (this.leases.get(model) ?? 0) + 1);
+    return model;
+  }
+
+  release(model: ServingModel): void {
+    const left = (this.leases.get(model) ?? 1) - 1;
+    if (left > 0) {
+      this.leases.set(model, left);
+      return;
+    }
+    this.leases.delete(model);
+    if (this.retired.delete(model)) model.dispose();
+  }
+
+  /** Load CURRENT if it differs from what is served (and was not refused). Resolves when done; never throws. */
+  check(reason: string): Promise<void> {
+    this.loading = this.loading.then(() => this.loadIfNew(reason));
+    return this.loading;
+  }
+
+  private async loadIfNew(reason: string): Promise<void> {
+    if (this.stopped) return;
+    const { registry, logger, metrics } = this.deps;
+    let version: string | undefined;
+    try {
+      version = registry.currentVersion();
+    } catch (error) {
+      logger.error({ err: error }, 'cannot read the model pointer; keeping the current model');
+      return;
+    }
+    if (version === undefined || version === this.current?.version || version === this.refused) return;
+    const started = performance.now();
+    try {
+      const store = this.deps.history.openStore();
+      if (!store) throw new Error('the interaction store does not exist yet (needed for centroids and popularity)');
+      // Each step blocks the event loop for a while; yielding between them lets requests in between.
+      const opened = registry.open(version);
+      await nextTick();
+      const artifact = loadArtifact(opened.dir);
+      await nextTick();
+      const snapshot = store.snapshot();
+      await nextTick();
+      const model = new ServingModel({
+        version,
+        createdAt: opened.manifest.createdAt,
+        artifact,
+        data: snapshot.interactions,
+        candidates: this.deps.candidates,
+      });
+      if (this.stopped) {
+        model.dispose();
+        return;
+      }
+      const previous = this.current;
+      this.current = model;
+      this.refused = undefined;
+      if (previous) this.retire(previous);
+      const seconds = (performance.now() - started) / 1000;
+      metrics.modelLoads.inc({ outcome: 'loaded' });
+      metrics.modelLoadSeconds.observe(seconds);
+      logger.info(
+        {
+          version,
+          previous: previous?.version ?? null,
+          reason,
+          seconds: Number(seconds.toFixed(3)),
+          users: model.numUsers,
+          items: model.numItems,
+        },
+        'model loaded and swapped in',
+      );
+      this.deps.onSwap?.(model);
+    } catch (error) {
+      this.refused = version;
+      metrics.modelLoads.inc({ outcome: 'failed' });
+      logger.error(
+        { err: error, version, reason, serving: this.current?.version ?? null },
+        'model refused: it failed to verify or load; the previous model keeps serving',
+      );
+    }
+  }
+
+  private retire(model: ServingModel): void {
+    if ((this.leases.get(model) ?? 0) === 0) model.dispose();
+    else this.retired.add(model);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loading;
+  }
+}

@@ -1,0 +1,125 @@
+import { type Recommendation, recommendationMessage } from '@pncf/events';
+import type { Logger } from '@pncf/runtime';
+import type { Producer } from 'kafkajs';
+import type { HistorySource } from './history.js';
+import type { ScorerMetrics } from './metrics.js';
+import type { ModelHolder } from './model-holder.js';
+import type { ServingModel } from './serving-model.js';
+
+export interface PublisherOptions {
+  producer: Producer;
+  topic: string;
+  holder: ModelHolder;
+  history: HistorySource;
+  metrics: ScorerMetrics;
+  logger: Logger;
+  k: number;
+  /** Users per scoring block and per Kafka send. */
+  blockUsers: number;
+  /** Pause between refresh blocks, so a full refresh leaves room for requests and interaction updates. */
+  refreshPauseMs: number;
+}
+
+const pause = (ms: number) =>
+  new Promise<void>((resolve) => (ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve)));
+
+/** Top-K of users computed with a model and published to the compacted recommendations topic, keyed by user. */
+export class RecommendationPublisher {
+  private refreshing: Promise<void> | undefined;
+
+  constructor(private readonly options: PublisherOptions) {}
+
+  /** Score and publish a list of users in blocks; returns how many messages were sent. */
+  async publish(model: ServingModel, users: readonly string[], reason: 'refresh' | 'interaction'): Promise<number> {
+    const { history, metrics, producer, topic, k, blockUsers } = this.options;
+    let sent = 0;
+    for (let start = 0; start < users.length; start += blockUsers) {
+      const block = users.slice(start, start + blockUsers);
+      const requests = block.map((user) => ({ user, history: history.historyOf(user) }));
+      const started = performance.now();
+      const { results, scored } = model.recommend(requests, k);
+      metrics.scoringSeconds.observe({ path: 'batch' }, (performance.now() - started) / 1000);
+      metrics.itemsScored.inc(scored);
+      const generatedAt = new Date().toISOString();
+      const messages: { key: string; value: string }[] = [];
+      for (let r = 0; r < block.length; r++) {
+        const result = results[r]!;
+        if (result.source === undefined) continue;
+        const recommendation: Recommendation = {
+          user: block[r]!,
+          items: result.items,
+          modelVersion: model.version,
+          generatedAt,
+          source: result.source,
+        };
+        messages.push(recommendationMessage(recommendation));
+      }
+      if (messages.length > 0) await producer.send({ topic, acks: -1, messages });
+      metrics.published.inc({ reason }, messages.length);
+      sent += messages.length;
+    }
+    return sent;
+  }
+
+  /**
+   * After a swap: publish every user (the model's and the store's) in throttled blocks. A newer swap aborts
+   * this refresh and starts its own; interaction updates keep flowing in between blocks.
+   */
+  startRefresh(model: ServingModel): void {
+    const run = async () => {
+      await this.refreshing?.catch(() => undefined);
+      const { holder, history, logger, metrics, blockUsers, refreshPauseMs } = this.options;
+      if (holder.current !== model) return;
+      const leased = holder.lease();
+      if (leased !== model) {
+        if (leased) holder.release(leased);
+        return;
+      }
+      try {
+        const users = new Set(model.users());
+        const store = history.openStore();
+        if (store) {
+          const count = store.stats().users;
+          for (let u = 0; u < count; u++) {
+            const id = store.idOf('user', u);
+            if (id !== undefined) users.add(id);
+          }
+        }
+        const all = [...users];
+        const started = performance.now();
+        const scoredBefore = (await metrics.itemsScored.get()).values[0]?.value ?? 0;
+        let sent = 0;
+        for (let start = 0; start < all.length; start += blockUsers) {
+          if (holder.current !== model) {
+            logger.info(
+              { version: model.version, done: start, users: all.length },
+              'refresh superseded by a newer model',
+            );
+            return;
+          }
+          sent += await this.publish(model, all.slice(start, start + blockUsers), 'refresh');
+          await pause(refreshPauseMs);
+        }
+        const seconds = (performance.now() - started) / 1000;
+        const scored = ((await metrics.itemsScored.get()).values[0]?.value ?? 0) - scoredBefore;
+        metrics.refreshSeconds.set(seconds);
+        metrics.refreshUsers.set(sent);
+        metrics.refreshItemsPerSecond.set(scored / seconds);
+        logger.info(
+          { version: model.version, users: sent, seconds: Number(seconds.toFixed(2)) },
+          'full refresh published',
+        );
+      } catch (error) {
+        logger.error({ err: error, version: model.version }, 'full refresh failed');
+      } finally {
+        holder.release(model);
+      }
+    };
+    this.refreshing = run();
+  }
+
+  /** Wait for a refresh in progress (tests, shutdown). */
+  async idle(): Promise<void> {
+    await this.refreshing?.catch(() => undefined);
+  }
+}
