@@ -95,7 +95,12 @@ describe('ServingModel', () => {
     // The store's history is the seen set; build the same CSR over the model's ids for the reference.
     const rows: number[] = [];
     const cols: number[] = [];
-    for (const u of users) for (const item of historyOf(u).items) rows.push(u), cols.push(Number(item.slice(1)));
+    for (const u of users) {
+      for (const item of historyOf(u).items) {
+        rows.push(u);
+        cols.push(Number(item.slice(1)));
+      }
+    }
     const seenCsr = fromTriples(
       artifact.userIds,
       artifact.itemIds,
@@ -115,7 +120,9 @@ describe('ServingModel', () => {
       expect(got.items.map((x) => x.item)).toEqual(
         [...expected.items.subarray(b * 10, b * 10 + 10)].map((i) => artifact.itemIds[i]),
       );
-      got.items.forEach((x, j) => expect(x.score).toBeCloseTo(expected.scores[b * 10 + j]!, 5));
+      got.items.forEach((x, j) => {
+        expect(x.score).toBeCloseTo(expected.scores[b * 10 + j]!, 5);
+      });
     }
     reference.dispose();
   });
