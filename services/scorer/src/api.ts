@@ -68,7 +68,6 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
         },
         querystring: {
           type: 'object',
-          additionalProperties: false,
           properties: {
             k: { type: 'integer', minimum: 1, maximum: maxK, default: defaultK, description: 'List length' },
           },

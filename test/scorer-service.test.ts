@@ -1,0 +1,226 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseRecommendation, type Recommendation, toKafkaMessage } from '@pncf/events';
+import { ModelRegistry } from '@pncf/registry';
+import autocannon from 'autocannon';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishRandomModel, scratchDir, syntheticStore } from './scorer-support.js';
+import { testBrokers, testKafka, uniqueName } from './support/kafka.js';
+import { type ServiceProcess, spawnService, stopService, waitForHttp, waitForOutput } from './support/services.js';
+
+interface Received {
+  recommendation: Recommendation;
+  at: number;
+}
+
+describe('scorer service on the real broker', () => {
+  const root = scratchDir('scorer');
+  const env = {
+    KAFKA_BROKERS: testBrokers().join(','),
+    LOG_LEVEL: 'info',
+    INTERACTIONS_TOPIC: uniqueName('scorer-events'),
+    RECOMMENDATIONS_TOPIC: uniqueName('scorer-recs'),
+    MODEL_UPDATES_TOPIC: uniqueName('scorer-models'),
+    CONSUMER_GROUP: uniqueName('scorer-group'),
+    STORE_PATH: path.join(root, 'store'),
+    MODEL_DIR: path.join(root, 'models'),
+    MODEL_POLL_MS: '1000',
+  };
+  let ids: { users: string[]; items: string[] };
+  let registry: ModelRegistry;
+  let kafka: Kafka;
+  let producer: Producer;
+  let consumer: Consumer;
+  let scorer: ServiceProcess;
+  const received = new Map<string, Received[]>();
+  let messages = 0;
+
+  const latest = (user: string) => received.get(user)?.at(-1);
+  async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${scorer.output().slice(-5000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  const ready = async () => (await (await fetch(`${scorer.url}/readyz`)).json()) as Record<string, unknown>;
+
+  beforeAll(async () => {
+    ids = await syntheticStore(env.STORE_PATH, 6000);
+    registry = new ModelRegistry(env.MODEL_DIR);
+    expect(publishRandomModel(registry, ids, 1)).toBe('v000001');
+    kafka = testKafka();
+    producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    scorer = await spawnService('scorer', env);
+    await waitForHttp(scorer, '/readyz', 90_000);
+    const deadline = Date.now() + 60_000;
+    // Its group reads from the latest offset, so events are produced only once it has joined.
+    while (!(await ready()).interactionsConsumer && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    consumer = kafka.consumer({ groupId: uniqueName('scorer-watch') });
+    await consumer.connect();
+    await consumer.subscribe({ topic: env.RECOMMENDATIONS_TOPIC, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const recommendation = parseRecommendation(message.value);
+        expect(message.key?.toString()).toBe(recommendation.user);
+        const list = received.get(recommendation.user) ?? [];
+        list.push({ recommendation, at: Date.now() });
+        received.set(recommendation.user, list);
+        messages++;
+      },
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await consumer?.disconnect();
+    await producer?.disconnect();
+    if (scorer) await stopService(scorer);
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('publishes every user’s Top-K after loading the model, keyed by user, without their items', async () => {
+    await until('a list for every user', () => (ids.users.every((user) => received.has(user)) ? true : undefined));
+    const first = latest(ids.users[0]!)!.recommendation;
+    expect(first.modelVersion).toBe('v000001');
+    expect(first.items).toHaveLength(10);
+    expect(first.source).toBe('model');
+    const response = await fetch(`${scorer.url}/recommendations/${encodeURIComponent(ids.users[0]!)}`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Recommendation;
+    expect(body.items.map((x) => x.item)).toEqual(first.items.map((x) => x.item));
+  });
+
+  it('republishes a user within a second of a new interaction, without the item just used', async () => {
+    const user = ids.users[3]!;
+    const before = latest(user)!;
+    const used = before.recommendation.items[0]!.item;
+    const sent = Date.now();
+    await producer.send({
+      topic: env.INTERACTIONS_TOPIC,
+      acks: -1,
+      messages: [toKafkaMessage({ user, item: used, count: 1 })],
+    });
+    const after = await until('a new message for the user', () => {
+      const last = latest(user);
+      return last && last.at > before.at && last.at >= sent ? last : undefined;
+    });
+    const seconds = (after.at - sent) / 1000;
+    console.log(`interaction → republished recommendation: ${(seconds * 1000).toFixed(0)} ms`);
+    expect(seconds).toBeLessThan(1);
+    const items = after.recommendation.items.map((x) => x.item);
+    expect(items).not.toContain(used);
+    expect(items).toHaveLength(10);
+    // The API agrees (the store does not have the event: no ingester runs; the scorer remembers it).
+    const body = (await (
+      await fetch(`${scorer.url}/recommendations/${encodeURIComponent(user)}?k=50`)
+    ).json()) as Recommendation;
+    expect(body.items.map((x) => x.item)).not.toContain(used);
+  });
+
+  it('answers bad input with a 400 and a clear message, unknown users with a 404, and serves its OpenAPI', async () => {
+    const user = encodeURIComponent(ids.users[0]!);
+    for (const query of ['k=0', 'k=101', 'k=abc', 'k=2.5']) {
+      const response = await fetch(`${scorer.url}/recommendations/${user}?${query}`);
+      expect(response.status, query).toBe(400);
+      const body = (await response.json()) as { message: string };
+      expect(body.message.length).toBeGreaterThan(5);
+    }
+    expect(
+      ((await (await fetch(`${scorer.url}/recommendations/${user}?k=101`)).json()) as { message: string }).message,
+    ).toMatch(/k must be <= 100/);
+    const unknown = await fetch(`${scorer.url}/recommendations/nobody-at-all`);
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { message: string }).message).toMatch(/unknown user "nobody-at-all"/);
+    const cold = await fetch(`${scorer.url}/recommendations/brand-new?k=3`);
+    expect(cold.status).toBe(404);
+    const openapi = (await (await fetch(`${scorer.url}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
+    expect(openapi.openapi).toMatch(/^3\./);
+    expect(Object.keys(openapi.paths)).toContain('/recommendations/{user}');
+  });
+
+  it('a user unknown to the model but with a new interaction gets a cold-start list', async () => {
+    const known = latest(ids.users[0]!)!.recommendation.items[0]!.item;
+    await producer.send({
+      topic: env.INTERACTIONS_TOPIC,
+      acks: -1,
+      messages: [toKafkaMessage({ user: 'newcomer', item: known, count: 2 })],
+    });
+    const message = await until('a list for the newcomer', () => latest('newcomer'));
+    expect(message.recommendation.source).toBe('cold-start');
+    expect(message.recommendation.items.map((x) => x.item)).not.toContain(known);
+  });
+
+  it('swaps to a new model under HTTP load without failing a request', { timeout: 120_000 }, async () => {
+    const paths = ids.users
+      .slice(0, 200)
+      .map((user) => ({ method: 'GET' as const, path: `/recommendations/${encodeURIComponent(user)}` }));
+    const load = autocannon({ url: scorer.url, connections: 8, duration: 6, requests: paths });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const version = publishRandomModel(registry, ids, 2);
+    await producer.send({
+      topic: env.MODEL_UPDATES_TOPIC,
+      messages: [
+        {
+          key: 'model',
+          value: JSON.stringify({
+            version,
+            location: path.join(env.MODEL_DIR, 'versions', version),
+            createdAt: new Date().toISOString(),
+            snapshotSequence: 1,
+            data: { users: ids.users.length, items: ids.items.length, pairs: 1 },
+            holdout: {},
+          }),
+        },
+      ],
+    });
+    const result = await load;
+    console.log(
+      `during the swap: ${result.requests.total} requests, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`,
+    );
+    expect(result.requests.total).toBeGreaterThan(100);
+    expect(result.errors).toBe(0);
+    expect(result.timeouts).toBe(0);
+    expect(result.non2xx).toBe(0);
+    expect((await ready()).model).toBe(version);
+    const body = (await (
+      await fetch(`${scorer.url}/recommendations/${encodeURIComponent(ids.users[0]!)}`)
+    ).json()) as Recommendation;
+    expect(body.modelVersion).toBe(version);
+    await until('the refresh with the new model', () =>
+      latest(ids.users.at(-1)!)?.recommendation.modelVersion === version ? true : undefined,
+    );
+  });
+
+  it('refuses a broken model and keeps serving the old one', async () => {
+    const serving = (await ready()).model as string;
+    const broken = publishRandomModel(registry, ids, 3);
+    // Corrupt the artifact after publishing: the checksums in version.json no longer match.
+    const payload = path.join(env.MODEL_DIR, 'versions', broken, 'tensors.bin');
+    fs.appendFileSync(payload, Buffer.from([1, 2, 3, 4]));
+    await waitForOutput(
+      scorer,
+      new RegExp(`"version":"${broken}"[^\\n]*model refused|model refused[^\\n]*"version":"${broken}"`),
+      30_000,
+    );
+    expect((await ready()).model).toBe(serving);
+    const response = await fetch(`${scorer.url}/recommendations/${encodeURIComponent(ids.users[1]!)}`);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as Recommendation).modelVersion).toBe(serving);
+    const metrics = await (await fetch(`${scorer.url}/metrics`)).text();
+    expect(metrics).toMatch(/scorer_model_loads_total\{outcome="failed",service="scorer"\} 1/);
+    expect(metrics).toMatch(/scorer_model_version\{service="scorer"\} 2/);
+    expect(metrics).toMatch(
+      /scorer_http_requests_total\{route="\/recommendations\/:user",method="GET",status="200",service="scorer"\} \d+/,
+    );
+    expect(metrics).toMatch(/scorer_recommendations_published_total\{reason="interaction",service="scorer"\} [1-9]/);
+    expect(metrics).toMatch(/scorer_model_age_seconds\{service="scorer"\} \d/);
+    expect(messages).toBeGreaterThan(ids.users.length);
+  });
+});

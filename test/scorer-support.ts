@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { initTower, presets, Random, saveArtifact } from '@pncf/pncf';
+import type { ModelRegistry } from '@pncf/registry';
+import { InteractionStore, type StoredEvent } from '@pncf/store';
+import { AuthorTagGenerator, scaledOptions, streamEvents } from '@pncf/synthetic';
+
+/** A store filled with a synthetic author-tag stream, written directly as the ingester would. */
+export async function syntheticStore(
+  dir: string,
+  events: number,
+  seed = 5,
+): Promise<{ users: string[]; items: string[] }> {
+  const stream = new AuthorTagGenerator(scaledOptions(events, seed)).generate();
+  const store = InteractionStore.open({ path: dir });
+  const batch: StoredEvent[] = [];
+  let offset = 0n;
+  for (const event of streamEvents(stream))
+    batch.push({ offset: offset++, user: event.user, item: event.item, count: 1 });
+  store.applyBatch({ topic: 'scorer-test', partition: 0, events: batch, nextOffset: offset });
+  const { interactions } = store.snapshot();
+  await store.close();
+  return { users: interactions.userIds, items: interactions.itemIds };
+}
+
+/**
+ * Publish a model version over the given ids with random weights (the service mechanics under test do not
+ * depend on how well the model was trained; the artifact format is the trainer's). Returns the version.
+ */
+export function publishRandomModel(
+  registry: ModelRegistry,
+  ids: { users: string[]; items: string[] },
+  seed: number,
+): string {
+  const dim = 16;
+  const rng = new Random(seed);
+  const table = (rows: number) => Float32Array.from({ length: rows * dim }, () => rng.next() * 2 - 1);
+  const staged = registry.createStaging();
+  saveArtifact(staged, {
+    model: {
+      numUsers: ids.users.length,
+      numItems: ids.items.length,
+      userVectors: table(ids.users.length),
+      itemVectors: table(ids.items.length),
+      tower: initTower(dim, [32, 16], true, seed, 0.3),
+    },
+    userIds: ids.users,
+    itemIds: ids.items,
+    config: presets.default,
+    metrics: {},
+  });
+  return registry.publish(staged, { seed }).version;
+}
+
+export function scratchDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `pncf-${prefix}-`));
+}
