@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { parseInteractions } from '@pncf/evaluation';
 import type { Admin } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseLine, ReplayLineError } from '../packages/cli/src/commands/replay.js';
+import { linesOf, parseLine, ReplayLineError } from '../packages/cli/src/commands/replay.js';
 import {
   countDifferences,
   createTopics,
@@ -25,6 +25,37 @@ const cli = (args: string[]) =>
   run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'packages/cli/src/main.ts'), ...args], {
     cwd: repoRoot,
   });
+
+describe('linesOf', () => {
+  it('splits chunks into lines, keeping characters split across chunks whole', async () => {
+    const euro = Buffer.from('€'); // 3 bytes
+    async function* chunks() {
+      yield Buffer.concat([Buffer.from('a,b\nc,'), euro.subarray(0, 1)]);
+      yield Buffer.concat([euro.subarray(1), Buffer.from('\r\n\nlast')]);
+    }
+    const lines: string[] = [];
+    for await (const line of linesOf(chunks())) lines.push(line);
+    expect(lines).toEqual(['a,b', 'c,€\r', '', 'last']);
+  });
+
+  it('reads every line of a file even when the consumer awaits before and between lines', async () => {
+    const file = path.join(os.tmpdir(), `pncf-lines-${process.pid}.txt`);
+    fs.writeFileSync(file, Array.from({ length: 50_000 }, (_, k) => `line ${k}`).join('\n'));
+    try {
+      const lines = linesOf(fs.createReadStream(file));
+      await new Promise((resolve) => setTimeout(resolve, 50)); // readline's iterator loses lines here
+      let count = 0;
+      for await (const line of lines) {
+        expect(line).toBe(`line ${count}`);
+        count++;
+        if (count % 10_000 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(count).toBe(50_000);
+    } finally {
+      fs.rmSync(file);
+    }
+  });
+});
 
 describe('parseLine', () => {
   it('reads the three formats', () => {

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import readline from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type InteractionEvent, toKafkaMessage } from '@pncf/events';
+import { StringDecoder } from 'node:string_decoder';
+import type { InteractionEvent } from '@pncf/events';
 import { createKafka, ensureTopics } from '@pncf/runtime';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Kafka } from 'kafkajs';
+import { publishEvents } from '../publish-events.js';
 
 /**
  * - movielens: `user<TAB>item<TAB>rating<TAB>ts` (ML-100K u.data) or `user::item::rating::ts` (ML-1M);
@@ -74,47 +74,50 @@ export interface ReplayResult {
   seconds: number;
 }
 
+/**
+ * The lines of a stream, without the line breaks. Pulls chunks from the stream's own async iterator: the
+ * readline async iterator drops lines emitted before iteration starts or while the loop awaits
+ * (nodejs/node#33463, #28565), e.g. while the producer connects.
+ */
+export async function* linesOf(input: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  let carry = '';
+  for await (const chunk of input) {
+    const text = carry + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
+    const lines = text.split('\n');
+    carry = lines.pop() ?? '';
+    yield* lines;
+  }
+  const rest = carry + decoder.end();
+  if (rest.length > 0) yield rest;
+}
+
+/** The events of a data-set file, in file order; throws ReplayLineError on the first malformed line. */
+async function* fileEvents(file: string, format: ReplayFormat, input: fs.ReadStream): AsyncGenerator<InteractionEvent> {
+  let lineNo = 0;
+  for await (const line of linesOf(input)) {
+    lineNo++;
+    const event = parseLine(line, lineNo, format, file);
+    if (event) yield event;
+  }
+}
+
 /** Stream a data-set file into Kafka as interaction events (key = user), paced to `rate`. */
 export async function replayFile(options: ReplayOptions): Promise<ReplayResult> {
-  const batchSize = options.batchSize ?? 2000;
-  const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  const producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  await producer.connect();
   const input = fs.createReadStream(options.file);
-  const lines = readline.createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  const started = performance.now();
-  let sent = 0;
-  let lineNo = 0;
-  let pending: { key: string; value: string }[] = [];
-  const flush = async () => {
-    if (pending.length === 0) return;
-    await producer.send({ topic: options.topic, acks: -1, messages: pending });
-    sent += pending.length;
-    pending = [];
-    options.onProgress?.(sent, input.bytesRead);
-    if (options.rate) {
-      const due = (sent / options.rate) * 1000 - (performance.now() - started);
-      if (due > 0) await sleep(due);
-    }
-  };
   try {
-    for await (const line of lines) {
-      lineNo++;
-      const event = parseLine(line, lineNo, options.format, options.file);
-      if (!event) continue;
-      pending.push(toKafkaMessage(event));
-      if (sent + pending.length >= limit) break;
-      // Small batches at low rates keep the pacing smooth.
-      if (pending.length >= (options.rate ? Math.max(1, Math.min(batchSize, Math.ceil(options.rate / 20))) : batchSize))
-        await flush();
-    }
-    await flush();
+    return await publishEvents({
+      kafka: options.kafka,
+      topic: options.topic,
+      events: fileEvents(options.file, options.format, input),
+      ...(options.rate !== undefined ? { rate: options.rate } : {}),
+      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      ...(options.limit !== undefined ? { limit: options.limit } : {}),
+      onProgress: (events) => options.onProgress?.(events, input.bytesRead),
+    });
   } finally {
-    lines.close();
     input.destroy();
-    await producer.disconnect();
   }
-  return { events: sent, seconds: (performance.now() - started) / 1000 };
 }
 
 const positiveNumber = (what: string) => (value: string) => {
