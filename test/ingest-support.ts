@@ -36,11 +36,20 @@ export async function createTopics(env: Record<string, string>, partitions: numb
     logger: createLogger('test', 'warn'),
     topics: [],
   });
-  await ensureTopics(admin, [
-    { topic: env.INTERACTIONS_TOPIC!, partitions },
-    { topic: env.DEAD_LETTER_TOPIC!, partitions: 1 },
-  ]);
-  return admin;
+  // Right after creation a busy broker may not yet host the partitions kafkajs waits on ("This server does
+  // not host this topic-partition"); creating again is a no-op for the topics that exist.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ensureTopics(admin, [
+        { topic: env.INTERACTIONS_TOPIC!, partitions },
+        { topic: env.DEAD_LETTER_TOPIC!, partitions: 1 },
+      ]);
+      return admin;
+    } catch (error) {
+      if (attempt >= 10) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  }
 }
 
 export interface InProcessIngester {

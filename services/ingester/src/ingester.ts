@@ -83,7 +83,9 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
 
   // Where to start a partition the store has never seen: its first retained offset.
   const lowWatermarks = new Map<number, string>();
-  for (const entry of await admin.fetchTopicOffsets(topic)) lowWatermarks.set(entry.partition, entry.low);
+  for (const entry of await retried(() => admin.fetchTopicOffsets(topic))) {
+    lowWatermarks.set(entry.partition, entry.low);
+  }
 
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -181,4 +183,16 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
       await store.close();
     },
   };
+}
+
+/** A freshly created topic may not be served by its leader yet; metadata calls then fail for a moment. */
+async function retried<T>(call: () => Promise<T>, attempts = 20, delayMs = 250): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
 }
