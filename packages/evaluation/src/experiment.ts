@@ -214,3 +214,41 @@ function dumpSplit(dir: string, seed: number, train: Interactions, test: Interac
   writeFileSync(join(dir, `train.seed${seed}.csv`), interactionsToCsv(train));
   writeFileSync(join(dir, `test.seed${seed}.csv`), interactionsToCsv(test));
 }
+
+/**
+ * Combine results of the same experiment run in pieces (e.g. one process per seed, so a long run survives the
+ * loss of one process): runs and per-seed stats are concatenated and mean ± std recomputed over all seeds.
+ */
+export function mergeResults(parts: ExperimentResult[]): ExperimentResult {
+  const [first, ...rest] = parts;
+  if (!first) throw new Error('nothing to merge');
+  for (const part of rest) {
+    if (part.dataset !== first.dataset || part.core !== first.core)
+      throw new Error(`cannot merge ${part.dataset} (core ${part.core}) into ${first.dataset} (core ${first.core})`);
+    if (part.ks.join() !== first.ks.join()) throw new Error('cannot merge results with different Ks');
+    if (part.models.join() !== first.models.join()) throw new Error('cannot merge results with different models');
+    if (part.stats.pairs !== first.stats.pairs) throw new Error('cannot merge results on different data');
+  }
+  const seeds = parts.flatMap((p) => p.seeds);
+  if (new Set(seeds).size !== seeds.length) throw new Error(`a seed appears twice: ${seeds.join(', ')}`);
+  const runs = parts.flatMap((p) => p.runs);
+  return {
+    ...first,
+    stats: {
+      ...first.stats,
+      trainPairs: parts.flatMap((p) => p.stats.trainPairs),
+      testPairs: parts.flatMap((p) => p.stats.testPairs),
+    },
+    seeds,
+    runs,
+    summary: summarise(runs, first.models, first.ks.length),
+    environment: {
+      ...first.environment,
+      startedAt: parts.map((p) => p.environment.startedAt).sort()[0]!,
+      finishedAt: parts
+        .map((p) => p.environment.finishedAt)
+        .sort()
+        .at(-1)!,
+    },
+  };
+}

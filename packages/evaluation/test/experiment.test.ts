@@ -8,6 +8,7 @@ import {
   loadGivenSplit,
   MostPop,
   markdownReport,
+  mergeResults,
   metricsChartSvg,
   parseInteractions,
   runExperiment,
@@ -136,5 +137,25 @@ describe('experiment runner', () => {
     const again = recompute(join(dir, 'rankings', 'MostPop.seed1.jsonl'), readCsv(join(dir, 'test.seed4.csv')), [5]);
     expect(result.runs[0]!.metrics.recall[0]).toBeCloseTo(again.metrics.recall![0]!, 12);
     expect(result.runs[0]!.metrics.paperMrr[0]).toBeCloseTo(again.metrics.paperMrr![0]!, 12);
+  });
+
+  it('merges per-seed results into one with mean ± std over all seeds', async () => {
+    const data = dataset();
+    const options = { models: { MostPop: () => new MostPop() }, ks: [5] };
+    const whole = await runExperiment({
+      ...options,
+      data: { kind: 'dataset', name: 't', data, core: 1 },
+      seeds: [1, 2, 3],
+    });
+    const parts = await Promise.all(
+      [[1], [2, 3]].map((seeds) =>
+        runExperiment({ ...options, data: { kind: 'dataset', name: 't', data, core: 1 }, seeds }),
+      ),
+    );
+    const merged = mergeResults(parts);
+    expect(merged.seeds).toEqual([1, 2, 3]);
+    expect(merged.runs.map((r) => r.metrics)).toEqual(whole.runs.map((r) => r.metrics));
+    expect(merged.summary).toEqual(whole.summary);
+    expect(() => mergeResults([parts[0]!, parts[0]!])).toThrow(/seed appears twice/);
   });
 });
