@@ -20,7 +20,7 @@ export interface BrokerOptions {
   /** Wipe the data and format anew; otherwise existing data is kept (a restart continues where it stopped). */
   fresh?: boolean;
   startTimeoutMs?: number;
-  /** Keep the broker running after this process exits (the CLI's `start`). */
+  /** Let this process exit while the broker keeps running (the CLI's `start`). */
   detached?: boolean;
   env?: NodeJS.ProcessEnv;
 }
@@ -183,7 +183,9 @@ export async function startBroker(options: BrokerOptions): Promise<StartedBroker
       'kafka.Kafka',
       files.properties,
     ],
-    { env, stdio: ['ignore', logFd, logFd], detached: options.detached ?? false },
+    // Always its own process group: a terminal's Ctrl-C must not kill the broker before the services that
+    // still flush to it have stopped; whoever started it stops it explicitly (or by pid file).
+    { env, stdio: ['ignore', logFd, logFd], detached: true },
   );
   fs.closeSync(logFd);
   if (child.pid === undefined) throw new BrokerStartError(`could not spawn ${java.bin}`);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fsyncPath, writeFileAtomic } from '@pncf/runtime';
 import { checksumDir, listArtifactFiles, MANIFEST_FILE, sha256File } from './checksums.js';
-import { fsyncPath, writeFileAtomic } from './fs-atomic.js';
 
 /** What the registry records about a version, beside whatever the trainer adds under `metadata`. */
 export interface Manifest<M = Record<string, unknown>> {

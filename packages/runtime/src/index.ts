@@ -1,4 +1,5 @@
 export * from './config.js';
+export * from './fs-atomic.js';
 export * from './http-server.js';
 export * from './kafka.js';
 export * from './logger.js';

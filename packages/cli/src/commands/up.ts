@@ -3,10 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ingesterConfigSchema } from '@pncf/ingester/config';
 import { repoRoot, type StartedBroker, startBroker } from '@pncf/kafka-local';
-import { type EnvSchema, loadConfig } from '@pncf/runtime';
+import { ModelRegistry } from '@pncf/registry';
+import { createKafka, type EnvSchema, ensureTopics, loadConfig } from '@pncf/runtime';
 import { scorerConfigSchema } from '@pncf/scorer/config';
 import { trainerConfigSchema } from '@pncf/trainer/config';
-import { Command } from 'commander';
+import { MultiBar, Presets } from 'cli-progress';
+import { Command, InvalidArgumentError } from 'commander';
+import { DemoStream } from '../demo-stream.js';
+import { type ModelSummary, suggestionsLine, summarizeModel } from '../pipeline-status.js';
 
 interface ServiceSpec {
   name: 'ingester' | 'trainer' | 'scorer';
@@ -56,6 +60,20 @@ async function stopChild(child: ChildProcess, graceMs = 30_000): Promise<void> {
   clearTimeout(timer);
 }
 
+const count = (what: string) => (value: string) => {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError(`${what} must be a whole number ≥ 0`);
+  return number;
+};
+
+interface UpOptions {
+  dataDir: string;
+  demo: boolean;
+  events: number;
+  rate: number;
+  seed: number;
+}
+
 export function upCommand(): Command {
   return new Command('up')
     .description('run the whole pipeline locally: Kafka (unless KAFKA_BROKERS is set), ingester, trainer, scorer')
@@ -64,7 +82,11 @@ export function upCommand(): Command {
       'state that survives restarts (Kafka data, store, models, logs)',
       path.join(repoRoot, '.data'),
     )
-    .action(async (options: { dataDir: string }) => {
+    .option('--no-demo', 'do not stream the generated author-tag data set into Kafka')
+    .option('--events <n>', 'events in the generated author-tag stream', count('events'), 300_000)
+    .option('--rate <events/s>', 'pace of the generated stream', count('rate'), 2000)
+    .option('--seed <n>', 'seed of the generated stream', count('seed'), 1)
+    .action(async (options: UpOptions) => {
       const dataDir = path.resolve(options.dataDir);
       const logDir = path.join(dataDir, 'logs');
       fs.mkdirSync(logDir, { recursive: true });
@@ -84,18 +106,32 @@ export function upCommand(): Command {
         console.log(`using Kafka at ${brokers}`);
       }
 
-      const env: NodeJS.ProcessEnv = { ...process.env, KAFKA_BROKERS: brokers };
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        KAFKA_BROKERS: brokers,
+        STORE_PATH: process.env.STORE_PATH ?? path.join(dataDir, 'store'),
+        MODEL_DIR: process.env.MODEL_DIR ?? path.join(dataDir, 'models'),
+      };
       // One HTTP_PORT variable cannot serve three services: each uses its schema's default port here.
       delete env.HTTP_PORT;
+      const configs = {
+        ingester: loadConfig('ingester', schemas.ingester, env),
+        trainer: loadConfig('trainer', schemas.trainer, env),
+        scorer: loadConfig('scorer', schemas.scorer, env),
+      };
       const services: ServiceSpec[] = (['ingester', 'trainer', 'scorer'] as const).map((name) => ({
         name,
-        port: Number(loadConfig(name, schemas[name], env).HTTP_PORT),
+        port: Number(configs[name].HTTP_PORT),
       }));
       const children = services.map((spec) => ({ spec, child: spawnService(spec, env, logDir) }));
+      const abort = new AbortController();
+      let bars: MultiBar | undefined;
       let stopping = false;
       const stopAll = async (code: number) => {
         if (stopping) return;
         stopping = true;
+        abort.abort();
+        bars?.stop();
         console.log('\nstopping…');
         // Reverse order: consumers of the model first, the ingester (sole writer) last, then the broker.
         for (const { spec, child } of [...children].reverse()) {
@@ -106,6 +142,7 @@ export function upCommand(): Command {
           await broker.stop();
           console.log('  kafka stopped');
         }
+        console.log(`state kept in ${dataDir}: the next start continues from there`);
         process.exit(code);
       };
       process.on('SIGINT', () => void stopAll(0));
@@ -114,7 +151,7 @@ export function upCommand(): Command {
       try {
         await Promise.all(
           children.map(async ({ spec, child }) => {
-            await waitHealthy(`http://127.0.0.1:${spec.port}/healthz`, child, 90_000).catch((error: Error) => {
+            await waitHealthy(`http://127.0.0.1:${spec.port}/healthz`, child, 120_000).catch((error: Error) => {
               throw new Error(`${spec.name}: ${error.message}; see ${path.join(logDir, `${spec.name}.log`)}`);
             });
           }),
@@ -124,18 +161,92 @@ export function upCommand(): Command {
         await stopAll(1);
         return;
       }
-      console.log('\nrunning — Ctrl-C stops everything');
-      for (const { spec } of children) {
-        console.log(
-          `  ${spec.name.padEnd(9)} http://127.0.0.1:${spec.port}/metrics   /healthz   log ${path.join(logDir, `${spec.name}.log`)}`,
-        );
-      }
       for (const { spec, child } of children) {
         child.once('exit', (code) => {
           if (stopping) return;
           console.error(`${spec.name} exited unexpectedly (code ${code}); see its log`);
           void stopAll(1);
         });
+      }
+      const scorerUrl = `http://127.0.0.1:${configs.scorer.HTTP_PORT}`;
+      console.log('\nrunning — Ctrl-C stops everything');
+      console.log(`  recommendations  ${scorerUrl}/recommendations/<author>?k=10   (OpenAPI: ${scorerUrl}/docs)`);
+      for (const { spec } of children) {
+        console.log(
+          `  ${spec.name.padEnd(9)} metrics http://127.0.0.1:${spec.port}/metrics   log ${path.join(logDir, `${spec.name}.log`)}`,
+        );
+      }
+      console.log('  Prometheus config: infra/prometheus/prometheus.yml (scrapes these ports)\n');
+
+      // What the terminal shows: the stream's progress, and each new model with a few authors' suggestions.
+      const registry = new ModelRegistry(String(configs.trainer.MODEL_DIR));
+      bars = new MultiBar(
+        {
+          format: ' {name} |{bar}| {value}/{total} events | {status}',
+          hideCursor: true,
+          clearOnComplete: false,
+          noTTYOutput: true,
+          notTTYSchedule: 10_000,
+        },
+        Presets.shades_classic,
+      );
+      let demo: DemoStream | undefined;
+      let lastModel: ModelSummary | undefined;
+      const status = () =>
+        lastModel
+          ? `model ${lastModel.version} recall@10 ${lastModel.recall10?.toFixed(3) ?? '?'} (${lastModel.users} authors, ${lastModel.items} tags)`
+          : 'waiting for the first model';
+      if (options.demo) {
+        demo = new DemoStream({
+          kafka: createKafka({ brokers: brokers.split(','), clientId: 'pncf-demo-stream' }),
+          topic: String(configs.ingester.INTERACTIONS_TOPIC),
+          dataDir,
+          events: options.events,
+          seed: options.seed,
+          rate: options.rate,
+          signal: abort.signal,
+        });
+        const admin = createKafka({ brokers: brokers.split(','), clientId: 'pncf-up' }).admin();
+        await admin.connect();
+        await ensureTopics(admin, [
+          {
+            topic: String(configs.ingester.INTERACTIONS_TOPIC),
+            partitions: Number(configs.ingester.INTERACTIONS_PARTITIONS),
+          },
+        ]);
+        await admin.disconnect();
+      }
+      const bar = bars.create(demo?.total ?? 0, demo?.produced ?? 0, {
+        name: 'generated author-tag stream',
+        status: status(),
+      });
+      const examples = demo?.busiestAuthors(3) ?? [];
+      const watch = setInterval(async () => {
+        bar.update(demo?.produced ?? 0, { status: status() });
+        let model: ModelSummary | undefined;
+        try {
+          model = summarizeModel(registry);
+        } catch (error) {
+          bars?.log(`current model unreadable: ${(error as Error).message}\n`);
+        }
+        if (!model || model.version === lastModel?.version) return;
+        lastModel = model;
+        bars?.log(
+          `${new Date().toISOString()} model ${model.version}: ${model.users} authors, ${model.items} tags, ` +
+            `holdout recall@10 ${model.recall10?.toFixed(4)}, ndcg@10 ${model.ndcg10?.toFixed(4)}\n`,
+        );
+        // Give the scorer a moment to swap to the new version.
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        for (const author of examples) bars?.log(`    ${await suggestionsLine(scorerUrl, author)}\n`);
+      }, 1000);
+      watch.unref();
+      if (demo) {
+        demo.run().then(
+          () => bars?.log(`the generated stream is complete (${demo.total} events); services keep running\n`),
+          (error: Error) => {
+            if (!stopping) bars?.log(`the generated stream stopped: ${error.message}\n`);
+          },
+        );
       }
     });
 }
