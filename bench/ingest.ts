@@ -155,6 +155,8 @@ try {
   let lastAt = 0;
   let batches = 0;
   const started = Date.now();
+  // CPU time of this process (the ingester) is a figure that other load on the machine hardly changes.
+  const cpuAtStart = process.cpuUsage();
   const throughputRun = await ingest(brokers, topic, (batch) => {
     if (firstAt === 0) firstAt = batch.storedAt - 1; // the first batch's own work counts too
     applied += batch.applied;
@@ -162,6 +164,8 @@ try {
     batches++;
   });
   await waitFor(() => applied >= EVENTS, 600_000, `${EVENTS} events stored`);
+  const cpu = process.cpuUsage(cpuAtStart);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const fromStart = (lastAt - started) / 1000;
   const fromFirst = (lastAt - firstAt) / 1000;
   const snapshotStart = performance.now();
@@ -177,6 +181,8 @@ try {
     secondsFromFirstBatch: fromFirst,
     eventsPerSecondFromStart: Math.round(EVENTS / fromStart),
     eventsPerSecondSustained: Math.round(EVENTS / fromFirst),
+    ingesterCpuSeconds: cpuSeconds,
+    eventsPerIngesterCpuSecond: Math.round(EVENTS / cpuSeconds),
     store: stats,
     snapshot: {
       pairs: snapshot.interactions.byUser.indices.length,
@@ -188,7 +194,11 @@ try {
   console.log(
     `throughput: ${EVENTS} events in ${fromFirst.toFixed(2)} s from the first batch ` +
       `(${throughput.eventsPerSecondSustained} events/s; ${throughput.eventsPerSecondFromStart} events/s including ` +
-      `group join), ${batches} batches; store ${(stats.bytes / 2 ** 20).toFixed(0)} MiB`,
+      `group join), ${batches} batches; store ${(stats.bytes / 2 ** 20).toFixed(0)} MiB; ingester CPU ` +
+      `${cpuSeconds.toFixed(2)} s = ${throughput.eventsPerIngesterCpuSecond} events per CPU second; load ${os
+        .loadavg()
+        .map((load) => load.toFixed(1))
+        .join(' ')}`,
   );
   console.log(
     `snapshot: ${throughput.snapshot.pairs} pairs, ${throughput.snapshot.users} users, ${throughput.snapshot.items} items ` +
