@@ -30,9 +30,24 @@ const targetsOf = (config: ScrapeConfig, job: string) =>
   config.scrape_configs.find((scrape) => scrape.job_name === job)?.static_configs.flatMap((s) => s.targets);
 
 describe('docker-compose.yml', () => {
-  it('has Kafka, Prometheus and the three services', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['ingester', 'kafka', 'prometheus', 'scorer', 'trainer']);
+  it('has Kafka, Prometheus, Grafana and the three services', () => {
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'grafana',
+      'ingester',
+      'kafka',
+      'prometheus',
+      'scorer',
+      'trainer',
+    ]);
     expect(compose.services.kafka?.image).toMatch(/^apache\/kafka:4\.1\./);
+  });
+
+  it('mounts files that exist in the repository', () => {
+    for (const name of ['prometheus', 'grafana']) {
+      const volumes = (compose.services[name] as { volumes?: string[] }).volumes ?? [];
+      expect(volumes.length).toBeGreaterThan(0);
+      for (const volume of volumes) expect(fs.existsSync(path.join(repoRoot, volume.split(':')[0]!))).toBe(true);
+    }
   });
 
   describe.each(Object.entries(schemas))('service %s', (name, schema) => {

@@ -155,6 +155,29 @@ describe('Prometheus scrapes the three services with the shipped config and rule
     expect(await value('nodejs_heap_size_used_bytes{job="scorer"}')).toBeGreaterThan(0);
   });
 
+  it('can evaluate every query of the Grafana dashboard, on metrics the services expose', {
+    timeout: 60_000,
+  }, async () => {
+    const dashboard = JSON.parse(
+      fs.readFileSync(path.join(repoRoot, 'infra/grafana/dashboards/pncf.json'), 'utf8'),
+    ) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    const exposed = new Set<string>();
+    for (const service of services) {
+      const text = await (await fetch(`${service.url}/metrics`)).text();
+      for (const match of text.matchAll(/^# HELP (\S+)/gm)) exposed.add(match[1]!);
+    }
+    const exprs = dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr));
+    expect(exprs.length).toBeGreaterThanOrEqual(12);
+    for (const expr of exprs) {
+      await api(`/api/v1/query?query=${encodeURIComponent(expr)}`); // throws unless Prometheus accepts it
+      for (const [name] of expr.matchAll(/\b(?:ingester|trainer|scorer)_[a-z_]+/g)) {
+        expect(exposed, `${name} in "${expr}"`).toContain(name.replace(/_(bucket|sum|count)$/, ''));
+      }
+    }
+  });
+
   it('loads the alert rules', { timeout: 30_000 }, async () => {
     const data = await eventually(async () => {
       const rules = await api<{ groups: { rules: { name: string }[] }[] }>('/api/v1/rules');

@@ -46,28 +46,38 @@ export interface TopicSpec {
   config?: Record<string, string>;
 }
 
-/** Create the topics that are missing; existing ones are left as they are. */
+/**
+ * Create the topics that are missing; existing ones are left as they are. Several services may create the
+ * same topic at once (trainer and scorer both own model-updated), and a fresh topic's metadata briefly answers
+ * with retriable errors, so creation is retried on what is still missing.
+ */
 export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<string[]> {
-  const existing = new Set(await admin.listTopics());
-  const missing: ITopicConfig[] = specs
-    .filter((spec) => !existing.has(spec.topic))
-    .map((spec) => ({
-      topic: spec.topic,
-      numPartitions: spec.partitions,
-      replicationFactor: -1,
-      configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
-    }));
-  if (missing.length === 0) return [];
-  try {
-    await admin.createTopics({ topics: missing, waitForLeaders: true });
-  } catch (error) {
-    // Another process may have created it between listTopics and createTopics.
-    if (!(error instanceof Error && /already exists/i.test(error.message))) throw error;
+  const created: string[] = [];
+  for (let attempt = 0; ; attempt++) {
+    const existing = new Set(await admin.listTopics());
+    const missing: ITopicConfig[] = specs
+      .filter((spec) => !existing.has(spec.topic))
+      .map((spec) => ({
+        topic: spec.topic,
+        numPartitions: spec.partitions,
+        replicationFactor: -1,
+        configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
+      }));
+    if (missing.length === 0) break;
+    try {
+      await admin.createTopics({ topics: missing, waitForLeaders: true });
+      created.push(...missing.map((spec) => spec.topic));
+      break;
+    } catch (error) {
+      const retriable = (error as { retriable?: boolean }).retriable === true || /already exists/i.test(String(error));
+      if (!retriable || attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
   // Metadata can name a leader before that leader serves the partition (NOT_LEADER on ListOffsets right after
-  // creation); callers may list offsets or seek at once, so wait until every new partition answers.
-  for (const spec of missing) await untilOffsetsServed(admin, spec.topic);
-  return missing.map((spec) => spec.topic);
+  // creation); callers may list offsets or seek at once, so wait until every topic answers.
+  for (const spec of specs) await untilOffsetsServed(admin, spec.topic);
+  return created;
 }
 
 async function untilOffsetsServed(admin: Admin, topic: string, timeoutMs = 30_000): Promise<void> {
