@@ -1,5 +1,6 @@
 #!/usr/bin/env -S npx tsx
 import { Command } from 'commander';
+import { configCommand } from './commands/config.js';
 import { experimentCommand } from './commands/experiment.js';
 import { modelCommand, trainerCommand } from './commands/model.js';
 import { replayCommand } from './commands/replay.js';
@@ -16,6 +17,7 @@ program.addCommand(experimentCommand());
 program.addCommand(trainCommand());
 program.addCommand(modelCommand());
 program.addCommand(trainerCommand());
+program.addCommand(configCommand());
 
 program.parseAsync().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
