@@ -21,10 +21,10 @@ export function pairRange(first: number): { start: Buffer; end: Buffer } {
   return { start, end };
 }
 
-export function u32Value(value: number): Buffer {
-  const buffer = Buffer.allocUnsafe(4);
-  buffer.writeUInt32LE(value, 0);
-  return buffer;
+/** Write a count into `target` (reused across puts: a put in a write transaction copies it at once). */
+export function writeU32Value(target: Buffer, value: number): Buffer {
+  target.writeUInt32LE(value, 0);
+  return target;
 }
 
 export const readU32Value = (value: Buffer | undefined): number => (value === undefined ? 0 : value.readUInt32LE(0));

@@ -4,7 +4,7 @@ import type { Csr, Interactions } from '@pncf/evaluation';
 import { transpose } from '@pncf/evaluation';
 import { type Database, open, type RootDatabase } from 'lmdb';
 import { aggregatePairs, itemMajorOrder } from './aggregate.js';
-import { pairKeySecond, pairRange, readU32Value, u32Value, writePairKey } from './keys.js';
+import { pairKeySecond, pairRange, readU32Value, writePairKey, writeU32Value } from './keys.js';
 
 export interface StoreOptions {
   /** Directory of the LMDB environment; created when missing (unless readOnly). */
@@ -237,6 +237,7 @@ export class InteractionStore {
     const pairs = aggregatePairs(users, items, counts);
     const m = pairs.users.length;
     const key = Buffer.alloc(8);
+    const value = Buffer.alloc(4);
     const newCounts = new Uint32Array(m);
     let newPairs = 0;
     let added = 0;
@@ -247,12 +248,12 @@ export class InteractionStore {
       const next = Math.min(U32_MAX, old + pairs.deltas[k]!);
       added += next - old;
       newCounts[k] = next;
-      this.userItems.put(key, u32Value(next));
+      this.userItems.put(key, writeU32Value(value, next));
     }
     const byItem = itemMajorOrder(pairs);
     for (let p = 0; p < m; p++) {
       const k = byItem[p]!;
-      this.itemUsers.put(writePairKey(key, pairs.items[k]!, pairs.users[k]!), u32Value(newCounts[k]!));
+      this.itemUsers.put(writePairKey(key, pairs.items[k]!, pairs.users[k]!), writeU32Value(value, newCounts[k]!));
     }
     this.addTotals('user', pairs.users, pairs.deltas, null);
     this.addTotals('item', pairs.items, pairs.deltas, byItem);
