@@ -2,25 +2,41 @@
  * Merge per-seed experiment results (written by `pncf experiment`, one file per seed and model group) into the
  * PNCF results tables: paper-compatible metrics at K=20 beside the paper's Table 3 rows, standard metrics at
  * K=10, fit times, and seed counts.
- *   npx tsx bench/train-tables.ts [folder]   (default bench/results/train-experiments)
- * Writes <folder>/../train-tables.{md,json}.
+ * Baselines may come from other result files of the same protocol (same data set, k-core and seeds give the
+ * same splits; the train sizes per seed are checked).
+ *   npx tsx bench/train-tables.ts [file-or-folder ...]   (default bench/results/train-experiments)
+ * Writes bench/results/train-tables.{md,json}.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ExperimentResult, type MetricName, type RunResult, summarise } from '@pncf/evaluation';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const folder = resolve(process.argv[2] ?? join(ROOT, 'bench', 'results', 'train-experiments'));
+const inputs =
+  process.argv.slice(2).length > 0 ? process.argv.slice(2) : [join(ROOT, 'bench', 'results', 'train-experiments')];
+const files = inputs.flatMap((p) => {
+  const path = resolve(p);
+  return statSync(path).isDirectory()
+    ? readdirSync(path)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => join(path, f))
+    : [path];
+});
 const PAPER: Record<string, Record<string, number[]>> = {
   'ml-100k': { 'paper PNCF': [0.257, 0.331, 0.969, 0.641, 1.14], 'paper NeuMF': [0.243, 0.309, 0.957, 0.626, 1.112] },
 };
 
-const byDataset = new Map<string, { runs: RunResult[]; ks: number[] }>();
-for (const file of readdirSync(folder).filter((f) => f.endsWith('.json'))) {
-  const result = JSON.parse(readFileSync(join(folder, file), 'utf8')) as ExperimentResult;
-  const entry = byDataset.get(result.dataset) ?? { runs: [], ks: result.ks };
+const byDataset = new Map<string, { runs: RunResult[]; ks: number[]; trainPairs: Map<number, number> }>();
+for (const file of files) {
+  const result = JSON.parse(readFileSync(file, 'utf8')) as ExperimentResult;
+  const entry = byDataset.get(result.dataset) ?? { runs: [], ks: result.ks, trainPairs: new Map<number, number>() };
   if (entry.ks.join() !== result.ks.join()) throw new Error(`${file}: different K list`);
+  result.seeds.forEach((seed, k) => {
+    const pairs = result.stats.trainPairs[k]!;
+    if ((entry.trainPairs.get(seed) ?? pairs) !== pairs) throw new Error(`${file}: seed ${seed} has a different split`);
+    entry.trainPairs.set(seed, pairs);
+  });
   for (const run of result.runs) {
     if (!entry.runs.some((r) => r.model === run.model && r.seed === run.seed)) entry.runs.push(run);
   }
@@ -33,8 +49,12 @@ const json: Record<string, unknown> = {};
 for (const [dataset, { runs, ks }] of byDataset) {
   const models = [...new Set(runs.map((r) => r.model))];
   const summary = summarise(runs, models, ks.length);
-  const seedsOf = (m: string) => runs.filter((r) => r.model === m).map((r) => r.seed).sort((a, b) => a - b);
-  const fit = (m: string) => {
+  const seedsOf = (m: string) =>
+    runs
+      .filter((r) => r.model === m)
+      .map((r) => r.seed)
+      .sort((a, b) => a - b);
+  const meanFitSeconds = (m: string) => {
     const mine = runs.filter((r) => r.model === m);
     return mine.reduce((a, r) => a + r.fitSeconds, 0) / mine.length;
   };
@@ -46,16 +66,31 @@ for (const [dataset, { runs, ks }] of byDataset) {
   const standard: MetricName[] = ['precision', 'recall', 'hr', 'ndcg', 'mrr'];
   lines.push(`## ${dataset}`, '');
   lines.push('Paper-compatible metrics at K=20 (NDCG normalised by the hits found, MRR summed over all hits):', '');
-  lines.push('| model | seeds | P@20 | R@20 | HR@20 | NDCG@20 (paper) | MRR@20 (paper) | fit s |', '|---|---|---|---|---|---|---|---|');
-  for (const m of models) lines.push(`| ${m} | ${seedsOf(m).join(',')} | ${row(m, paperMetrics, 20).join(' | ')} | ${fit(m).toFixed(1)} |`);
-  for (const [name, values] of Object.entries(PAPER[dataset] ?? {})) lines.push(`| ${name} (Table 3) | – | ${values.map(f3).join(' | ')} | – |`);
+  lines.push(
+    '| model | seeds | P@20 | R@20 | HR@20 | NDCG@20 (paper) | MRR@20 (paper) | fit s |',
+    '|---|---|---|---|---|---|---|---|',
+  );
+  for (const m of models)
+    lines.push(`| ${m} | ${seedsOf(m).join(',')} | ${row(m, paperMetrics, 20).join(' | ')} | ${meanFitSeconds(m).toFixed(1)} |`);
+  for (const [name, values] of Object.entries(PAPER[dataset] ?? {}))
+    lines.push(`| ${name} (Table 3) | – | ${values.map(f3).join(' | ')} | – |`);
   lines.push('', 'Standard metrics at K=10:', '');
   lines.push('| model | P@10 | R@10 | HR@10 | NDCG@10 | MRR@10 |', '|---|---|---|---|---|---|');
   for (const m of models) lines.push(`| ${m} | ${row(m, standard, 10).join(' | ')} |`);
   lines.push('');
-  json[dataset] = { models, seeds: Object.fromEntries(models.map((m) => [m, seedsOf(m)])), ks, summary, fitSeconds: Object.fromEntries(models.map((m) => [m, fit(m)])) };
+  json[dataset] = {
+    models,
+    seeds: Object.fromEntries(models.map((m) => [m, seedsOf(m)])),
+    ks,
+    summary,
+    fitSeconds: Object.fromEntries(models.map((m) => [m, meanFitSeconds(m)])),
+  };
 }
 const md = `${lines.join('\n')}\n`;
-writeFileSync(join(folder, '..', 'train-tables.md'), md);
-writeFileSync(join(folder, '..', 'train-tables.json'), `${JSON.stringify(json, null, 2)}\n`);
+const outBase = join(ROOT, 'bench', 'results', 'train-tables');
+writeFileSync(`${outBase}.md`, md);
+writeFileSync(
+  `${outBase}.json`,
+  `${JSON.stringify({ inputs: files.map((f) => f.replace(ROOT, '')), tables: json }, null, 2)}\n`,
+);
 console.log(md);
