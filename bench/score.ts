@@ -11,7 +11,7 @@
  *    timed from its own metrics, then autocannon measures GET /recommendations/:user (random users, k=10).
  *
  * The model is PNCF with the default preset fitted by bench/score-model.ts (cached in the OS temp folder).
- * Environment: SCORE_QUALITY_USERS (2000), SCORE_HTTP_SECONDS (15), SCORE_CONNECTIONS (1,4,16).
+ * Environment: SCORE_QUALITY_USERS (1000), SCORE_HTTP_SECONDS (15), SCORE_CONNECTIONS (1,4,16).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,7 +27,7 @@ import autocannon from 'autocannon';
 import { scoreBenchModel } from './score-model.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const QUALITY_USERS = Number(process.env.SCORE_QUALITY_USERS ?? 2000);
+const QUALITY_USERS = Number(process.env.SCORE_QUALITY_USERS ?? 1000);
 const HTTP_SECONDS = Number(process.env.SCORE_HTTP_SECONDS ?? 15);
 const CONNECTIONS = (process.env.SCORE_CONNECTIONS ?? '1,4,16').split(',').map(Number);
 const K = 10;

@@ -78,8 +78,10 @@ export class ServingModel {
   private readonly popularOrder: Uint32Array;
   private readonly popularScore: Float32Array;
   private readonly centroidsT: tf.Tensor2D;
-  private readonly userKernel: tf.Tensor2D;
-  private readonly itemPart: tf.Tensor2D;
+  /** First layer, batch norm folded: user half of the kernel (dim × width) and the item half applied to every item plus bias (items × width), in typed arrays. */
+  private readonly userKernel: Float32Array;
+  private readonly itemPart: Float32Array;
+  private readonly width: number;
   private readonly deeper: { kernel: tf.Tensor2D; bias: tf.Tensor1D }[];
   private readonly outKernel: tf.Tensor2D;
   private readonly outBias: tf.Tensor1D;
@@ -126,16 +128,9 @@ export class ServingModel {
     const folded = foldBatchNorm(first, tower.batchNorm);
     const h = first.outputs;
     this.centroidsT = tf.tidy(() => tf.transpose(tf.tensor2d(this.centroids, [model.numItems, d])));
-    this.userKernel = tf.tensor2d(folded.kernel.subarray(0, d * h), [d, h]);
-    this.itemPart = tf.tidy(() =>
-      tf.add(
-        tf.matMul(
-          tf.tensor2d(model.itemVectors, [model.numItems, d]),
-          tf.tensor2d(folded.kernel.subarray(d * h), [d, h]),
-        ),
-        tf.tensor1d(folded.bias),
-      ),
-    );
+    this.width = h;
+    this.userKernel = folded.kernel.slice(0, d * h);
+    this.itemPart = matMulRows(model.itemVectors, model.numItems, d, folded.kernel.subarray(d * h), h, folded.bias);
     this.deeper = tower.layers.slice(1).map((layer) => {
       const f = foldBatchNorm(layer, tower.batchNorm);
       return { kernel: tf.tensor2d(f.kernel, [layer.inputs, layer.outputs]), bias: tf.tensor1d(f.bias) };
@@ -289,19 +284,31 @@ export class ServingModel {
     return { results, scored };
   }
 
+  /**
+   * Sigmoid scores of (user row, item) pairs. The first layer is a sum of the user's and the item's halves
+   * plus ReLU, done here in typed arrays (tfjs' wasm gather of the item rows is far slower than this loop);
+   * the deeper layers, where the FLOPs are, run as batched fused matmuls in tfjs.
+   */
   private tower(vectors: Float32Array, rows: number, itemIdx: Int32Array, userIdx: Int32Array): Float32Array {
-    const d = this.dim;
+    const h = this.width;
+    const userPart = matMulRows(vectors, rows, this.dim, this.userKernel, h);
+    const pairs = itemIdx.length;
+    const hidden = new Float32Array(pairs * h);
+    const itemPart = this.itemPart;
+    for (let p = 0; p < pairs; p++) {
+      const item = itemIdx[p]! * h;
+      const user = userIdx[p]! * h;
+      const at = p * h;
+      for (let o = 0; o < h; o++) {
+        const x = itemPart[item + o]! + userPart[user + o]!;
+        hidden[at + o] = x > 0 ? x : 0;
+      }
+    }
     const out = tf.tidy(() => {
-      const userPart = tf.matMul(tf.tensor2d(vectors, [rows, d]), this.userKernel);
-      let h = tf.relu(
-        tf.add(
-          tf.gather(this.itemPart, tf.tensor1d(itemIdx, 'int32')),
-          tf.gather(userPart, tf.tensor1d(userIdx, 'int32')),
-        ),
-      ) as tf.Tensor2D;
+      let x = tf.tensor2d(hidden, [pairs, h]);
       for (const layer of this.deeper)
-        h = tf.fused.matMul({ a: h, b: layer.kernel, bias: layer.bias, activation: 'relu' }) as tf.Tensor2D;
-      return tf.sigmoid(tf.fused.matMul({ a: h, b: this.outKernel, bias: this.outBias }));
+        x = tf.fused.matMul({ a: x, b: layer.kernel, bias: layer.bias, activation: 'relu' }) as tf.Tensor2D;
+      return tf.sigmoid(tf.fused.matMul({ a: x, b: this.outKernel, bias: this.outBias }));
     });
     const scores = out.dataSync() as Float32Array;
     out.dispose();
@@ -322,7 +329,7 @@ export class ServingModel {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const t of [this.centroidsT, this.userKernel, this.itemPart, this.outKernel, this.outBias]) t.dispose();
+    for (const t of [this.centroidsT, this.outKernel, this.outBias]) t.dispose();
     for (const layer of this.deeper) {
       layer.kernel.dispose();
       layer.bias.dispose();
@@ -334,4 +341,27 @@ function indexOf(ids: string[]): Map<string, number> {
   const map = new Map<string, number>();
   for (let k = 0; k < ids.length; k++) map.set(ids[k]!, k);
   return map;
+}
+
+/** rows × inner times inner × outputs (row-major), plus an optional bias per output. */
+function matMulRows(
+  a: Float32Array,
+  rows: number,
+  inner: number,
+  b: Float32Array,
+  outputs: number,
+  bias?: Float32Array,
+): Float32Array {
+  const out = new Float32Array(rows * outputs);
+  for (let r = 0; r < rows; r++) {
+    const at = r * outputs;
+    if (bias) out.set(bias, at);
+    for (let k = 0; k < inner; k++) {
+      const x = a[r * inner + k]!;
+      if (x === 0) continue;
+      const from = k * outputs;
+      for (let o = 0; o < outputs; o++) out[at + o]! += x * b[from + o]!;
+    }
+  }
+  return out;
 }
