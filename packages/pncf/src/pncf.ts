@@ -5,7 +5,7 @@ import { Random } from './random.js';
 import { type PncfModel, Scorer } from './scorer.js';
 import { initTower } from './tower-weights.js';
 import { type EpochRecord, trainTower } from './train-tower.js';
-import { type Embeddings, trainWord2Vec } from './word2vec.js';
+import { type Embeddings, trainWord2Vec, warmStartEmbeddings } from './word2vec.js';
 
 /** What a fit measured, kept with the model (and in its artifact). */
 export interface FitReport {
@@ -59,8 +59,11 @@ function uniformTable(rows: number, dim: number, range: number, rng: Random): Fl
 export class PncfRecommender implements Recommender {
   model?: PncfModel;
   report?: FitReport;
-  /** The word2vec tables of the last fit, for warm starts and artifacts. */
-  pretrained?: { users: Embeddings; items: Embeddings };
+  /**
+   * The word2vec tables of the last fit with the ids of their rows: the next fit continues from them (warm
+   * start, matched by id), and artifacts store them.
+   */
+  pretrained?: { users: Embeddings; items: Embeddings; userIds: string[]; itemIds: string[] };
   private scorer?: Scorer;
   /** Early stopping needs the harness to hold out a validation part of train. */
   readonly usesValidation: boolean;
@@ -86,8 +89,13 @@ export class PncfRecommender implements Recommender {
     const pretrainSeed = rng.nextU32();
     if (this.config.pretrain) {
       options.onProgress?.(0, 'pre-training embeddings');
-      const pre = await pretrainEmbeddings(train, this.config, pretrainSeed, this.pretrained);
-      this.pretrained = { users: pre.users, items: pre.items };
+      const previous = this.pretrained;
+      const warm = previous && {
+        users: warmStartEmbeddings(previous.users, previous.userIds, train.userIds, pretrainSeed),
+        items: warmStartEmbeddings(previous.items, previous.itemIds, train.itemIds, pretrainSeed + 1),
+      };
+      const pre = await pretrainEmbeddings(train, this.config, pretrainSeed, warm);
+      this.pretrained = { users: pre.users, items: pre.items, userIds: train.userIds, itemIds: train.itemIds };
       userVectors = pre.users.vectors;
       itemVectors = pre.items.vectors;
       seconds = pre.seconds;

@@ -61,6 +61,39 @@ describe('PNCF recommender', () => {
     model.dispose();
   });
 
+  it('a second fit warm-starts pre-training from the first, matching rows by id when users are added', async () => {
+    const model = new PncfRecommender({ ...small, tower: { ...small.tower, epochs: 1, patience: 0 } });
+    await model.fit(train, { seed: 1 });
+    const first = model.pretrained!;
+    // The same data with one extra user (no interactions) placed first: every old row moves down by one.
+    const shifted = { ...train, userIds: ['new-user', ...train.userIds] };
+    shifted.byUser = {
+      ...train.byUser,
+      rows: train.byUser.rows + 1,
+      indptr: Uint32Array.from([0, ...train.byUser.indptr]),
+    };
+    shifted.byItem = { ...train.byItem, cols: train.byItem.cols + 1, indices: train.byItem.indices.map((u) => u + 1) };
+    await model.fit(shifted, { seed: 2 });
+    const second = model.pretrained!;
+    expect(second.users.vocabSize).toBe(first.users.vocabSize + 1);
+    expect(second.userIds[0]).toBe('new-user');
+    // Continued training moves vectors, but old rows stay much closer to their previous vectors than the
+    // vectors of a cold fit on the same data do.
+    const cold = new PncfRecommender(model.config);
+    await cold.fit(shifted, { seed: 2 });
+    const d = second.users.dim;
+    const distance = (after: Float32Array) => {
+      let sum = 0;
+      for (let u = 0; u < first.users.vocabSize; u++) {
+        for (let x = 0; x < d; x++) sum += Math.abs(after[(u + 1) * d + x]! - first.users.vectors[u * d + x]!);
+      }
+      return sum;
+    };
+    expect(distance(second.users.vectors)).toBeLessThan(distance(cold.pretrained!.users.vectors) * 0.75);
+    cold.dispose();
+    model.dispose();
+  });
+
   it('NPNCF (random embeddings) runs the same tower without pre-training', async () => {
     const model = new PncfRecommender({ ...small, pretrain: false });
     expect(model.name).toBe('NPNCF');
