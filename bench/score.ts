@@ -11,7 +11,8 @@
  *    timed from its own metrics, then autocannon measures GET /recommendations/:user (random users, k=10).
  *
  * The model is PNCF with the default preset fitted by bench/score-model.ts (cached in the OS temp folder).
- * Environment: SCORE_QUALITY_USERS (1000), SCORE_HTTP_SECONDS (15), SCORE_CONNECTIONS (1,4,16).
+ * Environment: SCORE_QUALITY_USERS (1000), SCORE_HTTP_SECONDS (15), SCORE_CONNECTIONS (1,4,16),
+ * SCORE_PARTS (quality,refresh,service; a partial run writes score-<parts>.json instead of score.json).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,6 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { createRng, type Interactions, MetricAccumulator, testUsers, tfRuntime } from '@pncf/evaluation';
 import { freePort, type StartedBroker, startBroker } from '@pncf/kafka-local';
 import { ModelRegistry } from '@pncf/registry';
+import { loadConfig } from '@pncf/runtime';
+import { scorerConfigSchema } from '@pncf/scorer/config';
 import { type CandidateSettings, type RecommendRequest, ServingModel, type UserHistory } from '@pncf/scorer/serving';
 import { InteractionStore, type StoredEvent } from '@pncf/store';
 import autocannon from 'autocannon';
@@ -31,13 +34,23 @@ const QUALITY_USERS = Number(process.env.SCORE_QUALITY_USERS ?? 1000);
 const HTTP_SECONDS = Number(process.env.SCORE_HTTP_SECONDS ?? 15);
 const CONNECTIONS = (process.env.SCORE_CONNECTIONS ?? '1,4,16').split(',').map(Number);
 const K = 10;
-const DEFAULT_CANDIDATES: CandidateSettings = { nearest: 400, popular: 100 };
+// What the service runs with (the config schema's defaults), plus a sweep around it.
+const defaults = loadConfig('scorer', scorerConfigSchema, {});
+const DEFAULT_CANDIDATES: CandidateSettings = {
+  nearest: defaults.CANDIDATES_NEAREST,
+  popular: defaults.CANDIDATES_POPULAR,
+};
 const SWEEP: CandidateSettings[] = [
+  { nearest: 0, popular: 200 },
   { nearest: 0, popular: 500 },
-  { nearest: 100, popular: 50 },
-  DEFAULT_CANDIDATES,
+  { nearest: 100, popular: 400 },
+  { nearest: 400, popular: 100 },
   { nearest: 1000, popular: 200 },
-];
+  { nearest: 0, popular: 1500 },
+].filter((s) => s.nearest !== DEFAULT_CANDIDATES.nearest || s.popular !== DEFAULT_CANDIDATES.popular);
+SWEEP.unshift(DEFAULT_CANDIDATES);
+/** quality, refresh, service: which parts to run (all by default; results of skipped parts are left out). */
+const PARTS = new Set((process.env.SCORE_PARTS ?? 'quality,refresh,service').split(','));
 
 const runtime = await tfRuntime();
 console.log(
@@ -96,187 +109,223 @@ function evaluate(candidates: CandidateSettings, block: number) {
   return { recall: metrics.recall[0]!, ndcg: metrics.ndcg[0]!, seconds, pairsPerUser: scored / requests.length, lists };
 }
 
-console.log(`quality on ${sample.length} test users (full ranking first)…`);
-const full = evaluate({ nearest: 0, popular: 0, fullRanking: true }, 4);
-console.log(
-  `  full ranking: recall@10 ${full.recall.toFixed(4)} ndcg@10 ${full.ndcg.toFixed(4)} (${full.seconds.toFixed(1)} s, ${full.pairsPerUser.toFixed(0)} items/user)`,
-);
-const quality = [];
-for (const setting of SWEEP) {
-  const result = evaluate(setting, 256);
-  let same = 0;
-  result.lists.forEach((list, i) => {
-    const exact = new Set(full.lists[i]);
-    for (const item of list) if (exact.has(item)) same++;
-  });
-  const overlap = same / (result.lists.length * K);
-  const row = {
-    nearest: setting.nearest,
-    popular: setting.popular,
-    itemsScoredPerUser: Math.round(result.pairsPerUser),
-    recallAt10: result.recall,
-    ndcgAt10: result.ndcg,
-    recallCost: full.recall - result.recall,
-    ndcgCost: full.ndcg - result.ndcg,
-    top10OverlapWithFullRanking: overlap,
-    seconds: result.seconds,
-  };
-  quality.push(row);
-  console.log(
-    `  candidates ${setting.nearest}+${setting.popular}: recall@10 ${row.recallAt10.toFixed(4)} (${row.recallCost >= 0 ? '−' : '+'}${Math.abs(row.recallCost).toFixed(4)}) ndcg@10 ${row.ndcgAt10.toFixed(4)} (${row.ndcgCost >= 0 ? '−' : '+'}${Math.abs(row.ndcgCost).toFixed(4)}), top-10 overlap ${(overlap * 100).toFixed(1)}%, ${result.seconds.toFixed(2)} s`,
-  );
-}
-
-// 2. Full refresh in process: every user of the data, blocks of 256, k=10, messages encoded as JSON.
 const data = bench.data;
-const everyone: RecommendRequest[] = data.userIds.map((user, u) => ({ user, history: historyOf(data, u) }));
-const refreshModel = new ServingModel({
-  version: 'v000001',
-  createdAt,
-  artifact,
-  data,
-  candidates: DEFAULT_CANDIDATES,
-});
-let bytes = 0;
-let refreshScored = 0;
-const refreshStarted = performance.now();
-for (let start = 0; start < everyone.length; start += 256) {
-  const block = everyone.slice(start, start + 256);
-  const out = refreshModel.recommend(block, K);
-  refreshScored += out.scored;
-  const generatedAt = new Date().toISOString();
-  out.results.forEach((result, b) => {
-    bytes += JSON.stringify({ user: block[b]!.user, items: result.items, modelVersion: 'v000001', generatedAt }).length;
-  });
-}
-const refreshSeconds = (performance.now() - refreshStarted) / 1000;
-refreshModel.dispose();
-console.log(
-  `in-process full refresh: ${everyone.length} users in ${refreshSeconds.toFixed(1)} s (${Math.round(refreshScored / refreshSeconds)} items scored/s, ${(bytes / 1e6).toFixed(1)} MB of JSON)`,
-);
 
-// 3. The service end to end.
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-bench-score-run-'));
-let broker: StartedBroker | undefined;
-let scorer: ChildProcess | undefined;
-const service: Record<string, unknown> = {};
-try {
-  const store = InteractionStore.open({ path: path.join(scratch, 'store'), noSync: true });
-  const events: StoredEvent[] = [];
-  let offset = 0n;
-  for (let u = 0; u < data.byUser.rows; u++) {
-    for (let p = data.byUser.indptr[u]!; p < data.byUser.indptr[u + 1]!; p++) {
-      events.push({
-        offset: offset++,
-        user: data.userIds[u]!,
-        item: data.itemIds[data.byUser.indices[p]!]!,
-        count: data.byUser.counts[p]!,
-      });
-    }
-  }
-  for (let start = 0; start < events.length; start += 20_000) {
-    const slice = events.slice(start, start + 20_000);
-    store.applyBatch({ topic: 'bench', partition: 0, events: slice, nextOffset: slice.at(-1)!.offset + 1n });
-  }
-  await store.close();
-  const registry = new ModelRegistry(path.join(scratch, 'models'));
-  const staged = registry.createStaging();
-  for (const file of fs.readdirSync(bench.artifactDir))
-    fs.copyFileSync(path.join(bench.artifactDir, file), path.join(staged, file));
-  const version = registry.publish(staged, { bench: true }).version;
-
-  let brokers = process.env.KAFKA_BROKERS?.split(',').filter(Boolean) ?? [];
-  if (brokers.length === 0) {
-    broker = await startBroker({
-      stateDir: path.join(scratch, 'kafka'),
-      port: await freePort(),
-      controllerPort: await freePort(),
-      fresh: true,
+function runQuality() {
+  console.log(`quality on ${sample.length} test users (full ranking first)…`);
+  const full = evaluate({ nearest: 0, popular: 0, fullRanking: true }, 4);
+  console.log(
+    `  full ranking: recall@10 ${full.recall.toFixed(4)} ndcg@10 ${full.ndcg.toFixed(4)} (${full.seconds.toFixed(1)} s, ${full.pairsPerUser.toFixed(0)} items/user)`,
+  );
+  const quality = [];
+  for (const setting of SWEEP) {
+    const result = evaluate(setting, 256);
+    let same = 0;
+    result.lists.forEach((list, i) => {
+      const exact = new Set(full.lists[i]);
+      for (const item of list) if (exact.has(item)) same++;
     });
-    brokers = broker.brokers;
-  }
-  const port = await freePort();
-  const run = Date.now().toString(36);
-  const loadStarted = performance.now();
-  scorer = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services', 'scorer', 'src', 'main.ts')], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: brokers.join(','),
-      HTTP_PORT: String(port),
-      LOG_LEVEL: 'info',
-      STORE_PATH: path.join(scratch, 'store'),
-      MODEL_DIR: path.join(scratch, 'models'),
-      RECOMMENDATIONS_TOPIC: `bench-recs-${run}`,
-      INTERACTIONS_TOPIC: `bench-events-${run}`,
-      MODEL_UPDATES_TOPIC: `bench-models-${run}`,
-      CONSUMER_GROUP: `bench-scorer-${run}`,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  scorer.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-100_000)));
-  scorer.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-100_000)));
-  const url = `http://127.0.0.1:${port}`;
-  const metric = async (name: string) => {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-    return line ? Number(line.split(' ').at(-1)) : undefined;
-  };
-  const deadline = Date.now() + 15 * 60_000;
-  for (;;) {
-    if (scorer.exitCode !== null) throw new Error(`scorer exited:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`no full refresh within 15 minutes:\n${output.slice(-4000)}`);
-    const users = await metric('scorer_refresh_users').catch(() => undefined);
-    if (users !== undefined && users > 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  const firstListSeconds = (performance.now() - loadStarted) / 1000;
-  service.model = version;
-  service.modelLoadSeconds = await metric('scorer_model_load_duration_seconds_sum');
-  service.fullRefresh = {
-    users: await metric('scorer_refresh_users'),
-    seconds: await metric('scorer_refresh_duration_seconds'),
-    itemsScoredPerSecond: await metric('scorer_refresh_items_scored_per_second'),
-    secondsFromProcessStartToRefreshDone: firstListSeconds,
-  };
-  console.log(`service: full refresh published ${JSON.stringify(service.fullRefresh)}`);
-
-  const paths = all
-    .slice(0, 5000)
-    .map((u) => ({ method: 'GET' as const, path: `/recommendations/${encodeURIComponent(data.userIds[u]!)}?k=${K}` }));
-  const http: Record<string, unknown>[] = [];
-  for (const connections of CONNECTIONS) {
-    const result = await autocannon({ url, connections, duration: HTTP_SECONDS, requests: paths });
+    const overlap = same / (result.lists.length * K);
     const row = {
-      connections,
-      seconds: HTTP_SECONDS,
-      requests: result.requests.total,
-      throughputPerSecond: result.requests.average,
-      latencyMs: {
-        p50: result.latency.p50,
-        p90: result.latency.p90,
-        p99: result.latency.p99,
-        max: result.latency.max,
-        mean: result.latency.average,
-      },
-      non2xx: result.non2xx,
-      errors: result.errors,
+      nearest: setting.nearest,
+      popular: setting.popular,
+      itemsScoredPerUser: Math.round(result.pairsPerUser),
+      recallAt10: result.recall,
+      ndcgAt10: result.ndcg,
+      recallCost: full.recall - result.recall,
+      ndcgCost: full.ndcg - result.ndcg,
+      top10OverlapWithFullRanking: overlap,
+      seconds: result.seconds,
     };
-    http.push(row);
+    quality.push(row);
     console.log(
-      `HTTP, ${connections} connection(s): ${row.throughputPerSecond} req/s, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms, max ${row.latencyMs.max} ms, non-2xx ${row.non2xx}, errors ${row.errors}`,
+      `  candidates ${setting.nearest}+${setting.popular}: recall@10 ${row.recallAt10.toFixed(4)} (${row.recallCost >= 0 ? '−' : '+'}${Math.abs(row.recallCost).toFixed(4)}) ndcg@10 ${row.ndcgAt10.toFixed(4)} (${row.ndcgCost >= 0 ? '−' : '+'}${Math.abs(row.ndcgCost).toFixed(4)}), top-10 overlap ${(overlap * 100).toFixed(1)}%, ${result.seconds.toFixed(2)} s`,
     );
   }
-  service.http = http;
-  service.scoringSecondsRequestSum = await metric('scorer_scoring_duration_seconds_sum');
-} finally {
-  if (scorer && scorer.exitCode === null) {
-    scorer.kill('SIGTERM');
-    await new Promise((resolve) => scorer!.once('exit', resolve));
+
+  return {
+    users: sample.length,
+    split: 'per-user 80/20, seed 1 (protocolSplit); model fitted on train minus a 10% validation part',
+    fullRanking: {
+      recallAt10: full.recall,
+      ndcgAt10: full.ndcg,
+      seconds: full.seconds,
+      itemsScoredPerUser: Math.round(full.pairsPerUser),
+    },
+    candidates: quality,
+  };
+}
+
+function runRefresh() {
+  // 2. Full refresh in process: every user of the data, blocks of 256, k=10, messages encoded as JSON.
+  const everyone: RecommendRequest[] = data.userIds.map((user, u) => ({ user, history: historyOf(data, u) }));
+  const refreshModel = new ServingModel({
+    version: 'v000001',
+    createdAt,
+    artifact,
+    data,
+    candidates: DEFAULT_CANDIDATES,
+  });
+  let bytes = 0;
+  let refreshScored = 0;
+  const refreshStarted = performance.now();
+  for (let start = 0; start < everyone.length; start += 256) {
+    const block = everyone.slice(start, start + 256);
+    const out = refreshModel.recommend(block, K);
+    refreshScored += out.scored;
+    const generatedAt = new Date().toISOString();
+    out.results.forEach((result, b) => {
+      bytes += JSON.stringify({
+        user: block[b]!.user,
+        items: result.items,
+        modelVersion: 'v000001',
+        generatedAt,
+      }).length;
+    });
   }
-  await broker?.stop();
-  fs.rmSync(scratch, { recursive: true, force: true });
+  const refreshSeconds = (performance.now() - refreshStarted) / 1000;
+  refreshModel.dispose();
+  console.log(
+    `in-process full refresh: ${everyone.length} users in ${refreshSeconds.toFixed(1)} s (${Math.round(refreshScored / refreshSeconds)} items scored/s, ${(bytes / 1e6).toFixed(1)} MB of JSON)`,
+  );
+
+  return {
+    users: everyone.length,
+    seconds: refreshSeconds,
+    itemsScoredPerSecond: refreshScored / refreshSeconds,
+    candidates: DEFAULT_CANDIDATES,
+  };
+}
+
+async function runService() {
+  // 3. The service end to end.
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-bench-score-run-'));
+  let broker: StartedBroker | undefined;
+  let scorer: ChildProcess | undefined;
+  const service: Record<string, unknown> = {};
+  try {
+    const store = InteractionStore.open({ path: path.join(scratch, 'store'), noSync: true });
+    const events: StoredEvent[] = [];
+    let offset = 0n;
+    for (let u = 0; u < data.byUser.rows; u++) {
+      for (let p = data.byUser.indptr[u]!; p < data.byUser.indptr[u + 1]!; p++) {
+        events.push({
+          offset: offset++,
+          user: data.userIds[u]!,
+          item: data.itemIds[data.byUser.indices[p]!]!,
+          count: data.byUser.counts[p]!,
+        });
+      }
+    }
+    for (let start = 0; start < events.length; start += 20_000) {
+      const slice = events.slice(start, start + 20_000);
+      store.applyBatch({ topic: 'bench', partition: 0, events: slice, nextOffset: slice.at(-1)!.offset + 1n });
+    }
+    await store.close();
+    const registry = new ModelRegistry(path.join(scratch, 'models'));
+    const staged = registry.createStaging();
+    for (const file of fs.readdirSync(bench.artifactDir))
+      fs.copyFileSync(path.join(bench.artifactDir, file), path.join(staged, file));
+    const version = registry.publish(staged, { bench: true }).version;
+
+    let brokers = process.env.KAFKA_BROKERS?.split(',').filter(Boolean) ?? [];
+    if (brokers.length === 0) {
+      broker = await startBroker({
+        stateDir: path.join(scratch, 'kafka'),
+        port: await freePort(),
+        controllerPort: await freePort(),
+        fresh: true,
+      });
+      brokers = broker.brokers;
+    }
+    const port = await freePort();
+    const run = Date.now().toString(36);
+    const loadStarted = performance.now();
+    scorer = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services', 'scorer', 'src', 'main.ts')], {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: brokers.join(','),
+        HTTP_PORT: String(port),
+        LOG_LEVEL: 'info',
+        STORE_PATH: path.join(scratch, 'store'),
+        MODEL_DIR: path.join(scratch, 'models'),
+        RECOMMENDATIONS_TOPIC: `bench-recs-${run}`,
+        INTERACTIONS_TOPIC: `bench-events-${run}`,
+        MODEL_UPDATES_TOPIC: `bench-models-${run}`,
+        CONSUMER_GROUP: `bench-scorer-${run}`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    scorer.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-100_000)));
+    scorer.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-100_000)));
+    const url = `http://127.0.0.1:${port}`;
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+      return line ? Number(line.split(' ').at(-1)) : undefined;
+    };
+    const deadline = Date.now() + 15 * 60_000;
+    for (;;) {
+      if (scorer.exitCode !== null) throw new Error(`scorer exited:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`no full refresh within 15 minutes:\n${output.slice(-4000)}`);
+      const users = await metric('scorer_refresh_users').catch(() => undefined);
+      if (users !== undefined && users > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const firstListSeconds = (performance.now() - loadStarted) / 1000;
+    service.model = version;
+    service.modelLoadSeconds = await metric('scorer_model_load_duration_seconds_sum');
+    service.fullRefresh = {
+      users: await metric('scorer_refresh_users'),
+      seconds: await metric('scorer_refresh_duration_seconds'),
+      itemsScoredPerSecond: await metric('scorer_refresh_items_scored_per_second'),
+      secondsFromProcessStartToRefreshDone: firstListSeconds,
+    };
+    console.log(`service: full refresh published ${JSON.stringify(service.fullRefresh)}`);
+
+    const paths = all
+      .slice(0, 5000)
+      .map((u) => ({
+        method: 'GET' as const,
+        path: `/recommendations/${encodeURIComponent(data.userIds[u]!)}?k=${K}`,
+      }));
+    const http: Record<string, unknown>[] = [];
+    for (const connections of CONNECTIONS) {
+      const result = await autocannon({ url, connections, duration: HTTP_SECONDS, requests: paths });
+      const row = {
+        connections,
+        seconds: HTTP_SECONDS,
+        requests: result.requests.total,
+        throughputPerSecond: result.requests.average,
+        latencyMs: {
+          p50: result.latency.p50,
+          p90: result.latency.p90,
+          p99: result.latency.p99,
+          max: result.latency.max,
+          mean: result.latency.average,
+        },
+        non2xx: result.non2xx,
+        errors: result.errors,
+      };
+      http.push(row);
+      console.log(
+        `HTTP, ${connections} connection(s): ${row.throughputPerSecond} req/s, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms, max ${row.latencyMs.max} ms, non-2xx ${row.non2xx}, errors ${row.errors}`,
+      );
+    }
+    service.http = http;
+    service.scoringSecondsRequestSum = await metric('scorer_scoring_duration_seconds_sum');
+  } finally {
+    if (scorer && scorer.exitCode === null) {
+      scorer.kill('SIGTERM');
+      await new Promise((resolve) => scorer!.once('exit', resolve));
+    }
+    await broker?.stop();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+
+  return service;
 }
 
 const result = {
@@ -300,25 +349,13 @@ const result = {
     dim: artifact.model.tower.dim,
     fitSeconds: bench.fitSeconds ?? null,
   },
-  quality: {
-    users: sample.length,
-    split: 'per-user 80/20, seed 1 (protocolSplit); model fitted on train minus a 10% validation part',
-    fullRanking: {
-      recallAt10: full.recall,
-      ndcgAt10: full.ndcg,
-      seconds: full.seconds,
-      itemsScoredPerUser: Math.round(full.pairsPerUser),
-    },
-    candidates: quality,
-  },
-  inProcessFullRefresh: {
-    users: everyone.length,
-    seconds: refreshSeconds,
-    itemsScoredPerSecond: refreshScored / refreshSeconds,
-    candidates: DEFAULT_CANDIDATES,
-  },
-  service,
+  candidatesOfTheService: DEFAULT_CANDIDATES,
+  quality: PARTS.has('quality') ? runQuality() : undefined,
+  inProcessFullRefresh: PARTS.has('refresh') ? runRefresh() : undefined,
+  service: PARTS.has('service') ? await runService() : undefined,
 };
 fs.mkdirSync(path.join(repoRoot, 'bench', 'results'), { recursive: true });
-fs.writeFileSync(path.join(repoRoot, 'bench', 'results', 'score.json'), `${JSON.stringify(result, null, 2)}\n`);
-console.log('wrote bench/results/score.json');
+// A partial run gets a file of its own, so score.json always holds one complete run.
+const name = PARTS.size === 3 ? 'score.json' : `score-${[...PARTS].sort().join('-')}.json`;
+fs.writeFileSync(path.join(repoRoot, 'bench', 'results', name), `${JSON.stringify(result, null, 2)}\n`);
+console.log(`wrote bench/results/${name}`);

@@ -37,14 +37,16 @@ export const scorerConfigSchema = z.object({
     .number()
     .int()
     .min(0)
-    .default(400)
-    .describe('Candidates per user by affinity of the user vector to item centroids; the tower scores only these'),
+    .default(100)
+    .describe(
+      'Candidates per user by affinity of the user vector to item centroids (with the popular ones, the only items the tower scores)',
+    ),
   CANDIDATES_POPULAR: z.coerce
     .number()
     .int()
     .min(0)
-    .default(100)
-    .describe('Most popular unseen items added to each user’s candidates'),
+    .default(400)
+    .describe('Most popular unseen items added to each user’s candidates (see bench/results/score.json for the sweep)'),
   FULL_RANKING: flag(false, 'Score every item with the tower instead of the candidates (exact, much slower)'),
   BLOCK_USERS: env.positiveInt(256, 'Users scored in one batched pass and published in one Kafka send'),
   REFRESH_ON_SWAP: flag(true, 'Publish every user’s Top-K after each model swap'),

@@ -301,7 +301,7 @@ export class ServingModel {
       const at = p * h;
       for (let o = 0; o < h; o++) {
         const x = itemPart[item + o]! + userPart[user + o]!;
-        hidden[at + o] = x > 0 ? x : 0;
+        hidden[at + o] = Math.max(x, 0);
       }
     }
     const out = tf.tidy(() => {

@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { InteractionStore } from '@pncf/store';
+import { afterAll, describe, expect, it } from 'vitest';
+import { HistorySource } from '../src/history.js';
+
+describe('HistorySource', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-scorer-history-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('waits for the store, then unites its items with consumed events until they expire', async () => {
+    const history = new HistorySource(path.join(dir, 'store'), 1000);
+    expect(history.openStore()).toBeUndefined();
+    history.record('alice', 'tag-1', 1, 0);
+    expect(history.historyOf('alice')).toEqual({ items: ['tag-1'], counts: [1] });
+
+    const writer = InteractionStore.open({ path: path.join(dir, 'store') });
+    writer.applyBatch({
+      topic: 't',
+      partition: 0,
+      events: [
+        { offset: 0n, user: 'alice', item: 'tag-1', count: 1 },
+        { offset: 1n, user: 'alice', item: 'tag-2', count: 3 },
+        { offset: 2n, user: 'bob', item: 'tag-2', count: 1 },
+      ],
+      nextOffset: 3n,
+    });
+    expect(history.openStore()).toBeDefined();
+    history.record('alice', 'tag-3', 2, 500);
+    // tag-1 is in the store now: its count is the store's, not added twice.
+    expect(history.historyOf('alice')).toEqual({ items: ['tag-1', 'tag-2', 'tag-3'], counts: [1, 3, 2] });
+    expect(history.historyOf('bob')).toEqual({ items: ['tag-2'], counts: [1] });
+    expect(history.historyOf('nobody')).toEqual({ items: [], counts: [] });
+
+    expect(history.prune(1400)).toBe(0);
+    expect(history.prune(1600)).toBe(1);
+    expect(history.recentUsers()).toBe(0);
+    expect(history.historyOf('alice').items).toEqual(['tag-1', 'tag-2']);
+    await history.close();
+    await writer.close();
+  });
+});
