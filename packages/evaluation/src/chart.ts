@@ -86,10 +86,13 @@ export function svgToPng(svg: string): Buffer {
   return Buffer.from(png);
 }
 
+/** Top of the y axis: 4 × a "nice" tick step (1, 2, 2.5 or 5 × 10^n), so tick labels stay short. */
 function niceCeil(v: number): number {
-  const exp = 10 ** Math.floor(Math.log10(v));
-  for (const f of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (f * exp >= v) return f * exp;
-  return 10 * exp;
+  const raw = v / 4;
+  const exp = 10 ** Math.floor(Math.log10(raw));
+  for (const f of [1, 2, 2.5, 5, 10]) if (f * exp >= raw) return 4 * f * exp;
+  return 40 * exp;
 }
 
-const fmt = (v: number): string => (v === 0 ? '0' : v >= 1 ? v.toFixed(1) : v.toFixed(v >= 0.1 ? 2 : 3));
+/** Up to 3 decimals, trailing zeros dropped (ticks are multiples of a nice step). */
+const fmt = (v: number): string => String(Number(v.toFixed(3)));
