@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import { connectKafkaAdmin, createHttpServer, createLogger, ensureTopics } from 
 import type { InteractionStore } from '@pncf/store';
 import type { Admin } from 'kafkajs';
 import { testBrokers, uniqueName } from './support/kafka.js';
+import { type ServiceProcess, spawnService } from './support/services.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const sharedData = (...parts: string[]) => path.resolve(repoRoot, '..', 'shared', 'data', ...parts);
@@ -121,30 +121,10 @@ export async function waitUntilStored(
   throw new Error(`store did not catch up within ${timeoutMs} ms (${behind})`);
 }
 
-export interface ChildIngester {
-  child: ChildProcess;
-  port: number;
-  output(): string;
-  exited: Promise<number | null>;
-}
+export type ChildIngester = ServiceProcess;
 
 /** The real ingester process (node --import tsx main.ts): a single process, so SIGKILL hits the ingester itself. */
-export async function spawnIngester(env: Record<string, string>): Promise<ChildIngester> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(repoRoot, 'services', 'ingester', 'src', 'main.ts')],
-    { cwd: repoRoot, env: { ...process.env, ...env, HTTP_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, port, output: () => output, exited };
-}
+export const spawnIngester = (env: Record<string, string>): Promise<ChildIngester> => spawnService('ingester', env);
 
 /** Key "user\titem" → count, from the project's Interactions type. */
 export function pairCounts(data: {

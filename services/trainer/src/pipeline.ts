@@ -11,16 +11,7 @@ import {
   splitPerUser,
   tfRuntime,
 } from '@pncf/evaluation';
-import {
-  loadArtifact,
-  type PncfConfig,
-  PncfRecommender,
-  presets,
-  remapModel,
-  Scorer,
-  saveArtifact,
-  warmStartEmbeddings,
-} from '@pncf/pncf';
+import { loadArtifact, type PncfConfig, PncfRecommender, presets, remapModel, Scorer, saveArtifact } from '@pncf/pncf';
 import type { ModelRegistry, ModelVersion } from '@pncf/registry';
 import type { InteractionStore } from '@pncf/store';
 import type { TrainerConfig } from './config.js';
@@ -164,10 +155,8 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   if (current && pncfConfig.pretrain) {
     const serving = loadArtifact(current.dir);
     if (serving.pretrained) {
-      candidate.pretrained = {
-        users: warmStartEmbeddings(serving.pretrained.users, serving.userIds, fitData.userIds, config.TRAIN_SEED),
-        items: warmStartEmbeddings(serving.pretrained.items, serving.itemIds, fitData.itemIds, config.TRAIN_SEED + 1),
-      };
+      // fit() matches rows by id: known users and items continue, new ones start fresh.
+      candidate.pretrained = { ...serving.pretrained, userIds: serving.userIds, itemIds: serving.itemIds };
     }
   }
   step('prepare', { users: numUsers(data), items: numItems(data), pairs: numPairs(data), warmStart: Boolean(current) });
@@ -235,12 +224,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
       tower: { ...pncfConfig.tower, epochs: report.bestEpoch + 1, patience: 0 },
     };
     final = new PncfRecommender(refitConfig);
-    if (candidate.pretrained) {
-      final.pretrained = {
-        users: warmStartEmbeddings(candidate.pretrained.users, fitData.userIds, data.userIds, config.TRAIN_SEED),
-        items: warmStartEmbeddings(candidate.pretrained.items, fitData.itemIds, data.itemIds, config.TRAIN_SEED + 1),
-      };
-    }
+    if (candidate.pretrained) final.pretrained = candidate.pretrained;
     await final.fit(data, { seed: config.TRAIN_SEED + 1 });
     candidate.dispose();
     step('refit');
