@@ -78,6 +78,13 @@ export const env = {
       )
       .pipe(z.array(z.string()).min(1, 'needs at least one entry'))
       .describe(description),
+  /** true/false/1/0, so a docker-compose or shell value is never ambiguous. */
+  flag: (fallback: boolean, description: string) =>
+    z
+      .enum(['true', 'false', '1', '0'])
+      .default(fallback ? 'true' : 'false')
+      .transform((value) => value === 'true' || value === '1')
+      .describe(description),
   logLevel: () =>
     z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

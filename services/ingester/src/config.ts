@@ -1,13 +1,6 @@
 import { commonConfigShape, env } from '@pncf/runtime';
 import { z } from 'zod';
 
-const flag = (fallback: boolean, description: string) =>
-  z
-    .enum(['true', 'false', '1', '0'])
-    .default(fallback ? 'true' : 'false')
-    .transform((value) => value === 'true' || value === '1')
-    .describe(description);
-
 export const ingesterConfigSchema = z.object({
   ...commonConfigShape,
   HTTP_PORT: env.port(9101, 'Port of the ingester HTTP server (/healthz, /metrics)'),
@@ -17,7 +10,7 @@ export const ingesterConfigSchema = z.object({
   CONSUMER_GROUP: env.string('pncf-ingester', 'Kafka consumer group; ingesters in one group share the partitions'),
   STORE_PATH: env.string('.data/store', 'Directory of the LMDB interaction store'),
   STORE_MAP_SIZE_MB: env.positiveInt(65536, 'Largest size the LMDB store may grow to, in MiB'),
-  STORE_NO_SYNC: flag(false, 'Skip fsync on commit (safe against process crashes, not against OS crashes)'),
+  STORE_NO_SYNC: env.flag(false, 'Skip fsync on commit (safe against process crashes, not against OS crashes)'),
   SESSION_TIMEOUT_MS: env.positiveInt(
     30000,
     'Consumer session timeout: how long until a dead member loses its partitions',

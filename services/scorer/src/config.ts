@@ -1,13 +1,6 @@
 import { commonConfigShape, env } from '@pncf/runtime';
 import { z } from 'zod';
 
-const flag = (fallback: boolean, description: string) =>
-  z
-    .enum(['true', 'false', '1', '0'])
-    .default(fallback ? 'true' : 'false')
-    .transform((value) => value === 'true' || value === '1')
-    .describe(description);
-
 export const scorerConfigSchema = z.object({
   ...commonConfigShape,
   HTTP_PORT: env.port(9103, 'Port of the scorer HTTP server (API, /healthz, /metrics)'),
@@ -47,9 +40,9 @@ export const scorerConfigSchema = z.object({
     .min(0)
     .default(400)
     .describe('Most popular unseen items added to each user’s candidates (see bench/results/score.json for the sweep)'),
-  FULL_RANKING: flag(false, 'Score every item with the tower instead of the candidates (exact, much slower)'),
+  FULL_RANKING: env.flag(false, 'Score every item with the tower instead of the candidates (exact, much slower)'),
   BLOCK_USERS: env.positiveInt(256, 'Users scored in one batched pass and published in one Kafka send'),
-  REFRESH_ON_SWAP: flag(true, 'Publish every user’s Top-K after each model swap'),
+  REFRESH_ON_SWAP: env.flag(true, 'Publish every user’s Top-K after each model swap'),
   REFRESH_PAUSE_MS: z.coerce
     .number()
     .int()

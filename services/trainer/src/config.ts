@@ -3,13 +3,6 @@ import { z } from 'zod';
 
 const share = (fallback: number, description: string) =>
   z.coerce.number().min(0).max(0.9).default(fallback).describe(description);
-const flag = (fallback: boolean, description: string) =>
-  z
-    .enum(['true', 'false', '1', '0'])
-    .default(fallback ? 'true' : 'false')
-    .transform((value) => value === 'true' || value === '1')
-    .describe(description);
-
 export const trainerConfigSchema = z.object({
   ...commonConfigShape,
   HTTP_PORT: env.port(9102, 'Port of the trainer HTTP server (/healthz, /metrics, POST /train)'),
@@ -24,7 +17,7 @@ export const trainerConfigSchema = z.object({
     .default(20_000)
     .describe('Retrain as soon as this many interactions arrived since the current model (0: off)'),
   TRAIN_POLL_S: z.coerce.number().positive().default(5).describe('How often the store is asked how much is new'),
-  TRAIN_AT_STARTUP: flag(true, 'Run once at start-up when the store has data and no model is current'),
+  TRAIN_AT_STARTUP: env.flag(true, 'Run once at start-up when the store has data and no model is current'),
   TRAIN_MIN_PAIRS: env.positiveInt(500, 'Do not train on fewer distinct user-item pairs than this'),
   TRAIN_PRESET: z.enum(['default', 'reference', 'npncf']).default('default').describe('PNCF hyper-parameter preset'),
   TRAIN_TOWER_EPOCHS: z.coerce
@@ -42,7 +35,7 @@ export const trainerConfigSchema = z.object({
   TRAIN_KCORE: z.coerce.number().int().min(0).default(0).describe('k-core filter before training (0: off)'),
   TRAIN_HOLDOUT: share(0.2, 'Share of each user items held out to evaluate and gate a new model'),
   TRAIN_SEED: z.coerce.number().int().default(1).describe('Seed of splits, bags and initialisation'),
-  TRAIN_REFIT_ALL: flag(true, 'After the gate, fit once more on all data (holdout included) and publish that'),
+  TRAIN_REFIT_ALL: env.flag(true, 'After the gate, fit once more on all data (holdout included) and publish that'),
   TRAIN_RETRIES: z.coerce.number().int().min(0).default(2).describe('Retries of a failed run (exponential backoff)'),
   TRAIN_RETRY_DELAY_S: z.coerce.number().positive().default(10).describe('First retry delay; doubles per retry'),
   GATE_METRIC: z
