@@ -44,6 +44,7 @@ await runService({
     holder = new ModelHolder({
       registry: modelRegistry,
       history,
+      storePath: config.STORE_PATH,
       candidates: {
         nearest: config.CANDIDATES_NEAREST,
         popular: config.CANDIDATES_POPULAR,

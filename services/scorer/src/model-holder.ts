@@ -1,11 +1,32 @@
-import { loadArtifact } from '@pncf/pncf';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { ModelRegistry } from '@pncf/registry';
 import type { Logger } from '@pncf/runtime';
 import type { HistorySource } from './history.js';
+import type { LoadRequest } from './load-worker.js';
 import type { ScorerMetrics } from './metrics.js';
-import { type CandidateSettings, ServingModel } from './serving-model.js';
+import { type CandidateSettings, type PreparedModel, ServingModel } from './serving-model.js';
 
-const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+// Workers do not inherit tsx's loader: a tiny JavaScript bootstrap registers it, then imports the TypeScript
+// entry (the same approach as packages/pncf's word2vec workers).
+const workerEntry = new URL('./load-worker.ts', import.meta.url).href;
+const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
+const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(workerEntry)}); });`;
+
+/** Verify, read and prepare a version in a worker thread (load-worker.ts); rejects with the worker's reason. */
+function prepareInWorker(request: LoadRequest): Promise<PreparedModel> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(bootstrap, { eval: true, workerData: request });
+    worker.once('message', (message: { prepared?: PreparedModel; error?: string }) => {
+      if (message.prepared) resolve(message.prepared);
+      else reject(new Error(message.error ?? 'the load worker answered nothing'));
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the load worker exited with code ${code}`)));
+  });
+}
 
 /**
  * The model being served, and the swap to a newer one. Readers take `current` (HTTP handlers score
@@ -26,6 +47,8 @@ export class ModelHolder {
     private readonly deps: {
       registry: ModelRegistry;
       history: HistorySource;
+      /** The store the worker snapshots (the same directory as the history's). */
+      storePath: string;
       candidates: CandidateSettings;
       metrics: ScorerMetrics;
       logger: Logger;
@@ -69,22 +92,16 @@ export class ModelHolder {
     if (version === undefined || version === this.current?.version || version === this.refused) return;
     const started = performance.now();
     try {
-      const store = this.deps.history.openStore();
-      if (!store) throw new Error('the interaction store does not exist yet (needed for centroids and popularity)');
-      // Each step blocks the event loop for a while; yielding between them lets requests in between.
-      const opened = registry.open(version);
-      await nextTick();
-      const artifact = loadArtifact(opened.dir);
-      await nextTick();
-      const snapshot = store.snapshot();
-      await nextTick();
-      const model = new ServingModel({
+      if (!this.deps.history.openStore()) {
+        throw new Error('the interaction store does not exist yet (needed for centroids and popularity)');
+      }
+      const prepared = await prepareInWorker({
+        modelDir: registry.root,
+        storePath: this.deps.storePath,
         version,
-        createdAt: opened.manifest.createdAt,
-        artifact,
-        data: snapshot.interactions,
         candidates: this.deps.candidates,
       });
+      const model = new ServingModel(prepared);
       if (this.stopped) {
         model.dispose();
         return;

@@ -88,55 +88,32 @@ export class ServingModel {
   private readonly marks: Uint8Array;
   private disposed = false;
 
-  constructor(source: ServingModelSource) {
-    const { artifact, data } = source;
-    const { model } = artifact;
-    const { tower } = model;
-    const d = tower.dim;
-    this.version = source.version;
-    this.createdAt = source.createdAt;
-    this.numUsers = model.numUsers;
-    this.numItems = model.numItems;
-    this.dim = d;
-    this.candidates = source.candidates;
-    this.userIndex = indexOf(artifact.userIds);
-    this.itemIndex = indexOf(artifact.itemIds);
-    this.itemIds = artifact.itemIds;
-    this.userVectors = model.userVectors;
-    this.marks = new Uint8Array(model.numItems);
-
-    // Centroids and popularity come from the store's snapshot (fresher than the training data), mapped by id.
-    const modelUser = new Int32Array(data.userIds.length);
-    for (let u = 0; u < modelUser.length; u++) modelUser[u] = this.userIndex.get(data.userIds[u]!) ?? -1;
-    const storeCentroids = itemUserCentroids(model.userVectors, d, modelUser, data.byItem);
-    this.centroids = new Float32Array(model.numItems * d);
-    const popularity = new Float64Array(model.numItems);
-    for (let i = 0; i < data.itemIds.length; i++) {
-      const m = this.itemIndex.get(data.itemIds[i]!);
-      if (m === undefined) continue;
-      this.centroids.set(storeCentroids.subarray(i * d, (i + 1) * d), m * d);
-      for (let p = data.byItem.indptr[i]!; p < data.byItem.indptr[i + 1]!; p++)
-        popularity[m]! += data.byItem.counts[p]!;
-    }
-    this.popularOrder = popularityOrder(popularity, POPULAR_KEPT);
-    const top = this.popularOrder.length > 0 ? popularity[this.popularOrder[0]!]! : 1;
-    this.popularScore = new Float32Array(model.numItems);
-    for (let i = 0; i < model.numItems; i++) this.popularScore[i] = popularity[i]! / top;
-
-    const first = tower.layers[0];
-    if (!first) throw new Error(`model ${source.version}: the tower has no hidden layer`);
-    const folded = foldBatchNorm(first, tower.batchNorm);
-    const h = first.outputs;
-    this.centroidsT = tf.tidy(() => tf.transpose(tf.tensor2d(this.centroids, [model.numItems, d])));
-    this.width = h;
-    this.userKernel = folded.kernel.slice(0, d * h);
-    this.itemPart = matMulRows(model.itemVectors, model.numItems, d, folded.kernel.subarray(d * h), h, folded.bias);
-    this.deeper = tower.layers.slice(1).map((layer) => {
-      const f = foldBatchNorm(layer, tower.batchNorm);
-      return { kernel: tf.tensor2d(f.kernel, [layer.inputs, layer.outputs]), bias: tf.tensor1d(f.bias) };
-    });
-    this.outKernel = tf.tensor2d(tower.outKernel, [tower.outKernel.length, 1]);
-    this.outBias = tf.tensor1d(tower.outBias);
+  constructor(source: ServingModelSource | PreparedModel) {
+    const p = 'artifact' in source ? prepareModel(source) : source;
+    this.version = p.version;
+    this.createdAt = p.createdAt;
+    this.numUsers = p.userIds.length;
+    this.numItems = p.itemIds.length;
+    this.dim = p.dim;
+    this.candidates = p.candidates;
+    this.userIndex = indexOf(p.userIds);
+    this.itemIndex = indexOf(p.itemIds);
+    this.itemIds = p.itemIds;
+    this.userVectors = p.userVectors;
+    this.centroids = p.centroids;
+    this.popularOrder = p.popularOrder;
+    this.popularScore = p.popularScore;
+    this.width = p.width;
+    this.userKernel = p.userKernel;
+    this.itemPart = p.itemPart;
+    this.marks = new Uint8Array(this.numItems);
+    this.centroidsT = tf.tidy(() => tf.transpose(tf.tensor2d(p.centroids, [this.numItems, p.dim])));
+    this.deeper = p.deeper.map((layer) => ({
+      kernel: tf.tensor2d(layer.kernel, [layer.inputs, layer.outputs]),
+      bias: tf.tensor1d(layer.bias),
+    }));
+    this.outKernel = tf.tensor2d(p.outKernel, [p.outKernel.length, 1]);
+    this.outBias = tf.tensor1d(p.outBias);
   }
 
   /** Whether the model has a trained vector for the user. */
@@ -335,6 +312,102 @@ export class ServingModel {
       layer.bias.dispose();
     }
   }
+}
+
+/**
+ * Everything a ServingModel holds, as plain arrays: what prepareModel computes (the expensive part of a load),
+ * so it can run off the main thread and be transferred (see load-worker.ts).
+ */
+export interface PreparedModel {
+  version: string;
+  createdAt: string;
+  candidates: CandidateSettings;
+  userIds: string[];
+  itemIds: string[];
+  dim: number;
+  /** Width of the first hidden layer. */
+  width: number;
+  userVectors: Float32Array;
+  /** Per item, the count^0.75-weighted centroid of its users' vectors (items × dim). */
+  centroids: Float32Array;
+  popularOrder: Uint32Array;
+  /** Popularity relative to the most popular item. */
+  popularScore: Float32Array;
+  /** First layer with batch norm folded: the user half of the kernel (dim × width) … */
+  userKernel: Float32Array;
+  /** … and the item half applied to every item, plus the bias (items × width). */
+  itemPart: Float32Array;
+  deeper: { inputs: number; outputs: number; kernel: Float32Array; bias: Float32Array }[];
+  outKernel: Float32Array;
+  outBias: Float32Array;
+}
+
+/** The pure, expensive part of loading: centroids and popularity from the store snapshot, the folded tower. */
+export function prepareModel(source: ServingModelSource): PreparedModel {
+  const { artifact, data } = source;
+  const { model } = artifact;
+  const { tower } = model;
+  const d = tower.dim;
+  const userIndex = indexOf(artifact.userIds);
+  const itemIndex = indexOf(artifact.itemIds);
+  // Centroids and popularity come from the store's snapshot (fresher than the training data), mapped by id.
+  const modelUser = new Int32Array(data.userIds.length);
+  for (let u = 0; u < modelUser.length; u++) modelUser[u] = userIndex.get(data.userIds[u]!) ?? -1;
+  const storeCentroids = itemUserCentroids(model.userVectors, d, modelUser, data.byItem);
+  const centroids = new Float32Array(model.numItems * d);
+  const popularity = new Float64Array(model.numItems);
+  for (let i = 0; i < data.itemIds.length; i++) {
+    const m = itemIndex.get(data.itemIds[i]!);
+    if (m === undefined) continue;
+    centroids.set(storeCentroids.subarray(i * d, (i + 1) * d), m * d);
+    for (let p = data.byItem.indptr[i]!; p < data.byItem.indptr[i + 1]!; p++) popularity[m]! += data.byItem.counts[p]!;
+  }
+  const popularOrder = popularityOrder(popularity, POPULAR_KEPT);
+  const top = popularOrder.length > 0 ? popularity[popularOrder[0]!]! : 1;
+  const popularScore = new Float32Array(model.numItems);
+  for (let i = 0; i < model.numItems; i++) popularScore[i] = popularity[i]! / top;
+
+  const first = tower.layers[0];
+  if (!first) throw new Error(`model ${source.version}: the tower has no hidden layer`);
+  const folded = foldBatchNorm(first, tower.batchNorm);
+  const h = first.outputs;
+  return {
+    version: source.version,
+    createdAt: source.createdAt,
+    candidates: source.candidates,
+    userIds: artifact.userIds,
+    itemIds: artifact.itemIds,
+    dim: d,
+    width: h,
+    userVectors: model.userVectors,
+    centroids,
+    popularOrder,
+    popularScore,
+    userKernel: folded.kernel.slice(0, d * h),
+    itemPart: matMulRows(model.itemVectors, model.numItems, d, folded.kernel.subarray(d * h), h, folded.bias),
+    deeper: tower.layers.slice(1).map((layer) => {
+      const f = foldBatchNorm(layer, tower.batchNorm);
+      return { inputs: layer.inputs, outputs: layer.outputs, kernel: f.kernel, bias: f.bias };
+    }),
+    outKernel: tower.outKernel,
+    outBias: tower.outBias,
+  };
+}
+
+/** The buffers of a prepared model, to transfer (not copy) it between threads. */
+export function preparedBuffers(p: PreparedModel): ArrayBuffer[] {
+  const arrays = [
+    p.userVectors,
+    p.centroids,
+    p.popularOrder,
+    p.popularScore,
+    p.userKernel,
+    p.itemPart,
+    p.outKernel,
+    p.outBias,
+  ];
+  for (const layer of p.deeper) arrays.push(layer.kernel, layer.bias);
+  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
 }
 
 function indexOf(ids: string[]): Map<string, number> {
