@@ -44,7 +44,7 @@ export interface ServingModelSource {
   candidates: CandidateSettings;
 }
 
-/** Popularity candidates kept per model; the list only has to outlast a user's seen items plus K. */
+/** Popular items kept per model (at least twice the popular candidates): enough to skip a user's seen items. */
 const POPULAR_KEPT = 2000;
 
 /**
@@ -362,7 +362,7 @@ export function prepareModel(source: ServingModelSource): PreparedModel {
     centroids.set(storeCentroids.subarray(i * d, (i + 1) * d), m * d);
     for (let p = data.byItem.indptr[i]!; p < data.byItem.indptr[i + 1]!; p++) popularity[m]! += data.byItem.counts[p]!;
   }
-  const popularOrder = popularityOrder(popularity, POPULAR_KEPT);
+  const popularOrder = popularityOrder(popularity, Math.max(POPULAR_KEPT, 2 * source.candidates.popular));
   const top = popularOrder.length > 0 ? popularity[popularOrder[0]!]! : 1;
   const popularScore = new Float32Array(model.numItems);
   for (let i = 0; i < model.numItems; i++) popularScore[i] = popularity[i]! / top;
