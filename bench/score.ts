@@ -53,6 +53,7 @@ SWEEP.unshift(DEFAULT_CANDIDATES);
 const PARTS = new Set((process.env.SCORE_PARTS ?? 'quality,refresh,service').split(','));
 
 const runtime = await tfRuntime();
+const loadAverageAtStart = os.loadavg();
 console.log(
   `tfjs backend: ${runtime.backend}; load average ${os
     .loadavg()
@@ -157,7 +158,7 @@ function runQuality() {
 }
 
 function runRefresh() {
-  // 2. Full refresh in process: every user of the data, blocks of 256, k=10, messages encoded as JSON.
+  // 2. Full refresh in process: every user of the data, blocks of BLOCK_USERS, k=10, messages encoded as JSON.
   const everyone: RecommendRequest[] = data.userIds.map((user, u) => ({ user, history: historyOf(data, u) }));
   const refreshModel = new ServingModel({
     version: 'v000001',
@@ -169,8 +170,8 @@ function runRefresh() {
   let bytes = 0;
   let refreshScored = 0;
   const refreshStarted = performance.now();
-  for (let start = 0; start < everyone.length; start += 256) {
-    const block = everyone.slice(start, start + 256);
+  for (let start = 0; start < everyone.length; start += defaults.BLOCK_USERS) {
+    const block = everyone.slice(start, start + defaults.BLOCK_USERS);
     const out = refreshModel.recommend(block, K);
     refreshScored += out.scored;
     const generatedAt = new Date().toISOString();
@@ -285,12 +286,10 @@ async function runService() {
     };
     console.log(`service: full refresh published ${JSON.stringify(service.fullRefresh)}`);
 
-    const paths = all
-      .slice(0, 5000)
-      .map((u) => ({
-        method: 'GET' as const,
-        path: `/recommendations/${encodeURIComponent(data.userIds[u]!)}?k=${K}`,
-      }));
+    const paths = all.slice(0, 5000).map((u) => ({
+      method: 'GET' as const,
+      path: `/recommendations/${encodeURIComponent(data.userIds[u]!)}?k=${K}`,
+    }));
     const http: Record<string, unknown>[] = [];
     for (const connections of CONNECTIONS) {
       const result = await autocannon({ url, connections, duration: HTTP_SECONDS, requests: paths });
@@ -315,7 +314,31 @@ async function runService() {
       );
     }
     service.http = http;
-    service.scoringSecondsRequestSum = await metric('scorer_scoring_duration_seconds_sum');
+
+    // A swap under load: the same artifact published again as the next version; the pointer poll (5 s) finds
+    // it, the worker loads it, the swap happens and the full refresh starts, all while requests keep coming.
+    const swapLoad = autocannon({ url, connections: 1, duration: HTTP_SECONDS, requests: paths });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const again = registry.createStaging();
+    for (const file of fs.readdirSync(bench.artifactDir))
+      fs.copyFileSync(path.join(bench.artifactDir, file), path.join(again, file));
+    const next = registry.publish(again, { bench: true }).version;
+    const during = await swapLoad;
+    const swapped = (await (await fetch(`${url}/readyz`)).json()) as { model: string };
+    const probe = await fetch(`${url}${paths[0]!.path}`);
+    if (!probe.ok) console.log(`after the swap: ${probe.status} ${await probe.text()}\n${output.slice(-3000)}`);
+    service.httpDuringSwap = {
+      connections: 1,
+      seconds: HTTP_SECONDS,
+      swappedTo: swapped.model === next ? next : null,
+      requests: during.requests.total,
+      throughputPerSecond: during.requests.average,
+      latencyMs: { p50: during.latency.p50, p90: during.latency.p90, p99: during.latency.p99, max: during.latency.max },
+      non2xx: during.non2xx,
+      errors: during.errors,
+      statusCodes: during.statusCodeStats,
+    };
+    console.log(`HTTP during a swap and the refresh it starts: ${JSON.stringify(service.httpDuringSwap)}`);
   } finally {
     if (scorer && scorer.exitCode === null) {
       scorer.kill('SIGTERM');
@@ -328,11 +351,15 @@ async function runService() {
   return service;
 }
 
+const quality = PARTS.has('quality') ? runQuality() : undefined;
+const inProcessFullRefresh = PARTS.has('refresh') ? runRefresh() : undefined;
+const service = PARTS.has('service') ? await runService() : undefined;
 const result = {
   generatedAt: new Date().toISOString(),
   command: 'npm run bench:score',
   machine: {
     cpus: os.cpus().length,
+    loadAverageAtStart,
     loadAverageAtEnd: os.loadavg(),
     node: process.version,
     tfBackend: runtime.backend,
@@ -350,9 +377,9 @@ const result = {
     fitSeconds: bench.fitSeconds ?? null,
   },
   candidatesOfTheService: DEFAULT_CANDIDATES,
-  quality: PARTS.has('quality') ? runQuality() : undefined,
-  inProcessFullRefresh: PARTS.has('refresh') ? runRefresh() : undefined,
-  service: PARTS.has('service') ? await runService() : undefined,
+  quality,
+  inProcessFullRefresh,
+  service,
 };
 fs.mkdirSync(path.join(repoRoot, 'bench', 'results'), { recursive: true });
 // A partial run gets a file of its own, so score.json always holds one complete run.

@@ -41,7 +41,10 @@ export const scorerConfigSchema = z.object({
     .default(400)
     .describe('Most popular unseen items added to each user’s candidates (see bench/results/score.json for the sweep)'),
   FULL_RANKING: env.flag(false, 'Score every item with the tower instead of the candidates (exact, much slower)'),
-  BLOCK_USERS: env.positiveInt(256, 'Users scored in one batched pass and published in one Kafka send'),
+  BLOCK_USERS: env.positiveInt(
+    64,
+    'Users scored in one batched pass and published in one Kafka send (a pass blocks the event loop: smaller keeps API latency low during a refresh)',
+  ),
   REFRESH_ON_SWAP: env.flag(true, 'Publish every user’s Top-K after each model swap'),
   REFRESH_PAUSE_MS: z.coerce
     .number()
