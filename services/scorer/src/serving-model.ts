@@ -189,9 +189,12 @@ export class ServingModel {
       const candCount = new Uint32Array(rows);
       let affinity: Float32Array | undefined;
       if (!full && this.candidates.nearest > 0) {
-        affinity = tf
-          .tidy(() => tf.matMul(tf.tensor2d(vectors.subarray(0, rows * d), [rows, d]), this.centroidsT))
-          .dataSync() as Float32Array;
+        const product = tf.tidy(() =>
+          tf.matMul(tf.tensor2d(vectors.subarray(0, rows * d), [rows, d]), this.centroidsT),
+        );
+        affinity = product.dataSync() as Float32Array;
+        // tidy keeps the tensor it returns: without this, every call leaked rows × items floats of wasm memory.
+        product.dispose();
       }
       for (let r = 0; r < n; r++) {
         const row = vectorRow[r]!;

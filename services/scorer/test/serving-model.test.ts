@@ -1,5 +1,6 @@
 import { fromTriples, type Interactions, tfRuntime } from '@pncf/evaluation';
 import { initTower, type ModelArtifact, presets, Random, Scorer } from '@pncf/pncf';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { popularityOrder, selectCandidates } from '../src/candidates.js';
 import { ServingModel } from '../src/serving-model.js';
@@ -160,6 +161,16 @@ describe('ServingModel', () => {
     expect(popular!.items[0]!.score).toBe(1);
     expect(nobody!.source).toBeUndefined();
     expect(nobody!.items).toEqual([]);
+  });
+
+  it('leaves no tfjs tensors behind per call', () => {
+    const requests = Array.from({ length: 8 }, (_, u) => ({ user: `u${u}`, history: historyOf(u) }));
+    fast.recommend(requests, 10);
+    const before = tf.memory().numTensors;
+    for (let r = 0; r < 5; r++) fast.recommend(requests, 10);
+    exact.recommend(requests.slice(0, 2), 10);
+    fast.recommend([{ user: 'new0', history: historyOf(USERS) }], 5);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('refuses to score after dispose', () => {
