@@ -71,7 +71,9 @@ for (const [dataset, { runs, ks }] of byDataset) {
     '|---|---|---|---|---|---|---|---|',
   );
   for (const m of models)
-    lines.push(`| ${m} | ${seedsOf(m).join(',')} | ${row(m, paperMetrics, 20).join(' | ')} | ${meanFitSeconds(m).toFixed(1)} |`);
+    lines.push(
+      `| ${m} | ${seedsOf(m).join(',')} | ${row(m, paperMetrics, 20).join(' | ')} | ${meanFitSeconds(m).toFixed(1)} |`,
+    );
   for (const [name, values] of Object.entries(PAPER[dataset] ?? {}))
     lines.push(`| ${name} (Table 3) | – | ${values.map(f3).join(' | ')} | – |`);
   lines.push('', 'Standard metrics at K=10:', '');
