@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type IngesterConfig, ingesterConfigSchema, type StoredBatch, startIngester } from '@pncf/ingester';
-import { freePort } from '@pncf/kafka-local';
 import { connectKafkaAdmin, createHttpServer, createLogger, ensureTopics } from '@pncf/runtime';
 import type { InteractionStore } from '@pncf/store';
 import type { Admin } from 'kafkajs';

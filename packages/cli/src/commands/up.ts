@@ -170,7 +170,9 @@ export function upCommand(): Command {
       }
       const scorerUrl = `http://127.0.0.1:${configs.scorer.HTTP_PORT}`;
       console.log('\nrunning — Ctrl-C stops everything');
-      console.log(`  recommendations  ${scorerUrl}/recommendations/<author>?k=10   (OpenAPI: ${scorerUrl}/openapi.json)`);
+      console.log(
+        `  recommendations  ${scorerUrl}/recommendations/<author>?k=10   (OpenAPI: ${scorerUrl}/openapi.json)`,
+      );
       for (const { spec } of children) {
         console.log(
           `  ${spec.name.padEnd(9)} metrics http://127.0.0.1:${spec.port}/metrics   log ${path.join(logDir, `${spec.name}.log`)}`,
