@@ -34,6 +34,10 @@ export const trainerConfigSchema = z.object({
     .describe('Override the preset word2vec epochs (0: preset)'),
   TRAIN_KCORE: z.coerce.number().int().min(0).default(0).describe('k-core filter before training (0: off)'),
   TRAIN_HOLDOUT: share(0.2, 'Share of each user items held out to evaluate and gate a new model'),
+  TRAIN_EVAL_USERS: env.positiveInt(
+    1000,
+    'Holdout users the candidate and the serving model are ranked for (full ranking over all items; a seeded sample)',
+  ),
   TRAIN_SEED: z.coerce.number().int().default(1).describe('Seed of splits, bags and initialisation'),
   TRAIN_REFIT_ALL: env.flag(true, 'After the gate, fit once more on all data (holdout included) and publish that'),
   TRAIN_RETRIES: z.coerce.number().int().min(0).default(2).describe('Retries of a failed run (exponential backoff)'),
