@@ -66,6 +66,7 @@ for (const name of names) {
       preset: config.TRAIN_PRESET,
       refitOnAll: config.TRAIN_REFIT_ALL,
       seconds: { ...meta.seconds, total: totalSeconds },
+      loadAverage: os.loadavg(),
       holdout: { recall10: meta.holdout.metrics.recall?.[at10], ndcg10: meta.holdout.metrics.ndcg?.[at10] },
     };
     console.log(`${name}: total ${totalSeconds.toFixed(1)} s, recall@10 ${result.holdout.recall10?.toFixed(4)}`);
@@ -76,9 +77,12 @@ for (const name of names) {
   }
 }
 
+// Results of data sets not run this time are kept, so DATASETS=x updates one row.
 const out = path.join(repoRoot, 'bench', 'results', 'trainer-run.json');
+const previous = fs.existsSync(out) ? (JSON.parse(fs.readFileSync(out, 'utf8')).results as { dataset: string }[]) : [];
+const merged = [...previous.filter((old) => !names.includes(old.dataset)), ...results];
 fs.writeFileSync(
   out,
-  `${JSON.stringify({ benchmark: 'trainer-run', date: new Date().toISOString(), backend: runtime.backend, cpus: os.cpus().length, results }, null, 2)}\n`,
+  `${JSON.stringify({ benchmark: 'trainer-run', date: new Date().toISOString(), backend: runtime.backend, cpus: os.cpus().length, loadAverage: os.loadavg(), results: merged }, null, 2)}\n`,
 );
 console.log(`→ ${out}`);
