@@ -3,7 +3,7 @@ import { sampleBags } from './bags.js';
 import type { PncfConfig } from './config.js';
 import { Random } from './random.js';
 import { type PncfModel, Scorer } from './scorer.js';
-import { initTower } from './tower-weights.js';
+import { initTower, type TowerWeights } from './tower-weights.js';
 import { type EpochRecord, trainTower } from './train-tower.js';
 import { type Embeddings, trainWord2Vec, warmStartEmbeddings } from './word2vec.js';
 
@@ -65,6 +65,10 @@ export class PncfRecommender implements Recommender {
    */
   pretrained?: { users: Embeddings; items: Embeddings; userIds: string[]; itemIds: string[] };
   private scorer?: Scorer;
+  /** Tower weights to start from instead of a fresh initialisation (ignored when the shape differs). */
+  initialTower?: TowerWeights;
+  /** Whether the last fit started from initialTower. */
+  towerWarmStarted = false;
   /** Early stopping needs the harness to hold out a validation part of train. */
   readonly usesValidation: boolean;
 
@@ -104,7 +108,16 @@ export class PncfRecommender implements Recommender {
       userVectors = uniformTable(numUsers, dim, this.config.randomInitRange, rng.fork(2));
       itemVectors = uniformTable(numItems, dim, this.config.randomInitRange, rng.fork(3));
     }
-    const tower = initTower(dim, this.config.tower.hidden, this.config.tower.batchNorm, rng.nextU32());
+    const fresh = initTower(dim, this.config.tower.hidden, this.config.tower.batchNorm, rng.nextU32());
+    // Online retraining continues from the serving tower when it has the same shape (the trainer sets it).
+    const warm = this.initialTower;
+    const sameShape =
+      warm !== undefined &&
+      warm.dim === dim &&
+      warm.batchNorm === this.config.tower.batchNorm &&
+      warm.layers.map((l) => l.outputs).join() === this.config.tower.hidden.join();
+    const tower = sameShape ? warm : fresh;
+    this.towerWarmStarted = sameShape;
     const epochs = this.config.tower.epochs;
     const towerStarted = performance.now();
     const result = trainTower(

@@ -47,6 +47,8 @@ export interface ModelMetadata {
   holdout: HoldoutReport;
   gate: { metric: string; k: number; candidate: number; current: number | null; tolerance: number; reason: string };
   refitOnAll: boolean;
+  /** Whether the word2vec tables and the tower continued from the serving model. */
+  warmStart: { embeddings: boolean; tower: boolean };
   config: PncfConfig;
   seconds: Partial<Record<Step, number>>;
   backend: string;
@@ -179,6 +181,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
       // fit() matches rows by id: known users and items continue, new ones start fresh.
       candidate.pretrained = { ...serving.pretrained, userIds: serving.userIds, itemIds: serving.itemIds };
     }
+    candidate.initialTower = serving.model.tower;
   }
   step('prepare', { users: numUsers(data), items: numItems(data), pairs: numPairs(data), warmStart: Boolean(current) });
   checkpoint();
@@ -196,6 +199,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   deps.onStep?.('tower', report.seconds.tower, {
     samplesPerSecond: Math.round(report.towerSamplesPerSecond),
     bestEpoch: report.bestEpoch,
+    warmStart: candidate.towerWarmStarted,
   });
   mark = performance.now();
   checkpoint();
@@ -227,6 +231,10 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
       reason: decision.reason,
     },
     refitOnAll: config.TRAIN_REFIT_ALL,
+    warmStart: {
+      embeddings: candidate.pretrained !== undefined && current !== undefined,
+      tower: candidate.towerWarmStarted,
+    },
     config: pncfConfig,
     seconds,
     backend: runtime.backend,
@@ -247,6 +255,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
     };
     final = new PncfRecommender(refitConfig);
     if (candidate.pretrained) final.pretrained = candidate.pretrained;
+    final.initialTower = candidate.model!.tower;
     await final.fit(data, { seed: config.TRAIN_SEED + 1 });
     candidate.dispose();
     step('refit');

@@ -68,6 +68,8 @@ describe('trainOnce on a real LMDB store and registry', () => {
     expect(second.metadata.data.users).toBeGreaterThan(first.metadata.data.users);
     expect(second.metadata.data.items).toBeGreaterThan(first.metadata.data.items);
     expect(second.metadata.gate.current).not.toBeNull();
+    expect(first.metadata.warmStart).toEqual({ embeddings: false, tower: false });
+    expect(second.metadata.warmStart).toEqual({ embeddings: true, tower: true });
     expect(second.metadata.snapshotSequence).toBeGreaterThan(first.metadata.snapshotSequence);
   });
 
