@@ -1,4 +1,4 @@
-import type { Csr } from '@pncf/evaluation';
+import { type Csr, sortedContains } from '@pncf/evaluation';
 import { Random, shuffleInPlace } from './random.js';
 
 /** One epoch of tower training data: parallel arrays of (user, item, label), already shuffled. */
@@ -14,19 +14,6 @@ export interface TrainingSamples {
  * reference code does (about 7% of them are false negatives on ML-100K).
  */
 export type NegativeSampling = 'user' | 'random';
-
-function contains(indices: Uint32Array, start: number, end: number, value: number): boolean {
-  let lo = start;
-  let hi = end;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = indices[mid]!;
-    if (v === value) return true;
-    if (v < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return false;
-}
 
 /** Every train pair as a positive plus `negatives` negatives per positive, shuffled. */
 export function sampleEpoch(byUser: Csr, negatives: number, mode: NegativeSampling, seed: number): TrainingSamples {
@@ -54,7 +41,7 @@ export function sampleEpoch(byUser: Csr, negatives: number, mode: NegativeSampli
         }
         let item = rng.int(nItems);
         // Rejection sampling: cheap because users see a small fraction of the catalogue.
-        for (let tries = 0; !full && tries < 64 && contains(byUser.indices, start, end, item); tries++) {
+        for (let tries = 0; !full && tries < 64 && sortedContains(byUser.indices, start, end, item); tries++) {
           item = rng.int(nItems);
         }
         users[at] = u;
