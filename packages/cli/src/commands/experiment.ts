@@ -2,8 +2,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  DATASETS,
-  type DataFormat,
   DEFAULT_KS,
   Ease,
   type ExperimentData,
@@ -22,11 +20,11 @@ import {
   type ProgressSink,
   type Recommender,
   runExperiment,
-  sharedDataRoot,
   svgToPng,
 } from '@pncf/evaluation';
 import { SingleBar } from 'cli-progress';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { type DataSetOptions, resolveDataSet, withDataSetOptions } from '../data-set.js';
 import { PNCF_MODELS } from './pncf-models.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -117,12 +115,7 @@ function progressBars(): ProgressSink {
   };
 }
 
-interface Options {
-  dataset?: string;
-  data?: string;
-  format?: DataFormat;
-  dataRoot?: string;
-  core?: number;
+interface Options extends DataSetOptions {
   train?: string;
   test?: string;
   models: string[];
@@ -150,26 +143,9 @@ function resolveData(o: Options, log: (m: string) => void): ExperimentData {
     );
     return { kind: 'given', name: o.name ?? 'given-split', train, test };
   }
-  let path = o.data;
-  let format = o.format;
-  let core = o.core;
-  const name = o.dataset ?? 'custom';
-  if (o.dataset) {
-    const spec = DATASETS[o.dataset];
-    if (!spec)
-      throw new InvalidArgumentError(`unknown data set "${o.dataset}" (known: ${Object.keys(DATASETS).join(', ')})`);
-    format ??= spec.format;
-    core ??= spec.core;
-    if (!path) {
-      const root = o.dataRoot ?? sharedDataRoot(REPO_ROOT);
-      if (!root)
-        throw new InvalidArgumentError(`no data folder found: give --data FILE or --data-root DIR for ${o.dataset}`);
-      path = join(root, spec.file);
-    }
-  }
-  if (!path) throw new InvalidArgumentError('give --dataset NAME, --data FILE, or --train FILE --test FILE');
-  format ??= 'generic';
-  core ??= 10;
+  const dataSet = resolveDataSet(o);
+  if (!dataSet) throw new InvalidArgumentError('give --dataset NAME, --data FILE, or --train FILE --test FILE');
+  const { name, path, format, core } = dataSet;
   const raw = loadInteractions(path, format);
   const data = kCore(raw, core);
   log(
@@ -224,17 +200,11 @@ export async function runExperimentCommand(o: Options): Promise<void> {
 }
 
 export function experimentCommand(): Command {
-  return new Command('experiment')
-    .description(
+  return withDataSetOptions(
+    new Command('experiment').description(
       'Offline evaluation: k-core, per-user 80/20 split per seed, full ranking, standard and paper-compatible metrics',
-    )
-    .addOption(new Option('--dataset <name>', 'named data set').choices(Object.keys(DATASETS)))
-    .option('--data <file>', 'data file (default: the named data set under --data-root)')
-    .addOption(
-      new Option('--format <format>', 'format of --data').choices(['ml-100k', 'ml-1m', 'author-tag', 'generic']),
-    )
-    .option('--data-root <dir>', 'folder holding the named data sets (default: ../shared/data if it exists)')
-    .option('--core <k>', 'k of the k-core filter (default: 10; 5 for author-tag)', integer)
+    ),
+  )
     .option('--train <file>', 'evaluate on a given split: train part (user,item[,count] CSV/TSV)')
     .option('--test <file>', 'evaluate on a given split: test part')
     .option('--models <list>', `models to run (${Object.keys(MODEL_REGISTRY).join(', ')})`, list, [

@@ -1,29 +1,10 @@
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  DATASETS,
-  type DataFormat,
-  kCore,
-  loadInteractions,
-  numItems,
-  numPairs,
-  numUsers,
-  sharedDataRoot,
-  splitPerUser,
-  tfRuntime,
-} from '@pncf/evaluation';
+import { kCore, loadInteractions, numItems, numPairs, numUsers, splitPerUser, tfRuntime } from '@pncf/evaluation';
 import { PncfRecommender, type PresetName, presets, saveArtifact } from '@pncf/pncf';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { type DataSetOptions, nonNegativeInteger, resolveDataSet, withDataSetOptions } from '../data-set.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-
-interface Options {
-  dataset?: string;
-  data?: string;
-  format?: DataFormat;
-  dataRoot?: string;
-  core?: number;
+interface Options extends DataSetOptions {
   preset: PresetName;
   seed: number;
   threads?: number;
@@ -33,31 +14,14 @@ interface Options {
   progress: boolean;
 }
 
-const integer = (value: string): number => {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not a non-negative integer`);
-  return Number(value);
-};
-
 /** Fit PNCF on a whole data set (k-core applied) and write a model artifact the scorer can load. */
 export async function runTrain(o: Options): Promise<void> {
   const log = (m: string) => console.error(m);
-  let path = o.data;
-  let format = o.format;
-  let core = o.core;
-  if (o.dataset) {
-    const spec = DATASETS[o.dataset];
-    if (!spec) throw new InvalidArgumentError(`unknown data set "${o.dataset}"`);
-    format ??= spec.format;
-    core ??= spec.core;
-    if (!path) {
-      const root = o.dataRoot ?? sharedDataRoot(REPO_ROOT);
-      if (!root) throw new InvalidArgumentError(`no data folder found: give --data FILE for ${o.dataset}`);
-      path = join(root, spec.file);
-    }
-  }
-  if (!path) throw new InvalidArgumentError('give --dataset NAME or --data FILE');
-  const data = kCore(loadInteractions(path, format ?? 'generic'), core ?? 10);
-  log(`${path}: ${core ?? 10}-core ${numPairs(data)} pairs, ${numUsers(data)} users, ${numItems(data)} items`);
+  const dataSet = resolveDataSet(o);
+  if (!dataSet) throw new InvalidArgumentError('give --dataset NAME or --data FILE');
+  const { path, format, core } = dataSet;
+  const data = kCore(loadInteractions(path, format), core);
+  log(`${path}: ${core}-core ${numPairs(data)} pairs, ${numUsers(data)} users, ${numItems(data)} items`);
   await tfRuntime(log);
 
   const base = presets[o.preset];
@@ -118,19 +82,15 @@ export async function runTrain(o: Options): Promise<void> {
 }
 
 export function trainCommand(): Command {
-  return new Command('train')
-    .description('Fit PNCF (or NPNCF) on a data set and write a model artifact (manifest.json + tensors.bin)')
-    .addOption(new Option('--dataset <name>', 'named data set').choices(Object.keys(DATASETS)))
-    .option('--data <file>', 'data file (default: the named data set under --data-root)')
-    .addOption(
-      new Option('--format <format>', 'format of --data').choices(['ml-100k', 'ml-1m', 'author-tag', 'generic']),
-    )
-    .option('--data-root <dir>', 'folder holding the named data sets')
-    .option('--core <k>', 'k of the k-core filter', integer)
+  return withDataSetOptions(
+    new Command('train').description(
+      'Fit PNCF (or NPNCF) on a data set and write a model artifact (manifest.json + tensors.bin)',
+    ),
+  )
     .addOption(new Option('--preset <name>', 'hyper-parameter preset').choices(Object.keys(presets)).default('default'))
-    .option('--seed <n>', 'random seed', integer, 1)
-    .option('--threads <n>', 'word2vec worker threads (1 = deterministic)', integer)
-    .option('--epochs <n>', 'maximum tower epochs', integer)
+    .option('--seed <n>', 'random seed', nonNegativeInteger, 1)
+    .option('--threads <n>', 'word2vec worker threads (1 = deterministic)', nonNegativeInteger)
+    .option('--epochs <n>', 'maximum tower epochs', nonNegativeInteger)
     .option('--validation-fraction <f>', 'share of each user’s items held out for early stopping', Number, 0.1)
     .requiredOption('--out <dir>', 'artifact directory to write')
     .option('--no-progress', 'no progress bar')
