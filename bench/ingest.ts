@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ingesterConfigSchema, type StoredBatch, startIngester } from '@pncf/ingester';
-import { freePort, type StartedBroker, startBroker } from '@pncf/kafka-local';
+import { kafkaForRun, type StartedBroker } from '@pncf/kafka-local';
 import { connectKafkaAdmin, createLogger } from '@pncf/runtime';
 import { Registry } from 'prom-client';
 
@@ -132,16 +132,9 @@ const quantile = (sorted: Float64Array, q: number) =>
 
 let broker: StartedBroker | undefined;
 try {
-  let brokers = process.env.KAFKA_BROKERS?.split(',').filter(Boolean) ?? [];
-  if (brokers.length === 0) {
-    broker = await startBroker({
-      stateDir: path.join(scratch, 'kafka'),
-      port: await freePort(),
-      controllerPort: await freePort(),
-      fresh: true,
-    });
-    brokers = broker.brokers;
-  }
+  const kafka = await kafkaForRun(path.join(scratch, 'kafka'));
+  broker = kafka.local;
+  const brokers = kafka.brokers;
   const file = path.join(scratch, 'events.csv');
   writeEvents(file, Math.max(EVENTS, LATENCY_EVENTS));
   const run = Date.now().toString(36);

@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRng, type Interactions, MetricAccumulator, testUsers, tfRuntime } from '@pncf/evaluation';
-import { freePort, type StartedBroker, startBroker } from '@pncf/kafka-local';
+import { freePort, kafkaForRun, type StartedBroker } from '@pncf/kafka-local';
 import { ModelRegistry } from '@pncf/registry';
 import { loadConfig } from '@pncf/runtime';
 import { scorerConfigSchema } from '@pncf/scorer/config';
@@ -229,16 +229,11 @@ async function runService() {
       fs.copyFileSync(path.join(bench.artifactDir, file), path.join(staged, file));
     const version = registry.publish(staged, { bench: true }).version;
 
-    let brokers = process.env.KAFKA_BROKERS?.split(',').filter(Boolean) ?? [];
-    if (brokers.length === 0) {
-      broker = await startBroker({
-        stateDir: path.join(scratch, 'kafka'),
-        port: await freePort(),
-        controllerPort: await freePort(),
-        fresh: true,
-      });
-      brokers = broker.brokers;
-    }
+    const kafka = await kafkaForRun(path.join(scratch, 'kafka'));
+
+    broker = kafka.local;
+
+    const brokers = kafka.brokers;
     const port = await freePort();
     const run = Date.now().toString(36);
     const loadStarted = performance.now();

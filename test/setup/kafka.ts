@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, startBroker } from '@pncf/kafka-local';
+import { kafkaForRun } from '@pncf/kafka-local';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
@@ -14,28 +14,17 @@ declare module 'vitest' {
  * One real Kafka broker per test run: KAFKA_BROKERS when set, otherwise a fresh local KRaft broker on free
  * ports (so a broker left running by `npm start` is never touched), stopped when the run ends.
  */
-export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  const external = process.env.KAFKA_BROKERS?.split(',')
-    .map((broker) => broker.trim())
-    .filter(Boolean);
-  if (external && external.length > 0) {
-    console.log(`[kafka] using KAFKA_BROKERS=${external.join(',')}`);
-    project.provide('kafkaBrokers', external);
-    return undefined;
-  }
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-test-kafka-'));
-  const broker = await startBroker({
-    stateDir,
-    port: await freePort(),
-    controllerPort: await freePort(),
-    fresh: true,
-  });
+  const { brokers, local } = await kafkaForRun(stateDir);
   console.log(
-    `[kafka] local broker ${broker.brokers.join(',')} (pid ${broker.pid}) ready in ${broker.timings.totalMs} ms`,
+    local
+      ? `[kafka] local broker ${brokers.join(',')} (pid ${local.pid}) ready in ${local.timings.totalMs} ms`
+      : `[kafka] using KAFKA_BROKERS=${brokers.join(',')}`,
   );
-  project.provide('kafkaBrokers', broker.brokers);
+  project.provide('kafkaBrokers', brokers);
   return async () => {
-    await broker.stop();
+    await local?.stop();
     fs.rmSync(stateDir, { recursive: true, force: true });
   };
 }
