@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import { DEAD_LETTER_HEADERS } from '@pncf/ingester';
 import type { Admin, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import {
   ingesterEnv,
   pairCounts,
   startInProcessIngester,
+  tearDownIngest,
   waitUntilStored,
 } from './ingest-support.js';
 import { testKafka, uniqueName } from './support/kafka.js';
@@ -63,10 +63,7 @@ describe('malformed messages mixed into a valid stream', () => {
   let ingester: InProcessIngester | undefined;
 
   afterAll(async () => {
-    await ingester?.stop();
-    await admin?.deleteTopics({ topics: [env.INTERACTIONS_TOPIC!, env.DEAD_LETTER_TOPIC!] }).catch(() => undefined);
-    await admin?.disconnect();
-    fs.rmSync(env.STORE_PATH!, { recursive: true, force: true });
+    await tearDownIngest(env, admin, ingester);
   });
 
   it('dead-letters each bad one with its reason and origin, counts each good one, and keeps going', async () => {

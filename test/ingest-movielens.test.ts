@@ -11,6 +11,7 @@ import {
   pairCounts,
   sharedData,
   startInProcessIngester,
+  tearDownIngest,
   waitUntilStored,
 } from './ingest-support.js';
 import { testKafka } from './support/kafka.js';
@@ -23,10 +24,7 @@ describe.skipIf(!fs.existsSync(file))('replaying ML-100K through Kafka into the 
   let ingester: InProcessIngester | undefined;
 
   afterAll(async () => {
-    await ingester?.stop();
-    await admin?.deleteTopics({ topics: [env.INTERACTIONS_TOPIC!, env.DEAD_LETTER_TOPIC!] }).catch(() => undefined);
-    await admin?.disconnect();
-    fs.rmSync(env.STORE_PATH!, { recursive: true, force: true });
+    await tearDownIngest(env, admin, ingester);
   });
 
   it('leaves counts identical to the file', async () => {

@@ -16,6 +16,7 @@ import {
   repoRoot,
   sharedData,
   startInProcessIngester,
+  tearDownIngest,
   waitUntilStored,
 } from './ingest-support.js';
 import { testBrokers } from './support/kafka.js';
@@ -89,10 +90,7 @@ describe.skipIf(!fs.existsSync(sharedData('bilibili', 'bt_test_set.csv')))('pncf
   let ingester: InProcessIngester | undefined;
 
   afterAll(async () => {
-    await ingester?.stop();
-    await admin?.deleteTopics({ topics: [env.INTERACTIONS_TOPIC!, env.DEAD_LETTER_TOPIC!] }).catch(() => undefined);
-    await admin?.disconnect();
-    fs.rmSync(env.STORE_PATH!, { recursive: true, force: true });
+    await tearDownIngest(env, admin, ingester);
     fs.rmSync(scratch, { recursive: true, force: true });
   });
 

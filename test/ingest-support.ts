@@ -154,3 +154,15 @@ export function countDifferences(actual: Map<string, number>, expected: Map<stri
   }
   return out;
 }
+
+/** Stop the in-process ingester, delete the test's topics and its store directory. */
+export async function tearDownIngest(
+  env: Record<string, string>,
+  admin: Admin | undefined,
+  ingester: InProcessIngester | undefined,
+): Promise<void> {
+  await ingester?.stop();
+  await admin?.deleteTopics({ topics: [env.INTERACTIONS_TOPIC!, env.DEAD_LETTER_TOPIC!] }).catch(() => undefined);
+  await admin?.disconnect();
+  fs.rmSync(env.STORE_PATH!, { recursive: true, force: true });
+}
