@@ -17,6 +17,11 @@ export interface StoreOptions {
    * crash or power loss can then lose the last transactions. Off by default.
    */
   noSync?: boolean;
+  /**
+   * Write transactions whose change-log entries are kept; each write drops the entry that falls out of the
+   * window, and opening prunes any older backlog. Undefined keeps the whole log.
+   */
+  changeLogKeep?: number;
 }
 
 /** One event ready for the store: ids already validated, its Kafka offset for de-duplication. */
@@ -88,6 +93,8 @@ export interface StoreStats {
   pairs: number;
   total: number;
   sequence: number;
+  /** Write transactions still in the change log (see StoreOptions.changeLogKeep). */
+  changeLogEntries: number;
   /** Size of the data file on disk. */
   bytes: number;
 }
@@ -117,10 +124,12 @@ export class InteractionStore {
   /** Positive lookups only: an id's index never changes once committed, so other writers cannot stale it. */
   private readonly indexCache: Record<Side, Map<string, number>> = { user: new Map(), item: new Map() };
   private readonly dataFile: string;
+  private readonly changeLogKeep: number | undefined;
 
-  private constructor(root: RootDatabase, dataFile: string) {
+  private constructor(root: RootDatabase, dataFile: string, changeLogKeep: number | undefined) {
     this.root = root;
     this.dataFile = dataFile;
+    this.changeLogKeep = changeLogKeep;
     this.meta = root.openDB('meta', {});
     this.ids = {
       user: root.openDB('user-ids', {}),
@@ -141,6 +150,10 @@ export class InteractionStore {
   }
 
   static open(options: StoreOptions): InteractionStore {
+    const keep = options.changeLogKeep;
+    if (keep !== undefined && !(Number.isInteger(keep) && keep >= 1)) {
+      throw new Error(`changeLogKeep must be a positive integer, got ${keep}`);
+    }
     if (!options.readOnly) fs.mkdirSync(options.path, { recursive: true });
     const root = open({
       path: options.path,
@@ -149,7 +162,10 @@ export class InteractionStore {
       readOnly: options.readOnly ?? false,
       noSync: options.noSync ?? false,
     });
-    return new InteractionStore(root, path.join(options.path, 'data.mdb'));
+    const writerKeep = options.readOnly ? undefined : keep;
+    const store = new InteractionStore(root, path.join(options.path, 'data.mdb'), writerKeep);
+    if (writerKeep !== undefined) store.pruneChanges(store.stats().sequence - writerKeep);
+    return store;
   }
 
   /**
@@ -205,6 +221,9 @@ export class InteractionStore {
         sequence += 1;
         this.writeCounts(sequence, users, items, counts);
         this.meta.put('sequence', sequence);
+        // One removal per write keeps the log at a fixed window without ever scanning it.
+        const expired = sequence - (this.changeLogKeep ?? sequence);
+        if (expired > 0) this.changes.remove(sequenceKey(expired));
         if (assigned.user.ids.size > 0) this.meta.put('users', assigned.user.next);
         if (assigned.item.ids.size > 0) this.meta.put('items', assigned.item.next);
       }
@@ -364,9 +383,10 @@ export class InteractionStore {
   }
 
   /** Drop change-log entries up to and including `sequence` (once every reader has moved past it). */
-  async pruneChanges(sequence: number): Promise<number> {
+  pruneChanges(sequence: number): number {
     let removed = 0;
-    await this.root.transaction(() => {
+    if (sequence < 1) return removed;
+    this.root.transactionSync(() => {
       for (const key of this.changes.getKeys({ end: sequenceKey(sequence + 1) })) {
         this.changes.remove(key);
         removed++;
@@ -426,6 +446,7 @@ export class InteractionStore {
       pairs: this.meta.get('pairs', { transaction }) ?? 0,
       total: this.meta.get('total', { transaction }) ?? 0,
       sequence: this.meta.get('sequence', { transaction }) ?? 0,
+      changeLogEntries: (this.changes.getStats() as { entryCount: number }).entryCount,
       bytes: fileSize(this.dataFile),
     }));
   }

@@ -127,10 +127,37 @@ describe('InteractionStore', () => {
     expect([...changes.deltas]).toEqual([1, 2, 4]);
     expect(store.changesSince(3).users.length).toBe(0);
 
-    expect(await store.pruneChanges(2)).toBe(2);
+    expect(store.pruneChanges(2)).toBe(2);
     expect(store.changesSince(2).complete).toBe(true);
     expect(store.changesSince(0).complete).toBe(false);
     await store.close();
+  });
+
+  it('keeps a fixed window of the change log, and prunes an older backlog on opening', async () => {
+    const { dir, store } = tempStore();
+    const write = (s: InteractionStore, offset: number) =>
+      s.applyBatch({
+        topic: 't',
+        partition: 0,
+        events: events(offset, [['u', `i${offset}`, 1]]),
+        nextOffset: BigInt(offset + 1),
+      });
+    for (let offset = 0; offset < 8; offset++) write(store, offset);
+    expect(store.stats()).toMatchObject({ sequence: 8, changeLogEntries: 8 });
+    await store.close();
+
+    const kept = InteractionStore.open({ path: dir, changeLogKeep: 3 });
+    expect(kept.stats()).toMatchObject({ sequence: 8, changeLogEntries: 3 });
+    for (let offset = 8; offset < 12; offset++) write(kept, offset);
+    expect(kept.stats()).toMatchObject({ sequence: 12, changeLogEntries: 3 });
+    expect(kept.changesSince(8).complete).toBe(false);
+    const recent = kept.changesSince(9);
+    expect(recent.complete).toBe(true);
+    expect([...recent.items]).toEqual([9, 10, 11]);
+    // Counts are untouched by pruning: the log is only a view of recent writes.
+    expect(kept.snapshot().interactions.byUser.indices).toHaveLength(12);
+    expect(() => InteractionStore.open({ path: dir, changeLogKeep: 0 })).toThrow(/positive integer/);
+    await kept.close();
   });
 
   it('a batch of only rejected messages advances the offset without a new sequence', async () => {

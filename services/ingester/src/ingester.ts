@@ -50,6 +50,7 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
     path: config.STORE_PATH,
     mapSizeBytes: config.STORE_MAP_SIZE_MB * 2 ** 20,
     noSync: config.STORE_NO_SYNC,
+    changeLogKeep: config.CHANGE_LOG_KEEP,
   });
   let assigned: number[] = [];
   const lag = async (): Promise<Map<number, number>> => {

@@ -92,5 +92,10 @@ export function createIngesterMetrics(registry: Registry, store: InteractionStor
   storeGauge('ingester_store_users', 'Users in the store', (s) => s.users);
   storeGauge('ingester_store_items', 'Items in the store', (s) => s.items);
   storeGauge('ingester_store_sequence', 'Sequence number of the last write', (s) => s.sequence);
+  storeGauge(
+    'ingester_store_change_log_entries',
+    'Write transactions kept in the change log (bounded by CHANGE_LOG_KEEP)',
+    (s) => s.changeLogEntries,
+  );
   return metrics;
 }
