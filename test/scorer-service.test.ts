@@ -121,7 +121,7 @@ describe('scorer service on the real broker', () => {
     expect(body.items.map((x) => x.item)).not.toContain(used);
   });
 
-  it('answers bad input with a 400 and a clear message, unknown users with a 404, and serves its OpenAPI', async () => {
+  it('answers bad input with a 400 and a clear message, unknown users with popular items, and serves its OpenAPI', async () => {
     const user = encodeURIComponent(ids.users[0]!);
     for (const query of ['k=0', 'k=101', 'k=abc', 'k=2.5']) {
       const response = await fetch(`${scorer.url}/recommendations/${user}?${query}`);
@@ -132,11 +132,15 @@ describe('scorer service on the real broker', () => {
     expect(
       ((await (await fetch(`${scorer.url}/recommendations/${user}?k=101`)).json()) as { message: string }).message,
     ).toMatch(/k must be <= 100/);
-    const unknown = await fetch(`${scorer.url}/recommendations/nobody-at-all`);
-    expect(unknown.status).toBe(404);
-    expect(((await unknown.json()) as { message: string }).message).toMatch(/unknown user "nobody-at-all"/);
-    const cold = await fetch(`${scorer.url}/recommendations/brand-new?k=3`);
-    expect(cold.status).toBe(404);
+    // Nobody knows this user (no vector, no interactions): the most popular items, best first.
+    const unknown = await fetch(`${scorer.url}/recommendations/nobody-at-all?k=5`);
+    expect(unknown.status).toBe(200);
+    const popular = (await unknown.json()) as Recommendation;
+    expect(popular.source).toBe('popular');
+    expect(popular.items).toHaveLength(5);
+    expect(popular.items[0]!.score).toBe(1);
+    const scores = popular.items.map((x) => x.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
     const openapi = (await (await fetch(`${scorer.url}/openapi.json`)).json()) as {
       openapi: string;
       paths: Record<string, unknown>;

@@ -6,11 +6,13 @@ import type { ScorerMetrics } from './metrics.js';
 import type { ModelHolder } from './model-holder.js';
 
 export interface ApiOptions {
-  holder: ModelHolder;
-  history: HistorySource;
+  holder: Pick<ModelHolder, 'current'>;
+  history: Pick<HistorySource, 'historyOf'>;
   metrics: ScorerMetrics;
   defaultK: number;
   maxK: number;
+  /** A user with no vector and no interactions: the most popular items, or a 404. */
+  unknownUsers: 'popular' | 'not-found';
 }
 
 const errorSchema = {
@@ -33,7 +35,7 @@ const { $schema: _schema, $id: _id, ...recommendationResponse } = recommendation
  * server listens.
  */
 export async function registerApi(app: FastifyInstance, options: ApiOptions): Promise<void> {
-  const { holder, history, metrics, defaultK, maxK } = options;
+  const { holder, history, metrics, defaultK, maxK, unknownUsers } = options;
   await app.register(swagger, {
     openapi: {
       info: {
@@ -60,7 +62,8 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
           'Users the model was trained on are scored with their vector; users it does not know but who have ' +
           'interactions (in the store or just consumed from Kafka) get a vector built from their items (source ' +
           '"cold-start") or, when none of their items is known to the model, the most popular items they do not ' +
-          'have (source "popular"). A user without any interaction is a 404. 503 until a model is loaded.',
+          'have (source "popular"). A user without any interaction gets the most popular items (source ' +
+          '"popular"), or a 404 when the scorer runs with UNKNOWN_USERS=not-found. 503 until a model is loaded.',
         params: {
           type: 'object',
           required: ['user'],
@@ -88,6 +91,10 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
       metrics.scoringSeconds.observe({ path: 'request' }, (performance.now() - started) / 1000);
       metrics.itemsScored.inc(scored);
       const result = results[0]!;
+      if (result.source === undefined && unknownUsers === 'popular') {
+        result.items = model.popular(k);
+        result.source = 'popular';
+      }
       if (result.source === undefined) {
         return reply.code(404).send({
           statusCode: 404,

@@ -52,6 +52,12 @@ export const scorerConfigSchema = z.object({
     .min(0)
     .default(0)
     .describe('Pause between blocks of a full refresh (throttle; the event loop is always yielded to in between)'),
+  UNKNOWN_USERS: z
+    .enum(['popular', 'not-found'])
+    .default('popular')
+    .describe(
+      'API answer for a user with no trained vector and no interactions: the most popular items (source "popular") or a 404',
+    ),
   RECENT_TTL_S: env.positiveInt(
     600,
     'How long consumed interactions are kept in memory beside the store (covers the ingester’s lag)',

@@ -70,7 +70,14 @@ await runService({
     });
     const publish = publisher;
 
-    await registerApi(http.app, { holder: models, history, metrics, defaultK: config.DEFAULT_K, maxK: config.MAX_K });
+    await registerApi(http.app, {
+      holder: models,
+      history,
+      metrics,
+      defaultK: config.DEFAULT_K,
+      maxK: config.MAX_K,
+      unknownUsers: config.UNKNOWN_USERS,
+    });
     // Load in the background: the server answers /healthz (and 503 on /readyz) while the first model loads.
     void models.check('startup');
     const poll = setInterval(() => {

@@ -31,7 +31,7 @@ export interface ScoredItem {
 
 export interface RecommendResult {
   items: ScoredItem[];
-  /** undefined: neither the model nor the history knows the user (the API answers 404). */
+  /** undefined: neither the model nor the history knows the user (the API's UNKNOWN_USERS decides). */
   source: RecommendationSource | undefined;
 }
 
@@ -293,6 +293,11 @@ export class ServingModel {
     const scores = out.dataSync() as Float32Array;
     out.dispose();
     return scores;
+  }
+
+  /** The k most popular items (scored relative to the most popular): the answer for a user nobody knows. */
+  popular(k: number): ScoredItem[] {
+    return this.popularUnseen(new Uint32Array(0), k);
   }
 
   private popularUnseen(seen: Uint32Array, k: number): ScoredItem[] {

@@ -1,48 +1,10 @@
-import { fromTriples, type Interactions, tfRuntime } from '@pncf/evaluation';
-import { initTower, type ModelArtifact, presets, Random, Scorer } from '@pncf/pncf';
+import { fromTriples, tfRuntime } from '@pncf/evaluation';
+import { Scorer } from '@pncf/pncf';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { popularityOrder, selectCandidates } from '../src/candidates.js';
 import { ServingModel } from '../src/serving-model.js';
-
-const USERS = 60;
-const ITEMS = 300;
-const DIM = 8;
-
-/** A random model over u0..u59 × i0..i299 and a store snapshot with extra users and items it does not know. */
-function fixture(): { artifact: ModelArtifact; data: Interactions } {
-  const rng = new Random(7);
-  const table = (rows: number) => Float32Array.from({ length: rows * DIM }, () => rng.next() * 2 - 1);
-  const tower = initTower(DIM, [16, 8], true, 3, 0.5);
-  const artifact: ModelArtifact = {
-    model: { numUsers: USERS, numItems: ITEMS, userVectors: table(USERS), itemVectors: table(ITEMS), tower },
-    userIds: Array.from({ length: USERS }, (_, u) => `u${u}`),
-    itemIds: Array.from({ length: ITEMS }, (_, i) => `i${i}`),
-    config: presets.default,
-    metrics: {},
-  };
-  // Store: the model's users plus "new0" (cold start), items plus "x0" (unknown to the model).
-  const userIds = [...artifact.userIds, 'new0'];
-  const itemIds = [...artifact.itemIds, 'x0'];
-  const users: number[] = [];
-  const items: number[] = [];
-  for (let u = 0; u < USERS; u++) {
-    for (let j = 0; j < 6; j++) {
-      users.push(u);
-      items.push((u * 7 + j * 13) % ITEMS);
-    }
-  }
-  users.push(USERS, USERS, USERS);
-  items.push(3, 5, ITEMS);
-  const data = fromTriples(
-    userIds,
-    itemIds,
-    Uint32Array.from(users),
-    Uint32Array.from(items),
-    new Uint32Array(users.length).fill(1),
-  );
-  return { artifact, data };
-}
+import { fixture, ITEMS, USERS } from './fixture.js';
 
 describe('selectCandidates', () => {
   it('takes the nearest unseen items, then popular ones not yet chosen, and leaves the marks clean', () => {
@@ -159,6 +121,8 @@ describe('ServingModel', () => {
     expect(popular!.source).toBe('popular');
     expect(popular!.items).toHaveLength(5);
     expect(popular!.items[0]!.score).toBe(1);
+    // None of new1's items is known to the model, so nothing is excluded: the plain popularity list.
+    expect(fast.popular(5)).toEqual(popular!.items);
     expect(nobody!.source).toBeUndefined();
     expect(nobody!.items).toEqual([]);
   });
