@@ -155,6 +155,21 @@ describe('Prometheus scrapes the three services with the shipped config and rule
     expect(await value('nodejs_heap_size_used_bytes{job="scorer"}')).toBeGreaterThan(0);
   });
 
+  /** Names of the metric families the three services expose right now. */
+  const exposedMetrics = async () => {
+    const exposed = new Set<string>();
+    for (const service of services) {
+      const text = await (await fetch(`${service.url}/metrics`)).text();
+      for (const match of text.matchAll(/^# HELP (\S+)/gm)) exposed.add(match[1]!);
+    }
+    return exposed;
+  };
+  const expectExposed = (expr: string, exposed: Set<string>, where = expr) => {
+    for (const [metric] of expr.matchAll(/\b(?:ingester|trainer|scorer)_[a-z_]+/g)) {
+      expect(exposed, `${metric} in "${where}"`).toContain(metric.replace(/_(bucket|sum|count)$/, ''));
+    }
+  };
+
   it('can evaluate every query of the Grafana dashboard, on metrics the services expose', {
     timeout: 60_000,
   }, async () => {
@@ -163,29 +178,34 @@ describe('Prometheus scrapes the three services with the shipped config and rule
     ) as {
       panels: { title: string; targets: { expr: string }[] }[];
     };
-    const exposed = new Set<string>();
-    for (const service of services) {
-      const text = await (await fetch(`${service.url}/metrics`)).text();
-      for (const match of text.matchAll(/^# HELP (\S+)/gm)) exposed.add(match[1]!);
-    }
+    const exposed = await exposedMetrics();
     const exprs = dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr));
     expect(exprs.length).toBeGreaterThanOrEqual(12);
     for (const expr of exprs) {
       await api(`/api/v1/query?query=${encodeURIComponent(expr)}`); // throws unless Prometheus accepts it
-      for (const [name] of expr.matchAll(/\b(?:ingester|trainer|scorer)_[a-z_]+/g)) {
-        expect(exposed, `${name} in "${expr}"`).toContain(name.replace(/_(bucket|sum|count)$/, ''));
-      }
+      expectExposed(expr, exposed);
     }
   });
 
   it('loads the alert rules', { timeout: 30_000 }, async () => {
     const data = await eventually(async () => {
-      const rules = await api<{ groups: { rules: { name: string }[] }[] }>('/api/v1/rules');
+      const rules = await api<{ groups: { rules: { name: string; query: string }[] }[] }>('/api/v1/rules');
       return rules.groups.length > 0 ? rules : undefined;
     }, 'rules');
-    const names = data.groups.flatMap((group) => group.rules.map((rule) => rule.name));
-    expect(names).toEqual(
-      expect.arrayContaining(['PncfNoNewModel', 'PncfIngestLagGrowing', 'PncfDeadLetters', 'PncfTrainingRunsFailing']),
+    const rules = data.groups.flatMap((group) => group.rules);
+    expect(rules.map((rule) => rule.name)).toEqual(
+      expect.arrayContaining([
+        'PncfNoNewModel',
+        'PncfIngestLagGrowing',
+        'PncfDeadLetters',
+        'PncfTrainingRunsFailing',
+        'PncfCorruptedModel',
+      ]),
     );
+    // An alert on a metric nobody exposes would never fire.
+    const exposed = await exposedMetrics();
+    for (const { name, query } of rules) {
+      expectExposed(query, exposed, name);
+    }
   });
 });

@@ -5,6 +5,7 @@ import { ModelRegistry } from '@pncf/registry';
 import { connectKafkaAdmin, createKafka, runService } from '@pncf/runtime';
 import { InteractionStore } from '@pncf/store';
 import { Subject } from 'rxjs';
+import { type Recovery, verifiedCurrent } from './baseline.js';
 import { trainerConfigSchema } from './config.js';
 import { recordCurrentModel, trainerMetrics } from './metrics.js';
 import { type ModelMetadata, type RunOutcome, trainOnce } from './pipeline.js';
@@ -33,7 +34,15 @@ await runService({
   async start({ config, logger, registry: promRegistry, http }) {
     const metrics = trainerMetrics(promRegistry);
     const registry = new ModelRegistry<ModelMetadata>(config.MODEL_DIR);
-    const current = registry.current();
+    const logRecovery = (recovery: Recovery) => {
+      metrics.recoveries.inc();
+      logger.error(
+        recovery,
+        `current model ${recovery.from} failed verification; rolled back to ${recovery.to ?? 'none'}`,
+      );
+    };
+    const { current, recovery } = verifiedCurrent(registry);
+    if (recovery) logRecovery(recovery);
     if (current) recordCurrentModel(metrics, current.version, current.manifest.createdAt, current.manifest.metadata);
     logger.info({ current: current?.version ?? null, registry: path.resolve(config.MODEL_DIR) }, 'model registry');
 
@@ -56,7 +65,14 @@ await runService({
       }
       return store;
     };
-    const trainedTotal = () => registry.current()?.manifest.metadata.data.total ?? 0;
+    // A CURRENT that fails verification counts as nothing trained, so a run starts and recovers (verifiedCurrent).
+    const trainedTotal = () => {
+      try {
+        return registry.current()?.manifest.metadata.data.total ?? 0;
+      } catch {
+        return 0;
+      }
+    };
 
     const manual$ = new Subject<void>();
     http.app.post('/train', async (_request, reply) => {
@@ -86,6 +102,7 @@ await runService({
           registry,
           config,
           signal: abort.signal,
+          onRecovery: logRecovery,
           onStep: (step, seconds, detail) => {
             metrics.stepSeconds.observe({ step }, seconds);
             logger.info({ step, seconds: Number(seconds.toFixed(3)), ...detail }, `step ${step} done`);

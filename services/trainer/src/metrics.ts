@@ -44,6 +44,11 @@ export function trainerMetrics(registry: Registry) {
       help: 'End of the last run that published a model',
       registers,
     }),
+    recoveries: new Counter({
+      name: 'trainer_current_model_recoveries_total',
+      help: 'Times CURRENT failed verification and was rolled back to the newest intact version',
+      registers,
+    }),
     running: new Gauge({ name: 'trainer_running', help: '1 while a training run is in progress', registers }),
   };
 }

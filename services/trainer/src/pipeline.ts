@@ -16,6 +16,7 @@ import {
 import { loadArtifact, type PncfConfig, PncfRecommender, presets, remapModel, Scorer, saveArtifact } from '@pncf/pncf';
 import type { ModelRegistry, ModelVersion } from '@pncf/registry';
 import type { InteractionStore } from '@pncf/store';
+import { type Recovery, verifiedCurrent } from './baseline.js';
 import type { TrainerConfig } from './config.js';
 import { gate } from './gate.js';
 
@@ -49,6 +50,8 @@ export interface ModelMetadata {
   refitOnAll: boolean;
   /** Whether the word2vec tables and the tower continued from the serving model. */
   warmStart: { embeddings: boolean; tower: boolean };
+  /** Set when this run found CURRENT corrupted and rolled it back before building on it. */
+  recovery?: Recovery;
   config: PncfConfig;
   seconds: Partial<Record<Step, number>>;
   backend: string;
@@ -66,6 +69,8 @@ export interface PipelineDeps {
   config: TrainerConfig;
   /** A step finished (for logs, metrics and progress). */
   onStep?: (step: Step, seconds: number, detail?: Record<string, unknown>) => void;
+  /** CURRENT failed verification and was rolled back (or, with no intact version, left for this run to replace). */
+  onRecovery?: (recovery: Recovery) => void;
   signal?: AbortSignal;
 }
 
@@ -174,7 +179,8 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   const fitData = split.fit ?? split.train;
 
   // Warm start: users and items the serving model knows continue from its word2vec tables.
-  const current = registry.current();
+  const { current, recovery } = verifiedCurrent(registry);
+  if (recovery) deps.onRecovery?.(recovery);
   if (current && pncfConfig.pretrain) {
     const serving = loadArtifact(current.dir);
     if (serving.pretrained) {
@@ -183,7 +189,12 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
     }
     candidate.initialTower = serving.model.tower;
   }
-  step('prepare', { users: numUsers(data), items: numItems(data), pairs: numPairs(data), warmStart: Boolean(current) });
+  step('prepare', {
+    users: numUsers(data),
+    items: numItems(data),
+    pairs: numPairs(data),
+    baseline: current?.version ?? null,
+  });
   checkpoint();
 
   await candidate.fit(fitData, {
@@ -235,6 +246,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
       embeddings: candidate.pretrained !== undefined && current !== undefined,
       tower: candidate.towerWarmStarted,
     },
+    ...(recovery ? { recovery } : {}),
     config: pncfConfig,
     seconds,
     backend: runtime.backend,

@@ -86,21 +86,57 @@ describe('trainOnce on a real LMDB store and registry', () => {
     expect(registry.list()).toHaveLength(2);
   });
 
-  it('refuses to build on a current model whose files fail their checksums', { timeout: 60_000 }, async () => {
-    const current = registry.current()!;
-    const payload = path.join(current.dir, 'tensors.bin');
-    const original = fs.readFileSync(payload);
-    const corrupted = Buffer.from(original);
+  it('rolls a corrupted current model back to the newest intact version, builds on that and replaces it', {
+    timeout: 240_000,
+  }, async () => {
+    const broken = registry.current()!;
+    const payload = path.join(broken.dir, 'tensors.bin');
+    const corrupted = fs.readFileSync(payload);
     corrupted[corrupted.length >> 1]! ^= 0xff;
     fs.writeFileSync(payload, corrupted);
-    try {
-      await expect(trainOnce({ store, registry, config: config() })).rejects.toThrow(
-        new RegExp(`model ${current.version}: checksum mismatch for tensors.bin`),
-      );
-      expect(registry.list()).toHaveLength(2);
-    } finally {
-      fs.writeFileSync(payload, original);
+    const recoveries: unknown[] = [];
+    const steps: Record<string, unknown>[] = [];
+    const outcome = await trainOnce({
+      store,
+      registry,
+      config: config({ GATE_TOLERANCE: '1' }),
+      onRecovery: (recovery) => recoveries.push(recovery),
+      onStep: (step, _s, detail) => steps.push({ step, ...detail }),
+    });
+    const recovery = {
+      from: broken.version,
+      to: 'v000001',
+      reason: expect.stringMatching(`model ${broken.version}: checksum mismatch for tensors.bin`),
+    };
+    expect(recoveries).toEqual([recovery]);
+    expect(steps.find((s) => s.step === 'prepare')).toMatchObject({ baseline: 'v000001' });
+    expect(outcome.outcome).toBe('published');
+    if (outcome.outcome !== 'published') return;
+    expect(outcome.metadata.recovery).toEqual(recovery);
+    expect(outcome.metadata.warmStart.embeddings).toBe(true);
+    expect(registry.currentVersion()).toBe('v000003');
+  });
+
+  it('with no intact version left, starts cold and publishes over the broken pointer', {
+    timeout: 240_000,
+  }, async () => {
+    for (const version of registry.list()) {
+      const payload = path.join(registry.versionsDir, version, 'tensors.bin');
+      fs.appendFileSync(payload, Buffer.from([0]));
     }
+    const recoveries: { to: string | null }[] = [];
+    const outcome = await trainOnce({
+      store,
+      registry,
+      config: config(),
+      onRecovery: (recovery) => recoveries.push(recovery),
+    });
+    expect(recoveries).toEqual([expect.objectContaining({ from: 'v000003', to: null })]);
+    expect(outcome.outcome).toBe('published');
+    if (outcome.outcome !== 'published') return;
+    expect(outcome.metadata.gate.current).toBeNull();
+    expect(outcome.metadata.warmStart).toEqual({ embeddings: false, tower: false });
+    expect(registry.current()!.version).toBe('v000004');
   });
 
   it('stops between steps when aborted and leaves the registry untouched', async () => {
