@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { fromTriples, tfRuntime } from '@pncf/evaluation';
+import { fromPairs, tfRuntime } from '@pncf/evaluation';
 import { loadArtifact, readManifest, Scorer } from '@pncf/pncf';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -89,13 +89,7 @@ describe('pncf train (CLI)', () => {
         items.push(itemIndex.get(tag)!);
       }
     });
-    const known = fromTriples(
-      userIds,
-      itemIds,
-      Uint32Array.from(users),
-      Uint32Array.from(items),
-      new Uint32Array(users.length).fill(1),
-    );
+    const known = fromPairs(userIds, itemIds, users, items);
     const scorer = new Scorer(artifact.model);
     const top = scorer.topK(Uint32Array.from(userIds.keys()), 5, known.byUser);
     let ownCommunity = 0;

@@ -43,6 +43,22 @@ export function transpose(csr: Csr): Csr {
   return { rows: csr.cols, cols: csr.rows, indptr, indices, counts };
 }
 
+/** Build from parallel arrays of dense (user, item) pairs, each counted once (repeated pairs add up). */
+export function fromPairs(
+  userIds: string[],
+  itemIds: string[],
+  users: ArrayLike<number>,
+  items: ArrayLike<number>,
+): Interactions {
+  return fromTriples(
+    userIds,
+    itemIds,
+    Uint32Array.from(users),
+    Uint32Array.from(items),
+    new Uint32Array(users.length).fill(1),
+  );
+}
+
 /**
  * Build from parallel arrays of dense (user, item, count) triples. Duplicate pairs are summed, so a stream
  * of events with count 1 each becomes the many-to-many counts.

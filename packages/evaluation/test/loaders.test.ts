@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   DataFormatError,
+  fromPairs,
   type Interactions,
   loadGivenSplit,
   loadInteractions,
@@ -22,6 +23,14 @@ function triples(data: Interactions): string[] {
       out.push(`${data.userIds[u]},${data.itemIds[indices[p]!]},${counts[p]}`);
   return out.sort();
 }
+
+describe('fromPairs', () => {
+  it('counts each pair once and adds up repeated pairs, in both directions', () => {
+    const data = fromPairs(['a', 'b'], ['x', 'y', 'z'], [1, 0, 1, 1], [2, 1, 0, 2]);
+    expect(triples(data)).toEqual(['a,y,1', 'b,x,1', 'b,z,2']);
+    expect([...data.byItem.indptr]).toEqual([0, 1, 2, 3]);
+  });
+});
 
 describe('loaders', () => {
   it('reads MovieLens 100K u.data (tab-separated; each rating is one interaction)', () => {

@@ -1,4 +1,4 @@
-import { createRng, deriveSeed, fromTriples, type Interactions } from '@pncf/evaluation';
+import { createRng, deriveSeed, fromPairs, type Interactions } from '@pncf/evaluation';
 import { defaultSyntheticOptions, type SyntheticOptions } from './options.js';
 
 /** The stream as parallel typed arrays, in time order; every event has count 1. */
@@ -233,11 +233,5 @@ export function* streamEvents(
 
 /** The first `upTo` events aggregated into counts, with the generator's id spaces. */
 export function toInteractions(stream: SyntheticStream, upTo = stream.authors.length): Interactions {
-  return fromTriples(
-    stream.authorIds,
-    stream.tagIds,
-    stream.authors.subarray(0, upTo),
-    stream.tags.subarray(0, upTo),
-    new Uint32Array(upTo).fill(1),
-  );
+  return fromPairs(stream.authorIds, stream.tagIds, stream.authors.subarray(0, upTo), stream.tags.subarray(0, upTo));
 }

@@ -1,4 +1,4 @@
-import { evaluateModel, fromTriples, ItemKnn, MostPop, numPairs } from '@pncf/evaluation';
+import { evaluateModel, fromPairs, ItemKnn, MostPop, numPairs } from '@pncf/evaluation';
 import { describe, expect, it } from 'vitest';
 import { AuthorTagGenerator, streamEvents, toInteractions } from '../src/generator.js';
 import { scaledOptions } from '../src/options.js';
@@ -82,13 +82,7 @@ describe('AuthorTagGenerator', () => {
         ).not.toContain(tagIndex.get(tag));
       }
     }
-    const test = fromTriples(
-      stream.authorIds,
-      stream.tagIds,
-      Uint32Array.from(users),
-      Uint32Array.from(items),
-      new Uint32Array(users.length).fill(1),
-    );
+    const test = fromPairs(stream.authorIds, stream.tagIds, users, items);
     const pop = new MostPop();
     await pop.fit(data);
     const knn = new ItemKnn();

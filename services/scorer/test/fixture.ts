@@ -1,4 +1,4 @@
-import { fromTriples, type Interactions } from '@pncf/evaluation';
+import { fromPairs, type Interactions } from '@pncf/evaluation';
 import { initTower, type ModelArtifact, presets, Random } from '@pncf/pncf';
 
 export const USERS = 60;
@@ -30,12 +30,6 @@ export function fixture(): { artifact: ModelArtifact; data: Interactions } {
   }
   users.push(USERS, USERS, USERS);
   items.push(3, 5, ITEMS);
-  const data = fromTriples(
-    userIds,
-    itemIds,
-    Uint32Array.from(users),
-    Uint32Array.from(items),
-    new Uint32Array(users.length).fill(1),
-  );
+  const data = fromPairs(userIds, itemIds, users, items);
   return { artifact, data };
 }

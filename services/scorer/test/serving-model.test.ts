@@ -1,4 +1,4 @@
-import { fromTriples, tfRuntime } from '@pncf/evaluation';
+import { fromPairs, tfRuntime } from '@pncf/evaluation';
 import { Scorer } from '@pncf/pncf';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,13 +64,7 @@ describe('ServingModel', () => {
         cols.push(Number(item.slice(1)));
       }
     }
-    const seenCsr = fromTriples(
-      artifact.userIds,
-      artifact.itemIds,
-      Uint32Array.from(rows),
-      Uint32Array.from(cols),
-      new Uint32Array(rows.length).fill(1),
-    ).byUser;
+    const seenCsr = fromPairs(artifact.userIds, artifact.itemIds, rows, cols).byUser;
     const expected = reference.topK(users, 10, seenCsr);
     const { results, scored } = exact.recommend(
       [...users].map((u) => ({ user: `u${u}`, history: historyOf(u) })),

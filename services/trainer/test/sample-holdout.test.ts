@@ -1,16 +1,15 @@
-import { fromTriples, testUsers } from '@pncf/evaluation';
+import { fromPairs, testUsers } from '@pncf/evaluation';
 import { describe, expect, it } from 'vitest';
 import { sampleHoldout } from '../src/pipeline.js';
 
 describe('sampleHoldout', () => {
   const users = Uint32Array.from({ length: 200 }, (_, k) => k % 40);
   const items = Uint32Array.from({ length: 200 }, (_, k) => (k * 7) % 30);
-  const test = fromTriples(
+  const test = fromPairs(
     Array.from({ length: 40 }, (_, u) => `u${u}`),
     Array.from({ length: 30 }, (_, i) => `i${i}`),
     users,
     items,
-    new Uint32Array(200).fill(1),
   );
 
   it('keeps every row of the sampled users and nothing of the others, the same for a seed', () => {
