@@ -1,0 +1,84 @@
+/**
+ * PNCF hyper-parameters chosen on validation: each variant of the default preset is fitted on seed 1's protocol
+ * split minus its validation part, with early stopping on validation Recall@20, and scored by its best validation
+ * Recall@20 (over `--validation-users` users). The test part is never looked at.
+ *   npx tsx bench/pncf-tuning.ts [--datasets ml-100k,author-tag] [--variants default,dropout-0.5,...]
+ * Writes bench/results/pncf-tuning.json (merged with earlier runs, one entry per data set and variant).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DATASETS, kCore, loadInteractions, protocolSplit, sharedDataRoot, tfRuntime } from '@pncf/evaluation';
+import { defaultPreset, type PncfConfig, PncfRecommender } from '@pncf/pncf';
+import { Command } from 'commander';
+
+type Tower = PncfConfig['tower'];
+const tower =
+  (overrides: Partial<Tower>) =>
+  (c: PncfConfig): PncfConfig => ({
+    ...c,
+    tower: { ...c.tower, ...overrides },
+  });
+const VARIANTS: Record<string, (c: PncfConfig) => PncfConfig> = {
+  default: (c) => c,
+  'dropout-0.5': tower({ dropout: 0.5 }),
+  'frozen-embeddings': tower({ fineTuneEmbeddings: false }),
+  'lr-0.001': tower({ learningRate: 0.001 }),
+  'negatives-8': tower({ negatives: 8 }),
+  'tower-256-128': tower({ hidden: [256, 128] }),
+  'frozen-dropout-0.5': tower({ fineTuneEmbeddings: false, dropout: 0.5 }),
+  'uniform-bags': (c) => ({ ...c, bags: { ...c.bags, weightExponent: 0 } }),
+};
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const opts = new Command('pncf-tuning')
+  .option('--datasets <list>', 'data sets', 'ml-100k,author-tag')
+  .option('--variants <list>', `variants (${Object.keys(VARIANTS).join(', ')})`, Object.keys(VARIANTS).join(','))
+  .option('--validation-users <n>', 'validation users scored per epoch', '2000')
+  .parse()
+  .opts<{ datasets: string; variants: string; validationUsers: string }>();
+const dataRoot = sharedDataRoot(ROOT);
+if (!dataRoot) throw new Error('needs the shared data folder (../shared/data)');
+const outPath = join(ROOT, 'bench', 'results', 'pncf-tuning.json');
+const results: Record<string, Record<string, unknown>> = (() => {
+  try {
+    return JSON.parse(readFileSync(outPath, 'utf8')).results;
+  } catch {
+    return {};
+  }
+})();
+const backend = (await tfRuntime()).backend;
+
+for (const name of opts.datasets.split(',')) {
+  const spec = DATASETS[name];
+  if (!spec) throw new Error(`unknown data set ${name}`);
+  const data = kCore(loadInteractions(join(dataRoot, spec.file), spec.format), spec.core);
+  const split = protocolSplit(data, 1);
+  results[name] ??= {};
+  for (const variant of opts.variants.split(',')) {
+    const make = VARIANTS[variant];
+    if (!make) throw new Error(`unknown variant ${variant}`);
+    const config = make(defaultPreset);
+    const model = new PncfRecommender({
+      ...config,
+      tower: { ...config.tower, validationUsers: Number(opts.validationUsers) },
+    });
+    await model.fit(split.fit, { seed: 1, validation: split.validation });
+    const report = model.report!;
+    const best = report.history[report.bestEpoch]!;
+    model.dispose();
+    results[name][variant] = {
+      validationRecall20: Number(best.validationRecall!.toFixed(4)),
+      bestEpoch: report.bestEpoch,
+      epochs: report.history.length,
+      seconds: Number(report.seconds.total.toFixed(1)),
+    };
+    console.log(
+      `${name} ${variant}: validation recall@20 ${best.validationRecall!.toFixed(4)} (epoch ${report.bestEpoch})`,
+    );
+  }
+}
+
+mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+writeFileSync(outPath, `${JSON.stringify({ backend, at: new Date().toISOString(), results }, null, 1)}\n`);
+console.log(`wrote ${outPath}`);
