@@ -42,7 +42,7 @@ export const scorerConfigSchema = z.object({
     .describe('Most popular unseen items added to each user’s candidates (see bench/results/score.json for the sweep)'),
   FULL_RANKING: env.flag(false, 'Score every item with the tower instead of the candidates (exact, much slower)'),
   BLOCK_USERS: env.positiveInt(
-    64,
+    16,
     'Users scored in one batched pass and published in one Kafka send (a pass blocks the event loop: smaller keeps API latency low during a refresh)',
   ),
   REFRESH_ON_SWAP: env.flag(true, 'Publish every user’s Top-K after each model swap'),
