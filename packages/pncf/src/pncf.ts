@@ -1,6 +1,7 @@
 import { type FitOptions, type Interactions, type Recommender, tfRuntime } from '@pncf/evaluation';
 import { sampleBags } from './bags.js';
 import type { PncfConfig } from './config.js';
+import { ParallelScorer } from './parallel-scorer.js';
 import { Random } from './random.js';
 import { type PncfModel, Scorer } from './scorer.js';
 import { initTower, type TowerWeights } from './tower-weights.js';
@@ -65,6 +66,12 @@ export class PncfRecommender implements Recommender {
    */
   pretrained?: { users: Embeddings; items: Embeddings; userIds: string[]; itemIds: string[] };
   private scorer?: Scorer;
+  private parallel?: Promise<ParallelScorer>;
+  /**
+   * Threads that score (this one included): full ranking in evaluation is bound by matmul FLOPs on one
+   * single-threaded wasm backend, so more threads spread it over the cores. 1: score on this thread only.
+   */
+  scoringThreads = 1;
   /** Tower weights to start from instead of a fresh initialisation (ignored when the shape differs). */
   initialTower?: TowerWeights;
   /** Whether the last fit started from initialTower. */
@@ -136,7 +143,7 @@ export class PncfRecommender implements Recommender {
         ),
     );
     const towerSeconds = (performance.now() - towerStarted) / 1000;
-    this.scorer?.dispose();
+    this.disposeScorers();
     this.model = result.model;
     this.scorer = new Scorer(result.model);
     this.report = {
@@ -148,13 +155,25 @@ export class PncfRecommender implements Recommender {
     };
   }
 
-  scoreUsers(users: Uint32Array, out: Float32Array): void {
-    if (!this.scorer) throw new Error(`${this.name}: scoreUsers before fit`);
-    this.scorer.scoreUsers(users, out);
+  scoreUsers(users: Uint32Array, out: Float32Array): void | Promise<void> {
+    if (!this.scorer || !this.model) throw new Error(`${this.name}: scoreUsers before fit`);
+    if (this.scoringThreads <= 1) {
+      this.scorer.scoreUsers(users, out);
+      return;
+    }
+    this.parallel ??= ParallelScorer.create(this.model, this.scoringThreads);
+    return this.parallel.then((parallel) => parallel.scoreUsers(users, out));
   }
 
   dispose(): void {
+    this.disposeScorers();
+  }
+
+  private disposeScorers(): void {
     this.scorer?.dispose();
     this.scorer = undefined;
+    // Worker threads end asynchronously; nothing waits on them.
+    void this.parallel?.then((parallel) => parallel.dispose()).catch(() => {});
+    this.parallel = undefined;
   }
 }

@@ -1,9 +1,7 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { buildAlias } from './alias.js';
 import { type BagCorpus, numBags } from './bags.js';
 import { Random } from './random.js';
+import { startTsWorker } from './ts-worker.js';
 import { type KernelData, type KernelParams, trainBags } from './word2vec-kernel.js';
 import type { WorkerJob } from './word2vec-worker.js';
 
@@ -108,16 +106,11 @@ function shared<T extends Float32Array | Uint32Array>(source: T): T {
   return out;
 }
 
-// Sources are TypeScript run through tsx (or vite-node under vitest), and a worker starts without either.
-// A tiny JavaScript bootstrap registers tsx's loader inside the worker, then imports the TypeScript entry.
-const workerEntry = new URL('./word2vec-worker.ts', import.meta.url).href;
-// createRequire rather than import.meta.resolve, which vite-node does not provide.
-const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
-const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(workerEntry)}); });`;
+const workerEntry = new URL('./word2vec-worker.ts', import.meta.url);
 
 function runWorker(job: WorkerJob): Promise<number> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(bootstrap, { eval: true, workerData: job });
+    const worker = startTsWorker(workerEntry, { workerData: job });
     worker.once('message', (m: { pairs: number }) => resolve(m.pairs));
     worker.once('error', reject);
     worker.once('exit', (code) => {

@@ -58,6 +58,14 @@ describe('PNCF recommender', () => {
     expect(model.report!.pretrainPairsPerSecond).toBeGreaterThan(0);
     expect(progress.at(-1)).toBeGreaterThan(0);
     expect(sameGroupShare(model, 60, 40, seen)).toBeGreaterThan(0.8);
+    // Scoring on two threads gives the same scores as on one.
+    const users = Uint32Array.from({ length: 60 }, (_, k) => k);
+    const one = new Float32Array(60 * 40);
+    await model.scoreUsers(users, one);
+    model.scoringThreads = 2;
+    const two = new Float32Array(60 * 40);
+    await model.scoreUsers(users, two);
+    expect(two).toEqual(one);
     model.dispose();
   });
 

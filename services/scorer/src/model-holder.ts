@@ -1,6 +1,4 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { startTsWorker } from '@pncf/pncf';
 import type { ModelRegistry } from '@pncf/registry';
 import type { Logger } from '@pncf/runtime';
 import type { HistorySource } from './history.js';
@@ -8,16 +6,12 @@ import type { LoadRequest } from './load-worker.js';
 import type { ScorerMetrics } from './metrics.js';
 import { type CandidateSettings, type PreparedModel, ServingModel } from './serving-model.js';
 
-// Workers do not inherit tsx's loader: a tiny JavaScript bootstrap registers it, then imports the TypeScript
-// entry (the same approach as packages/pncf's word2vec workers).
-const workerEntry = new URL('./load-worker.ts', import.meta.url).href;
-const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
-const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(workerEntry)}); });`;
+const workerEntry = new URL('./load-worker.ts', import.meta.url);
 
 /** Verify, read and prepare a version in a worker thread (load-worker.ts); rejects with the worker's reason. */
 function prepareInWorker(request: LoadRequest): Promise<PreparedModel> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(bootstrap, { eval: true, workerData: request });
+    const worker = startTsWorker(workerEntry, { workerData: request });
     worker.once('message', (message: { prepared?: PreparedModel; error?: string }) => {
       if (message.prepared) resolve(message.prepared);
       else reject(new Error(message.error ?? 'the load worker answered nothing'));

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Recommender } from '@pncf/evaluation';
 import { defaultPreset, type PncfConfig, PncfRecommender, referencePreset } from '@pncf/pncf';
 
@@ -15,22 +16,29 @@ function forDataset(config: PncfConfig, dataset: string): PncfConfig {
   return { ...config, tower: { ...config.tower, validationUsers: 500 } };
 }
 
+/** Evaluation scores on every core (see PncfRecommender.scoringThreads). */
+function onAllCores(model: PncfRecommender): PncfRecommender {
+  model.scoringThreads = availableParallelism();
+  return model;
+}
+
 /** Formula 1 replaced by uniform draws: the ablation that shows what the counts contribute. */
 const uniformBags = (c: PncfConfig): PncfConfig => ({ ...c, bags: { ...c.bags, weightExponent: 0 } });
 
 /** PNCF's entries for the experiment CLI's model registry (merged into MODEL_REGISTRY). */
 export const PNCF_MODELS: Record<string, { label: string; create: (settings: PncfSettings) => Recommender }> = {
-  pncf: { label: 'PNCF', create: (s) => new PncfRecommender(forDataset(defaultPreset, s.dataset), 'PNCF') },
+  pncf: { label: 'PNCF', create: (s) => onAllCores(new PncfRecommender(forDataset(defaultPreset, s.dataset), 'PNCF')) },
   npncf: {
     label: 'NPNCF',
-    create: (s) => new PncfRecommender(forDataset({ ...defaultPreset, pretrain: false }, s.dataset), 'NPNCF'),
+    create: (s) =>
+      onAllCores(new PncfRecommender(forDataset({ ...defaultPreset, pretrain: false }, s.dataset), 'NPNCF')),
   },
   'pncf-uniform': {
     label: 'PNCF-uniform',
-    create: (s) => new PncfRecommender(forDataset(uniformBags(defaultPreset), s.dataset), 'PNCF-uniform'),
+    create: (s) => onAllCores(new PncfRecommender(forDataset(uniformBags(defaultPreset), s.dataset), 'PNCF-uniform')),
   },
   'pncf-reference': {
     label: 'PNCF-reference',
-    create: (s) => new PncfRecommender(forDataset(referencePreset, s.dataset), 'PNCF-reference'),
+    create: (s) => onAllCores(new PncfRecommender(forDataset(referencePreset, s.dataset), 'PNCF-reference')),
   },
 };

@@ -1,0 +1,48 @@
+import { tfRuntime } from '@pncf/evaluation';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initTower, ParallelScorer, type PncfModel, Random, Scorer } from '../src/index.js';
+
+describe('ParallelScorer', () => {
+  const rng = new Random(11);
+  const dim = 8;
+  const table = (rows: number) => Float32Array.from({ length: rows * dim }, () => rng.next() * 2 - 1);
+  const model: PncfModel = {
+    numUsers: 50,
+    numItems: 70,
+    userVectors: table(50),
+    itemVectors: table(70),
+    tower: initTower(dim, [16, 8], true, 5, 0.5),
+  };
+  let single: Scorer;
+  const expected = new Float32Array(37 * 70);
+  const users = Uint32Array.from({ length: 37 }, (_, k) => (k * 17) % 50);
+
+  beforeAll(async () => {
+    await tfRuntime(() => {});
+    single = new Scorer(model);
+    single.scoreUsers(users, expected);
+  });
+  afterAll(() => single.dispose());
+
+  it('gives the single-thread scores with 2 and 3 threads, and with fewer users than threads', async () => {
+    for (const threads of [2, 3]) {
+      const parallel = await ParallelScorer.create(model, threads);
+      try {
+        expect(parallel.threads).toBe(threads);
+        const out = new Float32Array(users.length * 70);
+        await parallel.scoreUsers(users, out);
+        expect(out).toEqual(expected);
+        const one = new Float32Array(70);
+        await parallel.scoreUsers(users.subarray(5, 6), one);
+        expect(one).toEqual(expected.subarray(5 * 70, 6 * 70));
+        // Several blocks in flight at once, as a pipelined caller would send them.
+        const a = new Float32Array(20 * 70);
+        const b = new Float32Array(17 * 70);
+        await Promise.all([parallel.scoreUsers(users.subarray(0, 20), a), parallel.scoreUsers(users.subarray(20), b)]);
+        expect([...a, ...b]).toEqual([...expected]);
+      } finally {
+        await parallel.dispose();
+      }
+    }
+  }, 60_000);
+});
