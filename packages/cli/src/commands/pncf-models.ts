@@ -22,6 +22,13 @@ function onAllCores(model: PncfRecommender): PncfRecommender {
   return model;
 }
 
+/** CBOW pre-training instead of skip-gram: the default before the validation sweep (bench/pncf-tuning.ts). */
+const cbow = (c: PncfConfig): PncfConfig => ({
+  ...c,
+  userWord2Vec: { ...c.userWord2Vec, mode: 'cbow' },
+  itemWord2Vec: { ...c.itemWord2Vec, mode: 'cbow' },
+});
+
 /** Formula 1 replaced by uniform draws: the ablation that shows what the counts contribute. */
 const uniformBags = (c: PncfConfig): PncfConfig => ({ ...c, bags: { ...c.bags, weightExponent: 0 } });
 
@@ -36,6 +43,10 @@ export const PNCF_MODELS: Record<string, { label: string; create: (settings: Pnc
   'pncf-uniform': {
     label: 'PNCF-uniform',
     create: (s) => onAllCores(new PncfRecommender(forDataset(uniformBags(defaultPreset), s.dataset), 'PNCF-uniform')),
+  },
+  'pncf-cbow': {
+    label: 'PNCF-CBOW',
+    create: (s) => onAllCores(new PncfRecommender(forDataset(cbow(defaultPreset), s.dataset), 'PNCF-CBOW')),
   },
   'pncf-reference': {
     label: 'PNCF-reference',
