@@ -30,6 +30,24 @@ export function summarizeModel(registry: ModelRegistry): ModelSummary | undefine
   };
 }
 
+/**
+ * Wait until the scorer serves `version` (its /readyz names the model it serves): a new version is published
+ * before the scorer has loaded and swapped to it. False when it has not within timeoutMs.
+ */
+export async function waitForServedModel(scorerUrl: string, version: string, timeoutMs = 60_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const ready = (await (await fetch(`${scorerUrl}/readyz`)).json()) as { model?: string | null };
+      if (ready.model === version) return true;
+    } catch {
+      // Not up yet: keep polling until the deadline.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
+}
+
 /** "author-000042 → tag-00017 (0.91), tag-00003 (0.88), …" from the scorer's HTTP API. */
 export async function suggestionsLine(scorerUrl: string, user: string, k = 5): Promise<string> {
   try {

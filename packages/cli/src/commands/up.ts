@@ -10,7 +10,7 @@ import { trainerConfigSchema } from '@pncf/trainer/config';
 import { MultiBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { DemoStream } from '../demo-stream.js';
-import { type ModelSummary, suggestionsLine, summarizeModel } from '../pipeline-status.js';
+import { type ModelSummary, suggestionsLine, summarizeModel, waitForServedModel } from '../pipeline-status.js';
 
 interface ServiceSpec {
   name: 'ingester' | 'trainer' | 'scorer';
@@ -237,8 +237,12 @@ export function upCommand(): Command {
           `${new Date().toISOString()} model ${model.version}: ${model.users} authors, ${model.items} tags, ` +
             `holdout recall@10 ${model.recall10?.toFixed(4)}, ndcg@10 ${model.ndcg10?.toFixed(4)}\n`,
         );
-        // Give the scorer a moment to swap to the new version.
-        await new Promise((resolve) => setTimeout(resolve, 1500));
+        if (!(await waitForServedModel(scorerUrl, model.version))) {
+          bars?.log(
+            `    the scorer has not loaded ${model.version} within a minute (see ${path.join(logDir, 'scorer.log')})\n`,
+          );
+          return;
+        }
         for (const author of examples) bars?.log(`    ${await suggestionsLine(scorerUrl, author)}\n`);
       }, 1000);
       watch.unref();
