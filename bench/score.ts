@@ -19,12 +19,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRng, type Interactions, MetricAccumulator, testUsers, tfRuntime } from '@pncf/evaluation';
+import { createRng, MetricAccumulator, testUsers, tfRuntime } from '@pncf/evaluation';
 import { freePort, kafkaForRun, type StartedBroker } from '@pncf/kafka-local';
 import { ModelRegistry } from '@pncf/registry';
 import { loadConfig } from '@pncf/runtime';
 import { scorerConfigSchema } from '@pncf/scorer/config';
-import { type CandidateSettings, type RecommendRequest, ServingModel, type UserHistory } from '@pncf/scorer/serving';
+import { type CandidateSettings, historyOfRow, type RecommendRequest, ServingModel } from '@pncf/scorer/serving';
 import { InteractionStore, type StoredEvent } from '@pncf/store';
 import autocannon from 'autocannon';
 import { scoreBenchModel } from './score-model.js';
@@ -64,17 +64,6 @@ const bench = await scoreBenchModel();
 const { artifact, train, test } = bench;
 const createdAt = new Date().toISOString();
 
-function historyOf(data: Interactions, u: number): UserHistory {
-  const { indptr, indices, counts } = data.byUser;
-  const items: string[] = [];
-  const weights: number[] = [];
-  for (let p = indptr[u]!; p < indptr[u + 1]!; p++) {
-    items.push(data.itemIds[indices[p]!]!);
-    weights.push(counts[p]!);
-  }
-  return { items, counts: weights };
-}
-
 // 1. Quality: the same users through full ranking and through each candidate setting.
 const rng = createRng(7);
 const all = [...testUsers(test)];
@@ -83,8 +72,8 @@ for (let j = all.length - 1; j > 0; j--) {
   [all[j], all[r]] = [all[r]!, all[j]!];
 }
 const sample = all.slice(0, Math.min(QUALITY_USERS, all.length));
-const testSets = sample.map((u) => new Set(historyOf(test, u).items));
-const requests: RecommendRequest[] = sample.map((u) => ({ user: train.userIds[u]!, history: historyOf(train, u) }));
+const testSets = sample.map((u) => new Set(historyOfRow(test, u).items));
+const requests: RecommendRequest[] = sample.map((u) => ({ user: train.userIds[u]!, history: historyOfRow(train, u) }));
 
 function evaluate(candidates: CandidateSettings, block: number) {
   const model = new ServingModel({ version: 'v000001', createdAt, artifact, data: train, candidates });
@@ -159,7 +148,7 @@ function runQuality() {
 
 function runRefresh() {
   // 2. Full refresh in process: every user of the data, blocks of BLOCK_USERS, k=10, messages encoded as JSON.
-  const everyone: RecommendRequest[] = data.userIds.map((user, u) => ({ user, history: historyOf(data, u) }));
+  const everyone: RecommendRequest[] = data.userIds.map((user, u) => ({ user, history: historyOfRow(data, u) }));
   const refreshModel = new ServingModel({
     version: 'v000001',
     createdAt,

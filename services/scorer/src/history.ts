@@ -1,7 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Interactions } from '@pncf/evaluation';
 import { InteractionStore } from '@pncf/store';
 import type { UserHistory } from './serving-model.js';
+
+/** A user's row of an in-memory data set as a history (for benchmarks and tests that have no store). */
+export function historyOfRow(data: Interactions, user: number): UserHistory {
+  const { indptr, indices, counts } = data.byUser;
+  const items: string[] = [];
+  const weights: number[] = [];
+  for (let p = indptr[user]!; p < indptr[user + 1]!; p++) {
+    items.push(data.itemIds[indices[p]!]!);
+    weights.push(counts[p]!);
+  }
+  return { items, counts: weights };
+}
 
 /**
  * A user's items, to exclude from their recommendations and to build cold-start vectors from: the interaction

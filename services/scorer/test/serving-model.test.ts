@@ -3,6 +3,7 @@ import { Scorer } from '@pncf/pncf';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { popularityOrder, selectCandidates } from '../src/candidates.js';
+import { historyOfRow } from '../src/history.js';
 import { ServingModel } from '../src/serving-model.js';
 import { fixture, ITEMS, USERS } from './fixture.js';
 
@@ -41,16 +42,7 @@ describe('ServingModel', () => {
     fast.dispose();
   });
 
-  const historyOf = (u: number) => {
-    const { indptr, indices, counts } = data.byUser;
-    const items: string[] = [];
-    const weights: number[] = [];
-    for (let p = indptr[u]!; p < indptr[u + 1]!; p++) {
-      items.push(data.itemIds[indices[p]!]!);
-      weights.push(counts[p]!);
-    }
-    return { items, counts: weights };
-  };
+  const historyOf = (u: number) => historyOfRow(data, u);
 
   it('full ranking gives the same Top-K as the reference Scorer with the seen items excluded', () => {
     const reference = new Scorer(artifact.model);
