@@ -10,10 +10,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  DATASETS,
   evaluateModel,
-  kCore,
-  loadInteractions,
+  loadDataset,
   numItems,
   numUsers,
   protocolSplit,
@@ -32,9 +30,7 @@ const cores = os.availableParallelism();
 const results: Record<string, unknown> = {};
 
 for (const name of names) {
-  const spec = DATASETS[name];
-  if (!spec) throw new Error(`unknown data set ${name}`);
-  const data = kCore(loadInteractions(join(dataRoot, spec.file), spec.format), spec.core);
+  const { data } = loadDataset(name, dataRoot);
   const split = protocolSplit(data, 1);
   const rng = new Random(1);
   const dim = defaultPreset.userWord2Vec.dim;

@@ -7,15 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  DATASETS,
-  Ease,
-  evaluateModel,
-  kCore,
-  loadInteractions,
-  protocolSplit,
-  sharedDataRoot,
-} from '@pncf/evaluation';
+import { Ease, evaluateModel, loadDataset, protocolSplit, sharedDataRoot } from '@pncf/evaluation';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GRIDS: Record<string, number[]> = {
@@ -35,8 +27,7 @@ const previous = (() => {
 })();
 const results: Record<string, unknown> = { ...previous };
 for (const name of names) {
-  const spec = DATASETS[name]!;
-  const data = kCore(loadInteractions(join(dataRoot, spec.file), spec.format), spec.core);
+  const { spec, data } = loadDataset(name, dataRoot);
   const split = protocolSplit(data, 1);
   const rows: { lambda: number; ndcg10: number; recall20: number; fitSeconds: number }[] = [];
   for (const lambda of GRIDS[name]!) {

@@ -13,11 +13,9 @@ import { fileURLToPath } from 'node:url';
 import {
   cooccurrence,
   createRng,
-  DATASETS,
   invertSpdCholesky,
   invertSpdSweep,
-  kCore,
-  loadInteractions,
+  loadDataset,
   protocolSplit,
   sharedDataRoot,
   tfRuntime,
@@ -94,8 +92,7 @@ for (const n of [500, 1000, 2000, 3000]) {
 }
 const dataRoot = sharedDataRoot(ROOT);
 if (dataRoot) {
-  const spec = DATASETS['author-tag']!;
-  const data = kCore(loadInteractions(join(dataRoot, spec.file), spec.format), spec.core);
+  const { data } = loadDataset('author-tag', dataRoot);
   const { train } = protocolSplit(data, 1);
   const n = train.byUser.cols;
   const g = cooccurrence(train, Float64Array) as Float64Array;

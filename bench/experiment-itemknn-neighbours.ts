@@ -7,15 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  DATASETS,
-  evaluateModel,
-  ItemKnn,
-  kCore,
-  loadInteractions,
-  protocolSplit,
-  sharedDataRoot,
-} from '@pncf/evaluation';
+import { evaluateModel, ItemKnn, loadDataset, protocolSplit, sharedDataRoot } from '@pncf/evaluation';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GRID = [10, 20, 50, 100, 200, 500, 0];
@@ -24,8 +16,8 @@ if (!dataRoot) throw new Error('needs the shared data folder (../shared/data)');
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['ml-100k', 'author-tag'];
 const results: Record<string, unknown> = {};
 for (const name of names) {
-  const spec = DATASETS[name]!;
-  const split = protocolSplit(kCore(loadInteractions(join(dataRoot, spec.file), spec.format), spec.core), 1);
+  const { spec, data } = loadDataset(name, dataRoot);
+  const split = protocolSplit(data, 1);
   const rows: { neighbours: number; ndcg10: number; recall20: number }[] = [];
   for (const neighbours of GRID) {
     const model = new ItemKnn({ neighbours });

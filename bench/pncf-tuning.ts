@@ -10,7 +10,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DATASETS, kCore, loadInteractions, protocolSplit, sharedDataRoot, tfRuntime } from '@pncf/evaluation';
+import { loadDataset, protocolSplit, sharedDataRoot, tfRuntime } from '@pncf/evaluation';
 import { defaultPreset, type PncfConfig, PncfRecommender } from '@pncf/pncf';
 import { Command } from 'commander';
 
@@ -65,9 +65,7 @@ const results: Record<string, Record<string, unknown>> = (() => {
 const backend = (await tfRuntime()).backend;
 
 for (const name of opts.datasets.split(',')) {
-  const spec = DATASETS[name];
-  if (!spec) throw new Error(`unknown data set ${name}`);
-  const data = kCore(loadInteractions(join(dataRoot, spec.file), spec.format), spec.core);
+  const { data } = loadDataset(name, dataRoot);
   const split = protocolSplit(data, 1);
   results[name] ??= {};
   for (const variant of opts.variants.split(',')) {

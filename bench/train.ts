@@ -10,10 +10,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  DATASETS,
   type Interactions,
-  kCore,
-  loadInteractions,
+  loadDataset,
   numItems,
   numPairs,
   numUsers,
@@ -192,9 +190,7 @@ const write = () =>
   );
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
 for (const name of opts.datasets.split(',')) {
-  const spec = DATASETS[name];
-  if (!spec) throw new Error(`unknown data set ${name}`);
-  const data = kCore(loadInteractions(join(dataRoot, spec.file), spec.format), spec.core);
+  const { spec, data } = loadDataset(name, dataRoot);
   console.log(`${name}: ${numPairs(data)} pairs, ${numUsers(data)} users, ${numItems(data)} items`);
   results[name] = {
     data: { pairs: numPairs(data), users: numUsers(data), items: numItems(data), core: spec.core },

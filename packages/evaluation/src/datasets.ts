@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DataFormat } from './loaders.js';
+import type { Interactions } from './interactions.js';
+import { kCore } from './kcore.js';
+import { type DataFormat, loadInteractions } from './loaders.js';
 
 export interface DatasetSpec {
   format: DataFormat;
@@ -24,4 +26,11 @@ export const DATASETS: Record<string, DatasetSpec> = {
 export function sharedDataRoot(repoRoot: string): string | undefined {
   const root = join(repoRoot, '..', 'shared', 'data');
   return existsSync(root) ? root : undefined;
+}
+
+/** A named data set read from a data folder (e.g. sharedDataRoot's) with its default k-core applied. */
+export function loadDataset(name: string, dataRoot: string): { spec: DatasetSpec; data: Interactions } {
+  const spec = DATASETS[name];
+  if (!spec) throw new Error(`unknown data set ${name} (known: ${Object.keys(DATASETS).join(', ')})`);
+  return { spec, data: kCore(loadInteractions(join(dataRoot, spec.file), spec.format), spec.core) };
 }

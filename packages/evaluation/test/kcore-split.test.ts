@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type Interactions,
   kCore,
+  loadDataset,
   loadInteractions,
   numItems,
   numPairs,
@@ -53,6 +54,13 @@ describe('k-core', () => {
   it.runIf(existsSync(ML100K))('ML-100K 10-core: 97,953 interactions, 943 users, 1,152 items', () => {
     const core = kCore(loadInteractions(ML100K, 'ml-100k'), 10);
     expect([numPairs(core), numUsers(core), numItems(core)]).toEqual([97_953, 943, 1_152]);
+  });
+
+  it.runIf(existsSync(ML100K))('loadDataset reads a named data set with its default k-core', () => {
+    const { spec, data } = loadDataset('ml-100k', DATA);
+    expect(spec.core).toBe(10);
+    expect([numPairs(data), numUsers(data), numItems(data)]).toEqual([97_953, 943, 1_152]);
+    expect(() => loadDataset('ml-10m', DATA)).toThrow(/unknown data set ml-10m \(known: ml-100k, ml-1m, author-tag\)/);
   });
 
   it.runIf(existsSync(AUTHOR_TAG))('author-tag 5-core: 158,151 pairs, 19,417 authors, 6,752 tags', () => {
