@@ -65,10 +65,17 @@ await runService({
       }
       return store;
     };
-    // A CURRENT that fails verification counts as nothing trained, so a run starts and recovers (verifiedCurrent).
+    // Polled every TRAIN_POLL_S: a version is verified (all its files hashed) once, not at every poll. A CURRENT
+    // that fails verification counts as nothing trained, so a run starts and recovers (verifiedCurrent).
+    let trained: { version: string; total: number } | undefined;
     const trainedTotal = () => {
       try {
-        return registry.current()?.manifest.metadata.data.total ?? 0;
+        const version = registry.currentVersion();
+        if (version === undefined) return 0;
+        if (trained?.version !== version) {
+          trained = { version, total: registry.open(version).manifest.metadata.data.total };
+        }
+        return trained.total;
       } catch {
         return 0;
       }
