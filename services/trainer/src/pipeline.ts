@@ -13,7 +13,16 @@ import {
   splitPerUser,
   tfRuntime,
 } from '@pncf/evaluation';
-import { loadArtifact, type PncfConfig, PncfRecommender, presets, remapModel, Scorer, saveArtifact } from '@pncf/pncf';
+import {
+  loadArtifact,
+  type ModelArtifact,
+  type PncfConfig,
+  PncfRecommender,
+  presets,
+  remapModel,
+  Scorer,
+  saveArtifact,
+} from '@pncf/pncf';
 import type { ModelRegistry, ModelVersion } from '@pncf/registry';
 import type { InteractionStore } from '@pncf/store';
 import { type Recovery, verifiedCurrent } from './baseline.js';
@@ -90,9 +99,9 @@ class ServingModelOnNewData implements Recommender {
   readonly name = 'current';
   private scorer?: Scorer;
   private knownItems?: Uint8Array;
-  constructor(private readonly dir: string) {}
+  constructor(private readonly artifact: ModelArtifact) {}
   async fit(data: Interactions): Promise<void> {
-    const artifact = loadArtifact(this.dir);
+    const { artifact } = this;
     const remapped = remapModel(artifact.model, artifact.userIds, artifact.itemIds, data);
     this.scorer = new Scorer(remapped.model);
     this.knownItems = remapped.knownItems;
@@ -181,8 +190,9 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   // Warm start: users and items the serving model knows continue from its word2vec tables.
   const { current, recovery } = verifiedCurrent(registry);
   if (recovery) deps.onRecovery?.(recovery);
-  if (current && pncfConfig.pretrain) {
-    const serving = loadArtifact(current.dir);
+  // Read once: it seeds the warm start here and is evaluated against the candidate after the fit.
+  const serving = current ? loadArtifact(current.dir) : undefined;
+  if (serving && pncfConfig.pretrain) {
     if (serving.pretrained) {
       // fit() matches rows by id: known users and items continue, new ones start fresh.
       candidate.pretrained = { ...serving.pretrained, userIds: serving.userIds, itemIds: serving.itemIds };
@@ -218,11 +228,11 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   const evaluated = sampleHoldout(split.test, config.TRAIN_EVAL_USERS, config.TRAIN_SEED);
   const holdout = await holdoutReport(candidate, split.train, evaluated);
   let currentValue: number | undefined;
-  if (current) {
-    const serving = new ServingModelOnNewData(current.dir);
-    await serving.fit(split.train);
-    currentValue = metricAt(await holdoutReport(serving, split.train, evaluated), config.GATE_METRIC, config.GATE_K);
-    serving.dispose();
+  if (serving) {
+    const baseline = new ServingModelOnNewData(serving);
+    await baseline.fit(split.train);
+    currentValue = metricAt(await holdoutReport(baseline, split.train, evaluated), config.GATE_METRIC, config.GATE_K);
+    baseline.dispose();
   }
   const candidateValue = metricAt(holdout, config.GATE_METRIC, config.GATE_K);
   step('evaluate', { candidate: candidateValue, current: currentValue ?? null });
