@@ -9,17 +9,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  evaluateModel,
-  loadDataset,
-  numItems,
-  numUsers,
-  protocolSplit,
-  type Recommender,
-  sharedDataRoot,
-  tfRuntime,
-} from '@pncf/evaluation';
-import { defaultPreset, initTower, ParallelScorer, type PncfModel, Random } from '@pncf/pncf';
+import { numItems, numUsers, protocolSplit, Random } from '@pncf/data';
+import { evaluateModel, loadDataset, type Recommender, sharedDataRoot, tfRuntime } from '@pncf/evaluation';
+import { defaultPreset, initTower, ParallelScorer, type PncfModel } from '@pncf/pncf';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dataRoot = sharedDataRoot(ROOT);

@@ -7,7 +7,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ease, evaluateModel, loadDataset, protocolSplit, sharedDataRoot } from '@pncf/evaluation';
+import { protocolSplit } from '@pncf/data';
+import { Ease, evaluateModel, loadDataset, sharedDataRoot } from '@pncf/evaluation';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GRIDS: Record<string, number[]> = {

@@ -10,13 +10,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { protocolSplit, Random } from '@pncf/data';
 import {
   cooccurrence,
-  createRng,
   invertSpdCholesky,
   invertSpdSweep,
   loadDataset,
-  protocolSplit,
   sharedDataRoot,
   tfRuntime,
 } from '@pncf/evaluation';
@@ -49,10 +48,10 @@ function matmulGflops(n: number): number {
 }
 
 function randomGram(n: number, seed: number): Float64Array {
-  const rng = createRng(seed);
+  const rng = new Random(seed);
   const g = new Float64Array(n * n);
   for (let r = 0; r < 4 * n; r++) {
-    const items = Array.from({ length: 12 }, () => Math.floor(rng() ** 2 * n));
+    const items = Array.from({ length: 12 }, () => Math.floor(rng.next() ** 2 * n));
     for (const i of items) for (const j of items) g[i * n + j]! += 1;
   }
   for (let i = 0; i < n; i++) g[i * n + i]! += 200;

@@ -7,7 +7,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { evaluateModel, ItemKnn, loadDataset, protocolSplit, sharedDataRoot } from '@pncf/evaluation';
+import { protocolSplit } from '@pncf/data';
+import { evaluateModel, ItemKnn, loadDataset, sharedDataRoot } from '@pncf/evaluation';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GRID = [10, 20, 50, 100, 200, 500, 0];

@@ -10,7 +10,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadDataset, protocolSplit, sharedDataRoot, tfRuntime } from '@pncf/evaluation';
+import { protocolSplit } from '@pncf/data';
+import { loadDataset, sharedDataRoot, tfRuntime } from '@pncf/evaluation';
 import { defaultPreset, type PncfConfig, PncfRecommender } from '@pncf/pncf';
 import { Command } from 'commander';
 

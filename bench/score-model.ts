@@ -8,14 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  DATASETS,
-  type Interactions,
-  loadInteractions,
-  protocolSplit,
-  sharedDataRoot,
-  tfRuntime,
-} from '@pncf/evaluation';
+import { type Interactions, protocolSplit } from '@pncf/data';
+import { DATASETS, loadInteractions, sharedDataRoot, tfRuntime } from '@pncf/evaluation';
 import { loadArtifact, type ModelArtifact, PncfRecommender, presets, saveArtifact } from '@pncf/pncf';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

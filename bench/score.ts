@@ -19,7 +19,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRng, MetricAccumulator, testUsers, tfRuntime } from '@pncf/evaluation';
+import { Random } from '@pncf/data';
+import { MetricAccumulator, testUsers, tfRuntime } from '@pncf/evaluation';
 import { freePort, kafkaForRun, type StartedBroker } from '@pncf/kafka-local';
 import { ModelRegistry } from '@pncf/registry';
 import { loadConfig } from '@pncf/runtime';
@@ -65,10 +66,10 @@ const { artifact, train, test } = bench;
 const createdAt = new Date().toISOString();
 
 // 1. Quality: the same users through full ranking and through each candidate setting.
-const rng = createRng(7);
+const rng = new Random(7);
 const all = [...testUsers(test)];
 for (let j = all.length - 1; j > 0; j--) {
-  const r = Math.floor(rng() * (j + 1));
+  const r = rng.int(j + 1);
   [all[j], all[r]] = [all[r]!, all[j]!];
 }
 const sample = all.slice(0, Math.min(QUALITY_USERS, all.length));

@@ -9,22 +9,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type Interactions,
-  loadDataset,
-  numItems,
-  numPairs,
-  numUsers,
-  protocolSplit,
-  sharedDataRoot,
-  tfRuntime,
-} from '@pncf/evaluation';
+import { type Interactions, numItems, numPairs, numUsers, protocolSplit, Random } from '@pncf/data';
+import { loadDataset, sharedDataRoot, tfRuntime } from '@pncf/evaluation';
 import {
   initTower,
   PncfRecommender,
   type PresetName,
   presets,
-  Random,
   Scorer,
   sampleBags,
   sampleEpoch,

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { initTower, presets, Random, saveArtifact } from '@pncf/pncf';
+import { Random } from '@pncf/data';
+import { initTower, presets, saveArtifact } from '@pncf/pncf';
 import type { ModelRegistry } from '@pncf/registry';
 import { InteractionStore, type StoredEvent } from '@pncf/store';
 import { AuthorTagGenerator, scaledOptions, streamEvents } from '@pncf/synthetic';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { fromPairs, tfRuntime } from '@pncf/evaluation';
+import { fromPairs } from '@pncf/data';
+import { tfRuntime } from '@pncf/evaluation';
 import { loadArtifact, readManifest, Scorer } from '@pncf/pncf';
 import { beforeAll, describe, expect, it } from 'vitest';
 

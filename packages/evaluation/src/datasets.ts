@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Interactions } from './interactions.js';
-import { kCore } from './kcore.js';
+import { type Interactions, kCore } from '@pncf/data';
 import { type DataFormat, loadInteractions } from './loaders.js';
 
 export interface DatasetSpec {

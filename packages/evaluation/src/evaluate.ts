@@ -1,7 +1,6 @@
-import type { Interactions } from './interactions.js';
+import { type Interactions, topK } from '@pncf/data';
 import { DEFAULT_KS, MetricAccumulator, type MetricTable } from './metrics.js';
 import type { Recommender } from './model.js';
-import { topK } from './ranking.js';
 
 export interface EvaluateOptions {
   ks?: readonly number[];

@@ -1,11 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  deriveSeed,
+  type Interactions,
+  numItems,
+  numPairs,
+  numUsers,
+  type ProtocolSplit,
+  protocolSplit,
+  splitPerUser,
+} from '@pncf/data';
 import { type Evaluation, evaluateModel } from './evaluate.js';
-import { type Interactions, numItems, numPairs, numUsers } from './interactions.js';
 import { DEFAULT_KS, METRICS, type MetricName } from './metrics.js';
 import type { Recommender } from './model.js';
-import { deriveSeed } from './rng.js';
-import { type ProtocolSplit, protocolSplit, splitPerUser } from './split.js';
 
 /** Creates a fresh, unfitted model. The runner calls it once per seed. */
 export type ModelFactory = () => Recommender;

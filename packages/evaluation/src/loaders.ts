@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { fromTriples, type Interactions } from './interactions.js';
+import { fromTriples, type Interactions } from '@pncf/data';
 
 /** A malformed input line: the message names the file and the 1-based line number. */
 export class DataFormatError extends Error {

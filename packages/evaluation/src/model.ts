@@ -1,4 +1,4 @@
-import type { Interactions } from './interactions.js';
+import type { Interactions } from '@pncf/data';
 
 /**
  * What every model evaluated by the harness implements: baselines, NeuMF, PNCF and NPNCF alike.

@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Random } from '@pncf/data';
 import { describe, expect, it } from 'vitest';
 import {
-  createRng,
   ItemKnn,
   loadGivenSplit,
   MostPop,
@@ -16,11 +16,11 @@ import {
 } from '../src/index.js';
 
 function dataset() {
-  const rng = createRng(2);
+  const rng = new Random(2);
   const lines: string[] = [];
   for (let u = 0; u < 80; u++) {
-    const n = 6 + Math.floor(rng() * 20);
-    for (let j = 0; j < n; j++) lines.push(`user${u},item${Math.floor(rng() ** 2 * 60)},${1 + Math.floor(rng() * 3)}`);
+    const n = 6 + rng.int(20);
+    for (let j = 0; j < n; j++) lines.push(`user${u},item${Math.floor(rng.next() ** 2 * 60)},${1 + rng.int(3)}`);
   }
   return parseInteractions(lines.join('\n'), 'generic');
 }

@@ -1,18 +1,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { type Interactions, kCore, numItems, numPairs, numUsers, protocolSplit, splitPerUser } from '@pncf/data';
 import { describe, expect, it } from 'vitest';
-import {
-  type Interactions,
-  kCore,
-  loadDataset,
-  loadInteractions,
-  numItems,
-  numPairs,
-  numUsers,
-  parseInteractions,
-  protocolSplit,
-  splitPerUser,
-} from '../src/index.js';
+import { loadDataset, loadInteractions, parseInteractions } from '../src/index.js';
 
 const DATA = fileURLToPath(new URL('../../../../shared/data/', import.meta.url));
 const ML100K = `${DATA}movielens/ml-100k/u.data`;

@@ -1,18 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fromPairs, type Interactions, numItems, numPairs, numUsers } from '@pncf/data';
 import { describe, expect, it } from 'vitest';
-import {
-  DataFormatError,
-  fromPairs,
-  type Interactions,
-  loadGivenSplit,
-  loadInteractions,
-  numItems,
-  numPairs,
-  numUsers,
-  parseInteractions,
-} from '../src/index.js';
+import { DataFormatError, loadGivenSplit, loadInteractions, parseInteractions } from '../src/index.js';
 
 /** (raw user, raw item, count) triples of the data, sorted, for comparing against expectations. */
 function triples(data: Interactions): string[] {

@@ -1,5 +1,6 @@
+import { topK } from '@pncf/data';
 import { describe, expect, it } from 'vitest';
-import { MetricAccumulator, topK, userMetrics } from '../src/index.js';
+import { MetricAccumulator, userMetrics } from '../src/index.js';
 
 const LOG3 = 1 / Math.log2(3); // gain at rank 2
 const LOG4 = 1 / Math.log2(4); // gain at rank 3 (= 0.5)

@@ -1,9 +1,8 @@
+import { type Interactions, Random, sortedContains, splitPerUser } from '@pncf/data';
 import { describe, expect, it } from 'vitest';
 import {
-  createRng,
   Ease,
   evaluateModel,
-  type Interactions,
   ItemKnn,
   invertSpdCholesky,
   invertSpdSweep,
@@ -11,8 +10,6 @@ import {
   NeuMf,
   parseInteractions,
   pointwiseSamples,
-  sortedContains,
-  splitPerUser,
   tfRuntime,
 } from '../src/index.js';
 
@@ -51,10 +48,10 @@ describe('EASE on a toy matrix with a hand-solved answer', () => {
 
   it('the blocked sweep agrees with the Float64 Cholesky inverse across several blocks', async () => {
     const n = 37;
-    const rng = createRng(5);
+    const rng = new Random(5);
     const a = new Float64Array(n * n);
     for (let r = 0; r < 200; r++) {
-      const items = [0, 1, 2, 3].map(() => Math.floor(rng() * n));
+      const items = [0, 1, 2, 3].map(() => rng.int(n));
       for (const i of items) for (const j of items) a[i * n + j]! += 1;
     }
     for (let i = 0; i < n; i++) a[i * n + i]! += 3;
@@ -101,11 +98,11 @@ describe('MostPop', () => {
 
 /** Two communities: users 0..29 like items 0..19, users 30..59 like items 20..39 (each a random 60%). */
 function communities(): Interactions {
-  const rng = createRng(11);
+  const rng = new Random(11);
   const lines: string[] = [];
   for (let u = 0; u < 60; u++) {
     const base = u < 30 ? 0 : 20;
-    for (let i = 0; i < 20; i++) if (rng() < 0.6) lines.push(`u${u},i${base + i}`);
+    for (let i = 0; i < 20; i++) if (rng.next() < 0.6) lines.push(`u${u},i${base + i}`);
   }
   return parseInteractions(lines.join('\n'), 'generic');
 }
@@ -113,7 +110,7 @@ function communities(): Interactions {
 describe('negative sampling', () => {
   it('draws user-conditioned negatives outside the user’s train items', () => {
     const data = communities();
-    const s = pointwiseSamples(data, 3, createRng(1));
+    const s = pointwiseSamples(data, 3, new Random(1));
     expect(s.labels.length).toBe(data.byUser.indices.length * 4);
     const { indptr, indices } = data.byUser;
     let positives = 0;

@@ -1,4 +1,4 @@
-import type { Random } from './random.js';
+import type { Random } from '@pncf/data';
 
 /**
  * Walker alias table over n outcomes: O(n) to build, O(1) per draw. `prob[k]` is the chance of keeping k in

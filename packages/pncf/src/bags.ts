@@ -1,6 +1,5 @@
-import type { Csr } from '@pncf/evaluation';
+import { type Csr, Random } from '@pncf/data';
 import { buildAlias, drawAlias } from './alias.js';
-import { Random } from './random.js';
 
 export interface BagOptions {
   /** Tokens per bag (reference 20). */

@@ -1,4 +1,4 @@
-import type { Csr } from '@pncf/evaluation';
+import type { Csr } from '@pncf/data';
 
 /**
  * Cold start for users the model has no vector for. User and item vectors live in different spaces (two

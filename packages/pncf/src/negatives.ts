@@ -1,5 +1,4 @@
-import { type Csr, sortedContains } from '@pncf/evaluation';
-import { Random, shuffleInPlace } from './random.js';
+import { type Csr, Random, shuffleInPlace, sortedContains } from '@pncf/data';
 
 /** One epoch of tower training data: parallel arrays of (user, item, label), already shuffled. */
 export interface TrainingSamples {

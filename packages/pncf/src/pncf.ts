@@ -1,8 +1,8 @@
-import { type FitOptions, type Interactions, type Recommender, tfRuntime } from '@pncf/evaluation';
+import { type Interactions, Random } from '@pncf/data';
+import { type FitOptions, type Recommender, tfRuntime } from '@pncf/evaluation';
 import { sampleBags } from './bags.js';
 import type { PncfConfig } from './config.js';
 import { ParallelScorer } from './parallel-scorer.js';
-import { Random } from './random.js';
 import { type PncfModel, Scorer } from './scorer.js';
 import { initTower, type TowerWeights } from './tower-weights.js';
 import { type EpochRecord, trainTower } from './train-tower.js';

@@ -1,4 +1,4 @@
-import type { Interactions } from '@pncf/evaluation';
+import type { Interactions } from '@pncf/data';
 import { coldStartUserVector, itemUserCentroids } from './cold-start.js';
 import type { PncfModel } from './scorer.js';
 

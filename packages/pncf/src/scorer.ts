@@ -1,6 +1,5 @@
-import type { Csr } from '@pncf/evaluation';
+import { type Csr, topK } from '@pncf/data';
 import * as tf from '@tensorflow/tfjs';
-import { topKRow } from './topk.js';
 import { foldBatchNorm, type TowerWeights } from './tower-weights.js';
 
 /** Everything needed to score: both embedding tables (rows = dense indices) and the tower. */
@@ -114,7 +113,7 @@ export class Scorer {
           for (let p = seen.indptr[u]!; p < seen.indptr[u + 1]!; p++)
             scores[b * m + seen.indices[p]!] = Number.NEGATIVE_INFINITY;
         }
-        result.counts[start + b] = topKRow(scores, b * m, m, k, result.items, result.scores, (start + b) * k);
+        result.counts[start + b] = topK(scores, b * m, m, k, result.items, result.scores, (start + b) * k);
       }
     }
     return result;

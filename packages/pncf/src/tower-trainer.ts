@@ -1,5 +1,5 @@
+import { Random } from '@pncf/data';
 import * as tf from '@tensorflow/tfjs';
-import { Random } from './random.js';
 import { BATCH_NORM_EPSILON, type TowerWeights } from './tower-weights.js';
 
 export interface StepOptions {

@@ -1,4 +1,4 @@
-import { Random } from './random.js';
+import { Random } from '@pncf/data';
 
 /** One hidden layer: dense kernel (in × out, row-major), bias, and batch-norm parameters and running stats. */
 export interface DenseLayer {

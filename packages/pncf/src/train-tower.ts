@@ -1,6 +1,5 @@
-import type { Interactions } from '@pncf/evaluation';
+import { type Interactions, Random } from '@pncf/data';
 import { type NegativeSampling, sampleEpoch } from './negatives.js';
-import { Random } from './random.js';
 import { type PncfModel, Scorer } from './scorer.js';
 import { TowerTrainer } from './tower-trainer.js';
 import type { TowerWeights } from './tower-weights.js';

@@ -1,6 +1,6 @@
+import { Random } from '@pncf/data';
 import { buildAlias } from './alias.js';
 import { type BagCorpus, numBags } from './bags.js';
-import { Random } from './random.js';
 import { startTsWorker } from './ts-worker.js';
 import { type KernelData, type KernelParams, trainBags } from './word2vec-kernel.js';
 import type { WorkerJob } from './word2vec-worker.js';

@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Random } from '@pncf/data';
 import { tfRuntime } from '@pncf/evaluation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadArtifact, type ModelArtifact, readManifest, saveArtifact } from '../src/artifact.js';
 import { defaultPreset } from '../src/config.js';
-import { Random } from '../src/random.js';
 import { Scorer } from '../src/scorer.js';
 import { initTower } from '../src/tower-weights.js';
 

@@ -1,7 +1,7 @@
+import { Random } from '@pncf/data';
 import { describe, expect, it } from 'vitest';
 import { buildAlias, drawAlias } from '../src/alias.js';
 import { bagsPerRow, paperBags, sampleBags } from '../src/bags.js';
-import { Random } from '../src/random.js';
 import { clusteredData } from './fixtures.js';
 
 describe('alias table', () => {

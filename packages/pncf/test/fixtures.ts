@@ -1,5 +1,4 @@
-import { fromTriples, type Interactions } from '@pncf/evaluation';
-import { Random } from '../src/random.js';
+import { fromTriples, type Interactions, Random } from '@pncf/data';
 
 /**
  * Two communities: users in group g interact mostly with items of group g (counts 1–4), with a little

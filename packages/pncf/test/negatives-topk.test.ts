@@ -1,7 +1,6 @@
+import { Random, topK } from '@pncf/data';
 import { describe, expect, it } from 'vitest';
 import { sampleEpoch } from '../src/negatives.js';
-import { Random } from '../src/random.js';
-import { topKRow } from '../src/topk.js';
 import { clusteredData } from './fixtures.js';
 
 describe('training samples', () => {
@@ -58,7 +57,7 @@ describe('top-K', () => {
     for (let j = 0; j < n; j += 7) scores[j] = Number.NEGATIVE_INFINITY;
     const items = new Uint32Array(20);
     const top = new Float32Array(20);
-    const found = topKRow(scores, 0, n, 20, items, top, 0);
+    const found = topK(scores, 0, n, 20, items, top, 0);
     const expected = [...scores.keys()]
       .filter((j) => scores[j] !== Number.NEGATIVE_INFINITY)
       .sort((a, b) => scores[b]! - scores[a]!)
@@ -71,7 +70,7 @@ describe('top-K', () => {
   it('returns fewer than K when few items are eligible', () => {
     const scores = Float32Array.of(0.1, Number.NEGATIVE_INFINITY, 0.3);
     const items = new Uint32Array(5);
-    expect(topKRow(scores, 0, 3, 5, items, new Float32Array(5), 0)).toBe(2);
+    expect(topK(scores, 0, 3, 5, items, new Float32Array(5), 0)).toBe(2);
     expect(Array.from(items.subarray(0, 2))).toEqual([2, 0]);
   });
 });

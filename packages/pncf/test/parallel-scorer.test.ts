@@ -1,6 +1,7 @@
+import { Random } from '@pncf/data';
 import { tfRuntime } from '@pncf/evaluation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initTower, ParallelScorer, type PncfModel, Random, Scorer } from '../src/index.js';
+import { initTower, ParallelScorer, type PncfModel, Scorer } from '../src/index.js';
 
 describe('ParallelScorer', () => {
   const rng = new Random(11);

@@ -1,4 +1,4 @@
-import { splitPerUser } from '@pncf/evaluation';
+import { splitPerUser } from '@pncf/data';
 import { describe, expect, it } from 'vitest';
 import { defaultPreset, type PncfConfig } from '../src/config.js';
 import { PncfRecommender } from '../src/pncf.js';

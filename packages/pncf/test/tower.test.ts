@@ -1,7 +1,7 @@
+import { Random } from '@pncf/data';
 import { tfRuntime } from '@pncf/evaluation';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Random } from '../src/random.js';
 import { Scorer } from '../src/scorer.js';
 import { TowerTrainer } from '../src/tower-trainer.js';
 import { BATCH_NORM_EPSILON, initTower, type TowerWeights } from '../src/tower-weights.js';

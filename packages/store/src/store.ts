@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Csr, Interactions } from '@pncf/evaluation';
-import { transpose } from '@pncf/evaluation';
+import { type Csr, type Interactions, transpose } from '@pncf/data';
 import { type Database, open, type RootDatabase } from 'lmdb';
 import { aggregatePairs, itemMajorOrder } from './aggregate.js';
 import { pairKeySecond, pairRange, readU32Value, writePairKey, writeU32Value } from './keys.js';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { fromTriples } from '@pncf/evaluation';
+import { fromTriples } from '@pncf/data';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aggregatePairs, InteractionStore, type StoredEvent } from '../src/index.js';
 

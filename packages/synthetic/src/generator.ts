@@ -1,4 +1,4 @@
-import { createRng, deriveSeed, fromPairs, type Interactions } from '@pncf/evaluation';
+import { deriveSeed, fromPairs, type Interactions, Random } from '@pncf/data';
 import { defaultSyntheticOptions, type SyntheticOptions } from './options.js';
 
 /** The stream as parallel typed arrays, in time order; every event has count 1. */
@@ -54,13 +54,13 @@ class World {
 
   constructor(readonly options: SyntheticOptions) {
     const { authors, tags, topics, tagsPerTopic, maxTopicsPerAuthor, activityTail, seed } = options;
-    const rng = createRng(deriveSeed(seed, 1));
+    const rng = new Random(deriveSeed(seed, 1));
 
     this.activityCumulative = new Float64Array(authors);
     let total = 0;
     for (let a = 0; a < authors; a++) {
       // Pareto(activityTail), capped: real authors write at most a few hundred videos.
-      total += Math.min(60, (1 - rng()) ** (-1 / activityTail));
+      total += Math.min(60, (1 - rng.next()) ** (-1 / activityTail));
       this.activityCumulative[a] = total;
     }
     this.authorBirths = birthIndices(authors, options.initialAuthorShare, options.events);
@@ -70,11 +70,11 @@ class World {
     const chosenTopics: number[] = [];
     const topicWeights: number[] = [];
     for (let a = 0; a < authors; a++) {
-      const k = 1 + Math.floor(rng() * maxTopicsPerAuthor);
+      const k = 1 + rng.int(maxTopicsPerAuthor);
       let cumulative = 0;
       for (let j = 0; j < k; j++) {
-        chosenTopics.push(Math.floor(rng() * topics));
-        cumulative += 0.2 + rng();
+        chosenTopics.push(rng.int(topics));
+        cumulative += 0.2 + rng.next();
         topicWeights.push(cumulative);
       }
       this.topicStart[a + 1] = chosenTopics.length;
@@ -85,7 +85,7 @@ class World {
     const perTopic = Math.min(tagsPerTopic, tags);
     this.topicTags = new Uint32Array(topics * perTopic);
     for (let t = 0; t < topics; t++) {
-      for (let r = 0; r < perTopic; r++) this.topicTags[t * perTopic + r] = Math.floor(rng() * tags);
+      for (let r = 0; r < perTopic; r++) this.topicTags[t * perTopic + r] = rng.int(tags);
     }
     this.zipfCumulative = new Float64Array(perTopic);
     let zipf = 0;
@@ -96,23 +96,23 @@ class World {
   }
 
   /** A tag for author a from its topics (or noise), among the first `bornTags` tags. */
-  drawFreshTag(a: number, bornTags: number, rng: () => number): number {
-    if (rng() >= this.options.noiseProbability) {
+  drawFreshTag(a: number, bornTags: number, rng: Random): number {
+    if (rng.next() >= this.options.noiseProbability) {
       const start = this.topicStart[a]!;
       const end = this.topicStart[a + 1]!;
       const base = start > 0 ? this.authorTopicCumulative[start - 1]! : 0;
       const perTopic = this.zipfCumulative.length;
       for (let attempt = 0; attempt < 8; attempt++) {
-        const pick = base + rng() * (this.authorTopicCumulative[end - 1]! - base);
+        const pick = base + rng.next() * (this.authorTopicCumulative[end - 1]! - base);
         let j = start;
         while (j < end - 1 && this.authorTopicCumulative[j]! <= pick) j++;
         const topic = this.authorTopics[j]!;
-        const rank = searchCumulative(this.zipfCumulative, perTopic, rng() * this.zipfCumulative[perTopic - 1]!);
+        const rank = searchCumulative(this.zipfCumulative, perTopic, rng.next() * this.zipfCumulative[perTopic - 1]!);
         const tag = this.topicTags[topic * perTopic + rank]!;
         if (tag < bornTags) return tag;
       }
     }
-    return Math.floor(rng() * bornTags);
+    return rng.int(bornTags);
   }
 }
 
@@ -139,7 +139,7 @@ export class AuthorTagGenerator {
   generate(): SyntheticStream {
     const { events, authors: authorCount, tags: tagCount, reuseProbability, startTs, meanGapMs } = this.options;
     const world = this.world;
-    const rng = createRng(deriveSeed(this.options.seed, 2));
+    const rng = new Random(deriveSeed(this.options.seed, 2));
     const authors = new Uint32Array(events);
     const tags = new Uint32Array(events);
     const timestamps = new Float64Array(events);
@@ -155,11 +155,11 @@ export class AuthorTagGenerator {
       const a = searchCumulative(
         world.activityCumulative,
         bornAuthors,
-        rng() * world.activityCumulative[bornAuthors - 1]!,
+        rng.next() * world.activityCumulative[bornAuthors - 1]!,
       );
       const used = historyLength[a]!;
       let tag: number;
-      if (used > 0 && rng() < reuseProbability) tag = history[a]![Math.floor(rng() * used)]!;
+      if (used > 0 && rng.next() < reuseProbability) tag = history[a]![rng.int(used)]!;
       else tag = world.drawFreshTag(a, bornTags, rng);
 
       let own = history[a];
@@ -174,7 +174,7 @@ export class AuthorTagGenerator {
 
       authors[i] = a;
       tags[i] = tag;
-      ts += meanGapMs * -Math.log(1 - rng());
+      ts += meanGapMs * -Math.log(1 - rng.next());
       timestamps[i] = Math.round(ts);
     }
     this.history = history;
@@ -190,7 +190,7 @@ export class AuthorTagGenerator {
    */
   nextNewTags(horizon = 20): Map<string, string[]> {
     if (!this.history || !this.historyLength) throw new Error('call generate() first');
-    const rng = createRng(deriveSeed(this.options.seed, 3));
+    const rng = new Random(deriveSeed(this.options.seed, 3));
     const truth = new Map<string, string[]>();
     const seen = new Set<number>();
     for (let a = 0; a < this.options.authors; a++) {
@@ -202,7 +202,7 @@ export class AuthorTagGenerator {
       const fresh: string[] = [];
       for (let step = 0; step < horizon; step++) {
         // Re-use events bring no new tag; only fresh draws can.
-        if (rng() < this.options.reuseProbability) continue;
+        if (rng.next() < this.options.reuseProbability) continue;
         const tag = this.world.drawFreshTag(a, this.options.tags, rng);
         if (!seen.has(tag)) {
           seen.add(tag);

@@ -1,4 +1,5 @@
-import { evaluateModel, fromPairs, ItemKnn, MostPop, numPairs } from '@pncf/evaluation';
+import { fromPairs, numPairs } from '@pncf/data';
+import { evaluateModel, ItemKnn, MostPop } from '@pncf/evaluation';
 import { describe, expect, it } from 'vitest';
 import { AuthorTagGenerator, streamEvents, toInteractions } from '../src/generator.js';
 import { scaledOptions } from '../src/options.js';

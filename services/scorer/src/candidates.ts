@@ -1,4 +1,4 @@
-import { topKRow } from '@pncf/pncf';
+import { topK } from '@pncf/data';
 
 /**
  * Candidate generation for one user, so the tower runs on a few hundred items instead of all of them: the
@@ -26,7 +26,7 @@ export function selectCandidates(
     affinity[offset + item] = Number.NEGATIVE_INFINITY;
     marks[item] = 1;
   }
-  let count = nearest > 0 ? topKRow(affinity, offset, numItems, nearest, outItems, outScratch, outOffset) : 0;
+  let count = nearest > 0 ? topK(affinity, offset, numItems, nearest, outItems, outScratch, outOffset) : 0;
   for (let c = 0; c < count; c++) marks[outItems[outOffset + c]!] = 1;
   let added = 0;
   for (let p = 0; p < popularOrder.length && added < popular; p++) {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Interactions } from '@pncf/evaluation';
+import type { Interactions } from '@pncf/data';
 import { InteractionStore } from '@pncf/store';
 import type { UserHistory } from './serving-model.js';
 

@@ -1,6 +1,6 @@
-import type { Interactions } from '@pncf/evaluation';
+import { type Interactions, topK } from '@pncf/data';
 import type { RecommendationSource } from '@pncf/events';
-import { coldStartUserVector, foldBatchNorm, itemUserCentroids, type ModelArtifact, topKRow } from '@pncf/pncf';
+import { coldStartUserVector, foldBatchNorm, itemUserCentroids, type ModelArtifact } from '@pncf/pncf';
 import * as tf from '@tensorflow/tfjs';
 import { popularityOrder, selectCandidates } from './candidates.js';
 
@@ -246,7 +246,7 @@ export class ServingModel {
       for (let r = 0; r < n; r++) {
         const row = vectorRow[r]!;
         if (row < 0) continue;
-        const found = topKRow(scores, offsets[row]!, candCount[row]!, k, topItems, topScores, 0);
+        const found = topK(scores, offsets[row]!, candCount[row]!, k, topItems, topScores, 0);
         const items: ScoredItem[] = new Array(found);
         for (let j = 0; j < found; j++) {
           items[j] = { item: this.itemIds[itemIdx[offsets[row]! + topItems[j]!]!]!, score: topScores[j]! };

@@ -1,5 +1,5 @@
-import { fromPairs, type Interactions } from '@pncf/evaluation';
-import { initTower, type ModelArtifact, presets, Random } from '@pncf/pncf';
+import { fromPairs, type Interactions, Random } from '@pncf/data';
+import { initTower, type ModelArtifact, presets } from '@pncf/pncf';
 
 export const USERS = 60;
 export const ITEMS = 300;

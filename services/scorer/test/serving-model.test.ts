@@ -1,4 +1,5 @@
-import { fromPairs, tfRuntime } from '@pncf/evaluation';
+import { fromPairs } from '@pncf/data';
+import { tfRuntime } from '@pncf/evaluation';
 import { Scorer } from '@pncf/pncf';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,18 +1,15 @@
 import {
-  createRng,
-  evaluateModel,
   type Interactions,
   kCore,
-  type MetricName,
   numItems,
   numPairs,
   numUsers,
   partitionByMask,
   protocolSplit,
-  type Recommender,
+  Random,
   splitPerUser,
-  tfRuntime,
-} from '@pncf/evaluation';
+} from '@pncf/data';
+import { evaluateModel, type MetricName, type Recommender, tfRuntime } from '@pncf/evaluation';
 import {
   loadArtifact,
   type ModelArtifact,
@@ -128,9 +125,9 @@ export function sampleHoldout(test: Interactions, max: number, seed: number): In
   const users: number[] = [];
   for (let u = 0; u < rows; u++) if (indptr[u + 1]! > indptr[u]!) users.push(u);
   if (users.length <= max) return test;
-  const rng = createRng(seed);
+  const rng = new Random(seed);
   for (let j = 0; j < max; j++) {
-    const r = j + Math.floor(rng() * (users.length - j));
+    const r = j + rng.int(users.length - j);
     [users[j], users[r]] = [users[r]!, users[j]!];
   }
   const mask = new Uint8Array(test.byUser.indices.length);

@@ -1,4 +1,5 @@
-import { fromPairs, testUsers } from '@pncf/evaluation';
+import { fromPairs } from '@pncf/data';
+import { testUsers } from '@pncf/evaluation';
 import { describe, expect, it } from 'vitest';
 import { sampleHoldout } from '../src/pipeline.js';
 

@@ -1,12 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kCore, numItems, numPairs, numUsers } from '@pncf/data';
 import {
   DEFAULT_KS,
   Ease,
   type ExperimentData,
   ItemKnn,
-  kCore,
   loadGivenSplit,
   loadInteractions,
   type ModelFactories,
@@ -14,9 +14,6 @@ import {
   markdownReport,
   metricsChartSvg,
   NeuMf,
-  numItems,
-  numPairs,
-  numUsers,
   type ProgressSink,
   type Recommender,
   runExperiment,

@@ -1,4 +1,5 @@
-import { kCore, loadInteractions, numItems, numPairs, numUsers, splitPerUser, tfRuntime } from '@pncf/evaluation';
+import { kCore, numItems, numPairs, numUsers, splitPerUser } from '@pncf/data';
+import { loadInteractions, tfRuntime } from '@pncf/evaluation';
 import { PncfRecommender, type PresetName, presets, saveArtifact } from '@pncf/pncf';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';

@@ -1,4 +1,4 @@
-import type { Interactions } from '../interactions.js';
+import type { Interactions } from '@pncf/data';
 import type { Recommender } from '../model.js';
 import { type TfRuntime, tfRuntime } from '../tf-backend.js';
 import { cooccurrence } from './gram.js';

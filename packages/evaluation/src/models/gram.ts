@@ -1,4 +1,4 @@
-import type { Interactions } from '../interactions.js';
+import type { Interactions } from '@pncf/data';
 
 /**
  * Dense item × item co-occurrence G = XᵀX of the binary user × item matrix X (G[i,j] = users having both),

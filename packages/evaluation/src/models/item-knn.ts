@@ -1,4 +1,4 @@
-import type { Interactions } from '../interactions.js';
+import type { Interactions } from '@pncf/data';
 import type { Recommender } from '../model.js';
 import { cooccurrence } from './gram.js';
 

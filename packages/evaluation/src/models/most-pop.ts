@@ -1,4 +1,4 @@
-import type { Interactions } from '../interactions.js';
+import type { Interactions } from '@pncf/data';
 import type { Recommender } from '../model.js';
 
 /** Popularity: every user gets the items ranked by how many train users have them (distinct pairs). */

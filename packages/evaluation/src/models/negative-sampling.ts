@@ -1,18 +1,4 @@
-import type { Interactions } from '../interactions.js';
-
-/** Whether sorted `indices[start, end)` contains `value` (binary search; train rows are sorted by item). */
-export function sortedContains(indices: Uint32Array, start: number, end: number, value: number): boolean {
-  let lo = start;
-  let hi = end;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = indices[mid]!;
-    if (v === value) return true;
-    if (v < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return false;
-}
+import { type Interactions, type Random, sortedContains } from '@pncf/data';
 
 export interface PointwiseSamples {
   users: Int32Array;
@@ -26,7 +12,7 @@ export interface PointwiseSamples {
  * filtered, unlike the PNCF reference's random (user, item) pairs). Returned in a seeded random order.
  * Users who have interacted with every item get no negatives.
  */
-export function pointwiseSamples(train: Interactions, negatives: number, rng: () => number): PointwiseSamples {
+export function pointwiseSamples(train: Interactions, negatives: number, rng: Random): PointwiseSamples {
   const { indptr, indices, rows, cols } = train.byUser;
   const nnz = indices.length;
   const total = nnz * (1 + negatives);
@@ -45,7 +31,7 @@ export function pointwiseSamples(train: Interactions, negatives: number, rng: ()
       if (full) continue;
       for (let s = 0; s < negatives; s++) {
         let j: number;
-        do j = Math.floor(rng() * cols);
+        do j = rng.int(cols);
         while (sortedContains(indices, start, end, j));
         users[at] = u;
         items[at] = j;
@@ -55,7 +41,7 @@ export function pointwiseSamples(train: Interactions, negatives: number, rng: ()
   }
   // Shuffle the filled prefix so mini-batches mix users.
   for (let k = at - 1; k > 0; k--) {
-    const r = Math.floor(rng() * (k + 1));
+    const r = rng.int(k + 1);
     const tu = users[k]!;
     users[k] = users[r]!;
     users[r] = tu;

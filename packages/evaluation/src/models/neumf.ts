@@ -1,9 +1,7 @@
+import { type Interactions, partitionByMask, Random } from '@pncf/data';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { partitionByMask } from '../csr-ops.js';
 import { evaluateModel } from '../evaluate.js';
-import type { Interactions } from '../interactions.js';
 import type { FitOptions, Recommender } from '../model.js';
-import { createRng } from '../rng.js';
 import { type TfRuntime, tfRuntime } from '../tf-backend.js';
 import { pointwiseSamples } from './negative-sampling.js';
 
@@ -76,16 +74,16 @@ export class NeuMf implements Recommender {
     this.runtime = runtime;
     const { tf } = runtime;
     const seed = options.seed ?? 1;
-    const rng = createRng(seed);
+    const rng = new Random(seed);
     const { factors, layers } = this.o;
     const nu = train.byUser.rows;
     const ni = train.byUser.cols;
     const mlpDim = factors * 2 ** (layers - 1);
     const init = (shape: number[], std: number) =>
-      tf.variable(tf.randomNormal(shape, 0, std, 'float32', Math.floor(rng() * 2 ** 31)));
+      tf.variable(tf.randomNormal(shape, 0, std, 'float32', rng.int(2 ** 31)));
     const glorot = (fanIn: number, fanOut: number) => {
       const limit = Math.sqrt(6 / (fanIn + fanOut));
-      return tf.variable(tf.randomUniform([fanIn, fanOut], -limit, limit, 'float32', Math.floor(rng() * 2 ** 31)));
+      return tf.variable(tf.randomUniform([fanIn, fanOut], -limit, limit, 'float32', rng.int(2 ** 31)));
     };
     const weights: Variable[] = [];
     const biases: Variable[] = [];
@@ -119,7 +117,7 @@ export class NeuMf implements Recommender {
         let batches = 0;
         for (let start = 0; start < n; start += this.o.batchSize) {
           const end = Math.min(n, start + this.o.batchSize);
-          const dropSeed = Math.floor(rng() * 2 ** 31);
+          const dropSeed = rng.int(2 ** 31);
           const loss = tf.tidy((): tfTypes.Scalar => {
             const u = tf.tensor1d(samples.users.subarray(start, end), 'int32');
             const i = tf.tensor1d(samples.items.subarray(start, end), 'int32');
@@ -247,13 +245,13 @@ const allVariables = (p: Params): Variable[] => [
 ];
 
 /** The rows of at most `limit` users chosen at random (all when fewer have rows). */
-function sampleUsers(data: Interactions, limit: number, rng: () => number): Interactions {
+function sampleUsers(data: Interactions, limit: number, rng: Random): Interactions {
   const { indptr, rows } = data.byUser;
   const candidates: number[] = [];
   for (let u = 0; u < rows; u++) if (indptr[u + 1]! > indptr[u]!) candidates.push(u);
   if (candidates.length <= limit) return data;
   for (let k = 0; k < limit; k++) {
-    const r = k + Math.floor(rng() * (candidates.length - k));
+    const r = k + rng.int(candidates.length - k);
     [candidates[k], candidates[r]] = [candidates[r]!, candidates[k]!];
   }
   const mask = new Uint8Array(data.byUser.indices.length);

@@ -1,6 +1,6 @@
 import { partitionByMask } from './csr-ops.js';
 import type { Interactions } from './interactions.js';
-import { createRng, deriveSeed } from './rng.js';
+import { deriveSeed, Random } from './random.js';
 
 export interface Split {
   train: Interactions;
@@ -15,7 +15,7 @@ export interface Split {
 export function splitPerUser(data: Interactions, fraction: number, seed: number): Split {
   if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`split fraction must be in [0, 1), got ${fraction}`);
   const { byUser } = data;
-  const rng = createRng(seed);
+  const rng = new Random(seed);
   const mask = new Uint8Array(byUser.indices.length);
   let scratch = new Uint32Array(64);
   for (let u = 0; u < byUser.rows; u++) {
@@ -27,7 +27,7 @@ export function splitPerUser(data: Interactions, fraction: number, seed: number)
     for (let j = 0; j < n; j++) scratch[j] = j;
     // Partial Fisher–Yates: the first `take` slots are a uniform sample without replacement.
     for (let j = 0; j < take; j++) {
-      const r = j + Math.floor(rng() * (n - j));
+      const r = j + rng.int(n - j);
       const tmp = scratch[j]!;
       scratch[j] = scratch[r]!;
       scratch[r] = tmp;
