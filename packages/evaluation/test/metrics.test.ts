@@ -1,4 +1,3 @@
-import { topK } from '@pncf/data';
 import { describe, expect, it } from 'vitest';
 import { MetricAccumulator, userMetrics } from '../src/index.js';
 
@@ -90,41 +89,5 @@ describe('metrics (hand-computed lists)', () => {
   it('rejects unsorted or empty K lists', () => {
     expect(() => new MetricAccumulator([5, 2])).toThrow(RangeError);
     expect(() => new MetricAccumulator([])).toThrow(RangeError);
-  });
-});
-
-describe('topK', () => {
-  it('returns the k best in order, skipping -Infinity and NaN, ties to the lower index', () => {
-    const scores = Float32Array.from([0.5, 3, Number.NEGATIVE_INFINITY, 3, Number.NaN, 1, 2, -7]);
-    const items = new Uint32Array(4);
-    const heap = new Float32Array(4);
-    expect(topK(scores, 0, scores.length, 4, items, heap)).toBe(4);
-    expect(Array.from(items)).toEqual([1, 3, 6, 5]);
-  });
-
-  it('agrees with a full sort on random rows and honours the offset', () => {
-    let seed = 12345;
-    const rand = () => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
-    const n = 500;
-    const scores = new Float32Array(2 * n);
-    for (let j = 0; j < scores.length; j++) scores[j] = Math.floor(rand() * 100); // many ties
-    const items = new Uint32Array(50);
-    const heap = new Float32Array(50);
-    const len = topK(scores, n, n, 50, items, heap);
-    const expected = Array.from({ length: n }, (_, j) => j)
-      .sort((a, b) => scores[n + b]! - scores[n + a]! || a - b)
-      .slice(0, 50);
-    expect(len).toBe(50);
-    expect(Array.from(items)).toEqual(expected);
-  });
-
-  it('returns fewer items when fewer are eligible', () => {
-    const scores = Float32Array.from([Number.NEGATIVE_INFINITY, 1, Number.NEGATIVE_INFINITY]);
-    const items = new Uint32Array(3);
-    expect(topK(scores, 0, 3, 3, items, new Float32Array(3))).toBe(1);
-    expect(items[0]).toBe(1);
   });
 });

@@ -1,4 +1,3 @@
-import { Random, topK } from '@pncf/data';
 import { describe, expect, it } from 'vitest';
 import { sampleEpoch } from '../src/negatives.js';
 import { clusteredData } from './fixtures.js';
@@ -46,31 +45,5 @@ describe('training samples', () => {
     const b = sampleEpoch(byUser, 2, 'user', 3);
     expect(a.items).toEqual(b.items);
     expect(Array.from(a.users.subarray(0, 30))).not.toEqual([...a.users.subarray(0, 30)].sort((x, y) => x - y));
-  });
-});
-
-describe('top-K', () => {
-  it('matches a full sort and skips excluded (-Infinity) entries', () => {
-    const rng = new Random(4);
-    const n = 500;
-    const scores = new Float32Array(n).map(() => rng.next());
-    for (let j = 0; j < n; j += 7) scores[j] = Number.NEGATIVE_INFINITY;
-    const items = new Uint32Array(20);
-    const top = new Float32Array(20);
-    const found = topK(scores, 0, n, 20, items, top, 0);
-    const expected = [...scores.keys()]
-      .filter((j) => scores[j] !== Number.NEGATIVE_INFINITY)
-      .sort((a, b) => scores[b]! - scores[a]!)
-      .slice(0, 20);
-    expect(found).toBe(20);
-    expect(Array.from(items)).toEqual(expected);
-    expect(Array.from(top)).toEqual(expected.map((j) => scores[j]!));
-  });
-
-  it('returns fewer than K when few items are eligible', () => {
-    const scores = Float32Array.of(0.1, Number.NEGATIVE_INFINITY, 0.3);
-    const items = new Uint32Array(5);
-    expect(topK(scores, 0, 3, 5, items, new Float32Array(5), 0)).toBe(2);
-    expect(Array.from(items.subarray(0, 2))).toEqual([2, 0]);
   });
 });
