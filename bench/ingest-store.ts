@@ -1,6 +1,6 @@
 /**
- * The LMDB store alone (no Kafka): write throughput of applyBatches, and read times of snapshot(),
- * changesSince() and per-user lookups on a store of PAIRS distinct pairs. Run: tsx bench/ingest-store.ts
+ * The LMDB store alone (no Kafka): write throughput of applyBatch, and read times of snapshot() and per-user
+ * lookups on a store of PAIRS distinct pairs. Run: tsx bench/ingest-store.ts
  * Env: PAIRS (2_000_000), BATCH (20_000 events per transaction), STORE_NO_SYNC (false).
  */
 import fs from 'node:fs';
@@ -35,22 +35,18 @@ try {
     store.applyBatch({ topic: 'bench', partition: 0, events, nextOffset: BigInt(written) });
   }
   const writeSeconds = (performance.now() - writeStart) / 1000;
-  const midSequence = Math.floor(store.stats().sequence / 2);
 
   const t0 = performance.now();
   const snapshot = store.snapshot();
   const snapshotSeconds = (performance.now() - t0) / 1000;
   const t1 = performance.now();
-  const changes = store.changesSince(midSequence);
-  const changesSeconds = (performance.now() - t1) / 1000;
-  const t2 = performance.now();
   const lookups = 10_000;
   let seen = 0;
   for (let k = 0; k < lookups; k++) {
     const user = store.lookup('user', `user-${(k * 7) % USERS}`);
     if (user !== undefined) seen += store.itemsOfUser(user).indices.length;
   }
-  const lookupMicros = ((performance.now() - t2) * 1000) / lookups;
+  const lookupMicros = ((performance.now() - t1) * 1000) / lookups;
   const stats = store.stats();
   await store.close();
 
@@ -65,7 +61,6 @@ try {
     storeBytes: stats.bytes,
     write: { events: PAIRS, batch: BATCH, seconds: writeSeconds, eventsPerSecond: Math.round(PAIRS / writeSeconds) },
     snapshotSeconds,
-    changesSince: { fromSequence: midSequence, deltas: changes.users.length, seconds: changesSeconds },
     userItemsLookupMicros: lookupMicros,
     itemsSeen: seen,
   };
@@ -76,7 +71,6 @@ try {
   console.log(
     `snapshot: ${result.pairs} pairs, ${result.users} users, ${result.items} items in ${snapshotSeconds.toFixed(2)} s`,
   );
-  console.log(`changesSince(${midSequence}): ${changes.users.length} deltas in ${changesSeconds.toFixed(2)} s`);
   console.log(`lookup + itemsOfUser: ${lookupMicros.toFixed(1)} µs per user`);
   const out = path.join(repoRoot, 'bench', 'results', 'ingest-store.json');
   fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);

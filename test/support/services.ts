@@ -16,11 +16,16 @@ export interface ServiceProcess {
 
 /**
  * A service as it runs in production: its own node process on main.ts (one process, so SIGKILL hits the service
- * itself), configured by environment variables, on a free HTTP port.
+ * itself), configured by environment variables, on a free HTTP port. `nodeArgs` go to node after `--import tsx`.
  */
-export async function spawnService(name: string, env: Record<string, string>): Promise<ServiceProcess> {
+export async function spawnService(
+  name: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<ServiceProcess> {
   const port = env.HTTP_PORT ? Number(env.HTTP_PORT) : await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services', name, 'src', 'main.ts')], {
+  const main = path.join(repoRoot, 'services', name, 'src', 'main.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, main], {
     cwd: repoRoot,
     env: { ...process.env, ...env, HTTP_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

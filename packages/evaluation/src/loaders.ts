@@ -29,22 +29,22 @@ export class IdSpace {
   private readonly items = new Map<string, number>();
 
   user(id: string): number {
-    let index = this.users.get(id);
-    if (index === undefined) {
-      index = this.userIds.push(id) - 1;
-      this.users.set(id, index);
-    }
-    return index;
+    return intern(id, this.users, this.userIds);
   }
 
   item(id: string): number {
-    let index = this.items.get(id);
-    if (index === undefined) {
-      index = this.itemIds.push(id) - 1;
-      this.items.set(id, index);
-    }
-    return index;
+    return intern(id, this.items, this.itemIds);
   }
+}
+
+/** The dense index of `id`: its position in `ids`, where it is appended (and `indices` told) when first seen. */
+function intern(id: string, indices: Map<string, number>, ids: string[]): number {
+  let index = indices.get(id);
+  if (index === undefined) {
+    index = ids.push(id) - 1;
+    indices.set(id, index);
+  }
+  return index;
 }
 
 /** Dense (user, item, count) triples as parsed from one file, before duplicates are merged. */

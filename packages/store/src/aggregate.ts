@@ -9,31 +9,22 @@ export interface PairDeltas {
 }
 
 export function aggregatePairs(users: Uint32Array, items: Uint32Array, counts: Uint32Array): PairDeltas {
+  // A comparison sort of the batch: a counting sort by user would need an array as long as the whole user
+  // dictionary in every transaction.
   const n = users.length;
-  const order = new Uint32Array(n);
-  for (let k = 0; k < n; k++) order[k] = k;
+  const order = new Uint32Array(n).map((_, k) => k);
   order.sort((a, b) => users[a]! - users[b]! || items[a]! - items[b]!);
-  const outUsers = new Uint32Array(n);
-  const outItems = new Uint32Array(n);
-  const outDeltas = new Uint32Array(n);
-  let m = 0;
-  for (let p = 0; p < n; p++) {
-    const k = order[p]!;
-    if (m > 0 && outUsers[m - 1] === users[k] && outItems[m - 1] === items[k]) {
-      outDeltas[m - 1]! += counts[k]!;
-    } else {
-      outUsers[m] = users[k]!;
-      outItems[m] = items[k]!;
-      outDeltas[m] = counts[k]!;
-      m++;
+  // In that order equal pairs are adjacent: a new pair starts where (user, item) changes.
+  const out: PairDeltas = { users: new Uint32Array(n), items: new Uint32Array(n), deltas: new Uint32Array(n) };
+  let last = -1;
+  for (const k of order) {
+    if (last < 0 || out.users[last] !== users[k] || out.items[last] !== items[k]) {
+      last++;
+      out.users[last] = users[k]!;
+      out.items[last] = items[k]!;
     }
+    out.deltas[last]! += counts[k]!;
   }
-  return { users: outUsers.subarray(0, m), items: outItems.subarray(0, m), deltas: outDeltas.subarray(0, m) };
-}
-
-/** Indices of `pairs` sorted by (item, user): the key order of the item → users database. */
-export function itemMajorOrder(pairs: PairDeltas): Uint32Array {
-  const order = new Uint32Array(pairs.users.length);
-  for (let k = 0; k < order.length; k++) order[k] = k;
-  return order.sort((a, b) => pairs.items[a]! - pairs.items[b]! || pairs.users[a]! - pairs.users[b]!);
+  const m = last + 1;
+  return { users: out.users.subarray(0, m), items: out.items.subarray(0, m), deltas: out.deltas.subarray(0, m) };
 }

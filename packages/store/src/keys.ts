@@ -1,6 +1,6 @@
 /**
- * Binary keys of the pair databases: two big-endian u32 so LMDB's byte order is (first, second) order,
- * which makes one user's items (or one item's users) a contiguous, sorted key range.
+ * Binary keys of the pair database (user-items): two big-endian u32 so LMDB's byte order is (user, item)
+ * order, which makes one user's items a contiguous, sorted key range.
  */
 export function writePairKey(target: Buffer, first: number, second: number): Buffer {
   target.writeUInt32BE(first, 0);

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Csr, type Interactions, transpose } from '@pncf/data';
 import { type Database, open, type RootDatabase } from 'lmdb';
-import { aggregatePairs, itemMajorOrder } from './aggregate.js';
-import { pairKeySecond, pairRange, readU32Value, writePairKey, writeU32Value } from './keys.js';
+import { aggregatePairs } from './aggregate.js';
+import { pairKeyFirst, pairKeySecond, pairRange, readU32Value, writePairKey, writeU32Value } from './keys.js';
 
 export interface StoreOptions {
   /** Directory of the LMDB environment; created when missing (unless readOnly). */
@@ -16,11 +16,6 @@ export interface StoreOptions {
    * crash or power loss can then lose the last transactions. Off by default.
    */
   noSync?: boolean;
-  /**
-   * Write transactions whose change-log entries are kept; each write drops the entry that falls out of the
-   * window, and opening prunes any older backlog. Undefined keeps the whole log.
-   */
-  changeLogKeep?: number;
 }
 
 /** One event ready for the store: ids already validated, its Kafka offset for de-duplication. */
@@ -60,24 +55,10 @@ export interface GroupResult {
 
 export interface StoreSnapshot {
   interactions: Interactions;
-  /** Sequence number the snapshot reflects; pass it to changesSince later. */
+  /** Sequence number (write transactions that changed counts) the snapshot reflects. */
   sequence: number;
   /** Sum of all counts. */
   total: number;
-}
-
-/** Pair count deltas written after a sequence number, in write order (pairs may repeat across batches). */
-export interface Changes {
-  fromSequence: number;
-  toSequence: number;
-  users: Uint32Array;
-  items: Uint32Array;
-  deltas: Uint32Array;
-  /** Dictionary sizes at toSequence; indices ≥ the trainer's old sizes are new users/items. */
-  userCount: number;
-  itemCount: number;
-  /** False when entries after fromSequence were already pruned: the caller must take a full snapshot. */
-  complete: boolean;
 }
 
 export interface Adjacency {
@@ -92,8 +73,6 @@ export interface StoreStats {
   pairs: number;
   total: number;
   sequence: number;
-  /** Write transactions still in the change log (see StoreOptions.changeLogKeep). */
-  changeLogEntries: number;
   /** Size of the data file on disk. */
   bytes: number;
 }
@@ -115,20 +94,15 @@ export class InteractionStore {
   private readonly meta: Database<number, string>;
   private readonly ids: Record<Side, Database<number, string>>;
   private readonly names: Record<Side, Database<string, number>>;
-  private readonly totals: Record<Side, Database<number, number>>;
   private readonly userItems: Database<Buffer, Buffer>;
-  private readonly itemUsers: Database<Buffer, Buffer>;
-  private readonly changes: Database<Buffer, Buffer>;
   private readonly offsets: Database<string, [string, number]>;
   /** Positive lookups only: an id's index never changes once committed, so other writers cannot stale it. */
   private readonly indexCache: Record<Side, Map<string, number>> = { user: new Map(), item: new Map() };
   private readonly dataFile: string;
-  private readonly changeLogKeep: number | undefined;
 
-  private constructor(root: RootDatabase, dataFile: string, changeLogKeep: number | undefined) {
+  private constructor(root: RootDatabase, dataFile: string) {
     this.root = root;
     this.dataFile = dataFile;
-    this.changeLogKeep = changeLogKeep;
     this.meta = root.openDB('meta', {});
     this.ids = {
       user: root.openDB('user-ids', {}),
@@ -138,21 +112,13 @@ export class InteractionStore {
       user: root.openDB('user-names', { keyEncoding: 'uint32' }),
       item: root.openDB('item-names', { keyEncoding: 'uint32' }),
     };
-    this.totals = {
-      user: root.openDB('user-totals', { keyEncoding: 'uint32' }),
-      item: root.openDB('item-totals', { keyEncoding: 'uint32' }),
-    };
+    // Stores written by older versions also hold 'item-users', 'user-totals', 'item-totals' and 'changes':
+    // nothing reads them, so they are left alone (never opened, never updated).
     this.userItems = root.openDB('user-items', { keyEncoding: 'binary', encoding: 'binary' });
-    this.itemUsers = root.openDB('item-users', { keyEncoding: 'binary', encoding: 'binary' });
-    this.changes = root.openDB('changes', { keyEncoding: 'binary', encoding: 'binary' });
     this.offsets = root.openDB('offsets', {});
   }
 
   static open(options: StoreOptions): InteractionStore {
-    const keep = options.changeLogKeep;
-    if (keep !== undefined && !(Number.isInteger(keep) && keep >= 1)) {
-      throw new Error(`changeLogKeep must be a positive integer, got ${keep}`);
-    }
     if (!options.readOnly) fs.mkdirSync(options.path, { recursive: true });
     const root = open({
       path: options.path,
@@ -161,10 +127,7 @@ export class InteractionStore {
       readOnly: options.readOnly ?? false,
       noSync: options.noSync ?? false,
     });
-    const writerKeep = options.readOnly ? undefined : keep;
-    const store = new InteractionStore(root, path.join(options.path, 'data.mdb'), writerKeep);
-    if (writerKeep !== undefined) store.pruneChanges(store.stats().sequence - writerKeep);
-    return store;
+    return new InteractionStore(root, path.join(options.path, 'data.mdb'));
   }
 
   /**
@@ -218,11 +181,8 @@ export class InteractionStore {
           counts[k] = event.count;
         }
         sequence += 1;
-        this.writeCounts(sequence, users, items, counts);
+        this.writeCounts(users, items, counts);
         this.meta.put('sequence', sequence);
-        // One removal per write keeps the log at a fixed window without ever scanning it.
-        const expired = sequence - (this.changeLogKeep ?? sequence);
-        if (expired > 0) this.changes.remove(sequenceKey(expired));
         if (assigned.user.ids.size > 0) this.meta.put('users', assigned.user.next);
         if (assigned.item.ids.size > 0) this.meta.put('items', assigned.item.next);
       }
@@ -250,56 +210,26 @@ export class InteractionStore {
     return index;
   }
 
-  /** Inside the write transaction: pair counts both ways, totals, and the change log entry. */
-  private writeCounts(sequence: number, users: Uint32Array, items: Uint32Array, counts: Uint32Array): void {
+  /**
+   * Inside the write transaction: the pair counts, and the running sums in `meta` (distinct pairs, total of
+   * counts) that stats() and snapshot() read without a scan.
+   */
+  private writeCounts(users: Uint32Array, items: Uint32Array, counts: Uint32Array): void {
     const pairs = aggregatePairs(users, items, counts);
-    const m = pairs.users.length;
     const key = Buffer.alloc(8);
     const value = Buffer.alloc(4);
-    const newCounts = new Uint32Array(m);
     let newPairs = 0;
     let added = 0;
-    for (let k = 0; k < m; k++) {
+    for (let k = 0; k < pairs.users.length; k++) {
       const old = readU32Value(this.userItems.get(writePairKey(key, pairs.users[k]!, pairs.items[k]!)));
       if (old === 0) newPairs++;
       // Saturate rather than wrap: Interactions holds u32 counts.
       const next = Math.min(U32_MAX, old + pairs.deltas[k]!);
       added += next - old;
-      newCounts[k] = next;
       this.userItems.put(key, writeU32Value(value, next));
     }
-    const byItem = itemMajorOrder(pairs);
-    for (let p = 0; p < m; p++) {
-      const k = byItem[p]!;
-      this.itemUsers.put(writePairKey(key, pairs.items[k]!, pairs.users[k]!), writeU32Value(value, newCounts[k]!));
-    }
-    this.addTotals('user', pairs.users, pairs.deltas, null);
-    this.addTotals('item', pairs.items, pairs.deltas, byItem);
     this.meta.put('pairs', (this.meta.get('pairs') ?? 0) + newPairs);
     this.meta.put('total', (this.meta.get('total') ?? 0) + added);
-
-    const log = new Uint32Array(m * 3);
-    for (let k = 0; k < m; k++) {
-      log[3 * k] = pairs.users[k]!;
-      log[3 * k + 1] = pairs.items[k]!;
-      log[3 * k + 2] = pairs.deltas[k]!;
-    }
-    this.changes.put(sequenceKey(sequence), Buffer.from(log.buffer, log.byteOffset, log.byteLength));
-  }
-
-  /** Sum deltas per index over runs of equal indices (order makes equal indices adjacent). */
-  private addTotals(side: Side, indices: Uint32Array, deltas: Uint32Array, order: Uint32Array | null): void {
-    const db = this.totals[side];
-    let p = 0;
-    while (p < indices.length) {
-      const index = indices[order ? order[p]! : p]!;
-      let sum = 0;
-      while (p < indices.length && indices[order ? order[p]! : p] === index) {
-        sum += deltas[order ? order[p]! : p]!;
-        p++;
-      }
-      db.put(index, (db.get(index) ?? 0) + sum);
-    }
   }
 
   /** The whole store as the project's CSR type, from ONE read transaction. */
@@ -313,9 +243,9 @@ export class InteractionStore {
       const counts = new Uint32Array(nnz);
       let k = 0;
       for (const { key, value } of this.userItems.getRange({ transaction })) {
-        indptr[key.readUInt32BE(0) + 1]!++;
-        indices[k] = key.readUInt32BE(4);
-        counts[k] = value.readUInt32LE(0);
+        indptr[pairKeyFirst(key) + 1]!++;
+        indices[k] = pairKeySecond(key);
+        counts[k] = readU32Value(value);
         k++;
       }
       if (k !== nnz) throw new Error(`store is inconsistent: ${k} pairs found, meta says ${nnz}`);
@@ -343,57 +273,6 @@ export class InteractionStore {
     return names;
   }
 
-  /** Everything written after `sequence`, for incremental training. One read transaction. */
-  changesSince(sequence: number): Changes {
-    return this.read((transaction) => {
-      const chunks: Uint32Array[] = [];
-      let length = 0;
-      let first: number | undefined;
-      for (const { key, value } of this.changes.getRange({ transaction, start: sequenceKey(sequence + 1) })) {
-        first ??= sequenceOf(key);
-        const triples = new Uint32Array(value.byteLength / 4);
-        new Uint8Array(triples.buffer).set(value);
-        chunks.push(triples);
-        length += triples.length / 3;
-      }
-      const users = new Uint32Array(length);
-      const items = new Uint32Array(length);
-      const deltas = new Uint32Array(length);
-      let k = 0;
-      for (const triples of chunks) {
-        for (let t = 0; t < triples.length; t += 3, k++) {
-          users[k] = triples[t]!;
-          items[k] = triples[t + 1]!;
-          deltas[k] = triples[t + 2]!;
-        }
-      }
-      const toSequence = this.meta.get('sequence', { transaction }) ?? 0;
-      return {
-        fromSequence: sequence,
-        toSequence,
-        users,
-        items,
-        deltas,
-        userCount: this.meta.get('users', { transaction }) ?? 0,
-        itemCount: this.meta.get('items', { transaction }) ?? 0,
-        complete: toSequence <= sequence || first === sequence + 1,
-      };
-    });
-  }
-
-  /** Drop change-log entries up to and including `sequence` (once every reader has moved past it). */
-  pruneChanges(sequence: number): number {
-    let removed = 0;
-    if (sequence < 1) return removed;
-    this.root.transactionSync(() => {
-      for (const key of this.changes.getKeys({ end: sequenceKey(sequence + 1) })) {
-        this.changes.remove(key);
-        removed++;
-      }
-    });
-    return removed;
-  }
-
   /** Dense index of an id, or undefined when the store has never seen it (a cold-start user or item). */
   lookup(side: Side, id: string): number | undefined {
     return this.ids[side].get(id);
@@ -406,27 +285,13 @@ export class InteractionStore {
 
   /** A user's items with counts (for exclusion at scoring time); empty for an unknown user. */
   itemsOfUser(user: number): Adjacency {
-    return this.adjacency(this.userItems, user);
-  }
-
-  /** An item's users with counts (for bag sampling). */
-  usersOfItem(item: number): Adjacency {
-    return this.adjacency(this.itemUsers, item);
-  }
-
-  private adjacency(db: Database<Buffer, Buffer>, first: number): Adjacency {
     const indices: number[] = [];
     const counts: number[] = [];
-    for (const { key, value } of db.getRange(pairRange(first))) {
+    for (const { key, value } of this.userItems.getRange(pairRange(user))) {
       indices.push(pairKeySecond(key));
-      counts.push(value.readUInt32LE(0));
+      counts.push(readU32Value(value));
     }
     return { indices: Uint32Array.from(indices), counts: Uint32Array.from(counts) };
-  }
-
-  /** Sum of counts of one user or item. */
-  totalOf(side: Side, index: number): number {
-    return this.totals[side].get(index) ?? 0;
   }
 
   /** Next offset to consume per partition of a topic, as stored with the counts. */
@@ -445,7 +310,6 @@ export class InteractionStore {
       pairs: this.meta.get('pairs', { transaction }) ?? 0,
       total: this.meta.get('total', { transaction }) ?? 0,
       sequence: this.meta.get('sequence', { transaction }) ?? 0,
-      changeLogEntries: (this.changes.getStats() as { entryCount: number }).entryCount,
       bytes: fileSize(this.dataFile),
     }));
   }
@@ -465,18 +329,6 @@ export class InteractionStore {
 }
 
 type ReadTransaction = ReturnType<RootDatabase['useReadTransaction']>;
-
-/** Change-log keys: big-endian u64-ish (two u32) so key order is sequence order. */
-function sequenceKey(sequence: number): Buffer {
-  const key = Buffer.alloc(8);
-  key.writeUInt32BE(Math.floor(sequence / 2 ** 32), 0);
-  key.writeUInt32BE(sequence % 2 ** 32, 4);
-  return key;
-}
-
-function sequenceOf(key: Buffer): number {
-  return key.readUInt32BE(0) * 2 ** 32 + key.readUInt32BE(4);
-}
 
 function fileSize(file: string): number {
   try {

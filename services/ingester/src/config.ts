@@ -11,10 +11,6 @@ export const ingesterConfigSchema = z.object({
   STORE_PATH: env.string('.data/store', 'Directory of the LMDB interaction store'),
   STORE_MAP_SIZE_MB: env.positiveInt(65536, 'Largest size the LMDB store may grow to, in MiB'),
   STORE_NO_SYNC: env.flag(false, 'Skip fsync on commit (safe against process crashes, not against OS crashes)'),
-  CHANGE_LOG_KEEP: env.positiveInt(
-    10000,
-    'Write transactions kept in the store’s change log (pair deltas for incremental readers); older ones are pruned',
-  ),
   SESSION_TIMEOUT_MS: env.positiveInt(
     30000,
     'Consumer session timeout: how long until a dead member loses its partitions',
