@@ -99,7 +99,7 @@ async function ingest(brokers: string[], name: string, onBatch: (batch: StoredBa
   const ingester = await startIngester({
     config: cfg,
     logger,
-    registry: new Registry(),
+    metricsRegistry: new Registry(),
     admin,
     onBatchStored: onBatch,
   });

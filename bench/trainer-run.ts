@@ -47,11 +47,11 @@ for (const name of names) {
       STORE_PATH: path.join(scratch, 'store'),
       MODEL_DIR: path.join(scratch, 'models'),
     });
-    const registry = new ModelRegistry<ModelMetadata>(config.MODEL_DIR);
+    const modelRegistry = new ModelRegistry<ModelMetadata>(config.MODEL_DIR);
     const started = performance.now();
     const outcome = await trainOnce({
       store,
-      registry,
+      modelRegistry,
       config,
       onStep: (step, seconds) => console.log(`${name}: ${step.padEnd(9)} ${seconds.toFixed(2)} s`),
     });

@@ -78,7 +78,7 @@ export async function startInProcessIngester(
   const ingester = await startIngester({
     config,
     logger,
-    registry: http.registry,
+    metricsRegistry: http.metricsRegistry,
     admin,
     ...(onBatchStored ? { onBatchStored } : {}),
   });

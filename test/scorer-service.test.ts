@@ -28,7 +28,7 @@ describe('scorer service on the real broker', () => {
     MODEL_POLL_MS: '1000',
   };
   let ids: { users: string[]; items: string[] };
-  let registry: ModelRegistry;
+  let modelRegistry: ModelRegistry;
   let kafka: Kafka;
   let producer: Producer;
   let consumer: Consumer;
@@ -50,8 +50,8 @@ describe('scorer service on the real broker', () => {
 
   beforeAll(async () => {
     ids = await syntheticStore(env.STORE_PATH, 6000);
-    registry = new ModelRegistry(env.MODEL_DIR);
-    expect(publishRandomModel(registry, ids, 1)).toBe('v000001');
+    modelRegistry = new ModelRegistry(env.MODEL_DIR);
+    expect(publishRandomModel(modelRegistry, ids, 1)).toBe('v000001');
     kafka = testKafka();
     producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
@@ -167,7 +167,7 @@ describe('scorer service on the real broker', () => {
       .map((user) => ({ method: 'GET' as const, path: `/recommendations/${encodeURIComponent(user)}` }));
     const load = autocannon({ url: scorer.url, connections: 8, duration: 6, requests: paths });
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const version = publishRandomModel(registry, ids, 2);
+    const version = publishRandomModel(modelRegistry, ids, 2);
     await producer.send({
       topic: env.MODEL_UPDATES_TOPIC,
       messages: [
@@ -204,7 +204,7 @@ describe('scorer service on the real broker', () => {
 
   it('refuses a broken model and keeps serving the old one', async () => {
     const serving = (await ready()).model as string;
-    const broken = publishRandomModel(registry, ids, 3);
+    const broken = publishRandomModel(modelRegistry, ids, 3);
     // Corrupt the artifact after publishing: the checksums in version.json no longer match.
     const payload = path.join(env.MODEL_DIR, 'versions', broken, 'tensors.bin');
     fs.appendFileSync(payload, Buffer.from([1, 2, 3, 4]));

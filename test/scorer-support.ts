@@ -30,14 +30,14 @@ export async function syntheticStore(
  * depend on how well the model was trained; the artifact format is the trainer's). Returns the version.
  */
 export function publishRandomModel(
-  registry: ModelRegistry,
+  modelRegistry: ModelRegistry,
   ids: { users: string[]; items: string[] },
   seed: number,
 ): string {
   const dim = 16;
   const rng = new Random(seed);
   const table = (rows: number) => Float32Array.from({ length: rows * dim }, () => rng.next() * 2 - 1);
-  const staged = registry.createStaging();
+  const staged = modelRegistry.createStaging();
   saveArtifact(staged, {
     model: {
       numUsers: ids.users.length,
@@ -51,7 +51,7 @@ export function publishRandomModel(
     config: presets.default,
     metrics: {},
   });
-  return registry.publish(staged, { seed }).version;
+  return modelRegistry.publish(staged, { seed }).version;
 }
 
 export function scratchDir(prefix: string): string {

@@ -115,10 +115,10 @@ describe('trainer service: online retraining from Kafka through the ingester', (
     // The third run is past its snapshot and split (pre-training or training the tower) when it is killed.
     await waitForOutput(trainer, /(step prepare done[\s\S]*){3}/, 120_000);
     await stopService(trainer, 'SIGKILL');
-    const registry = new ModelRegistry(env.MODEL_DIR);
-    expect(registry.currentVersion()).toBe('v000002');
-    expect(registry.current()?.version).toBe('v000002');
-    expect(registry.list()).toEqual(['v000001', 'v000002']);
+    const modelRegistry = new ModelRegistry(env.MODEL_DIR);
+    expect(modelRegistry.currentVersion()).toBe('v000002');
+    expect(modelRegistry.current()?.version).toBe('v000002');
+    expect(modelRegistry.list()).toEqual(['v000001', 'v000002']);
 
     trainer = await spawnService('trainer', env);
     const ready = (await (await waitForHttp(trainer, '/readyz')).json()) as { currentModel: string };

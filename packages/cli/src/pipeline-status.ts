@@ -15,10 +15,10 @@ interface Metadata {
 }
 
 /** The current model of a registry in one line's worth of numbers, or undefined before the first one. */
-export function summarizeModel(registry: ModelRegistry): ModelSummary | undefined {
-  const version = registry.currentVersion();
+export function summarizeModel(modelRegistry: ModelRegistry): ModelSummary | undefined {
+  const version = modelRegistry.currentVersion();
   if (!version) return undefined;
-  const { manifest } = registry.open(version);
+  const { manifest } = modelRegistry.open(version);
   const meta = manifest.metadata as Metadata;
   const at = meta.holdout?.ks.indexOf(10) ?? -1;
   return {
@@ -32,7 +32,9 @@ export function summarizeModel(registry: ModelRegistry): ModelSummary | undefine
 
 /**
  * Wait until the scorer serves `version` (its /readyz names the model it serves): a new version is published
- * before the scorer has loaded and swapped to it. False when it has not within timeoutMs.
+ * before the scorer has loaded and swapped to it. False when it has not within timeoutMs. Polling, not a retry:
+ * what it waits for is another process's state, an error only means "not up yet", and the steady 250 ms pace is
+ * what keeps the terminal's report prompt.
  */
 export async function waitForServedModel(scorerUrl: string, version: string, timeoutMs = 60_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

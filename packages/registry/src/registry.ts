@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fsyncPath, writeFileAtomic } from '@pncf/runtime';
+import { fsyncPath, ModelArtifactError, PncfError, writeFileAtomic } from '@pncf/runtime';
 import { checksumDir, listArtifactFiles, MANIFEST_FILE, sha256File } from './checksums.js';
 
 /** What the registry records about a version, beside whatever the trainer adds under `metadata`. */
@@ -18,12 +18,15 @@ export interface ModelVersion<M = Record<string, unknown>> {
   manifest: Manifest<M>;
 }
 
-export class ArtifactIntegrityError extends Error {
-  override name = 'ArtifactIntegrityError';
-}
+/** A version's files do not match its manifest (missing, changed, extra) or it has none: code MODEL_ARTIFACT_INVALID. */
+export class ArtifactIntegrityError extends ModelArtifactError {}
 
-export class RegistryError extends Error {
-  override name = 'RegistryError';
+/** The registry itself cannot do what was asked (nothing staged, no pointer, nothing to roll back to). */
+export class RegistryError extends PncfError {
+  static readonly code = 'MODEL_REGISTRY';
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(RegistryError.code, message, options);
+  }
 }
 
 const VERSION_PATTERN = /^v(\d{6,})$/;

@@ -1,13 +1,14 @@
 import { z } from 'zod';
+import { PncfError } from './errors.js';
 
-/** Thrown when the environment does not satisfy a service's config schema; lists every bad variable. */
-export class ConfigError extends Error {
+/** Thrown when the environment does not satisfy a service's config schema; lists every bad variable. Not retriable. */
+export class ConfigError extends PncfError {
+  static readonly code = 'CONFIG_INVALID';
   constructor(
     readonly service: string,
     readonly problems: string[],
   ) {
-    super(`invalid configuration for ${service}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
+    super(ConfigError.code, `invalid configuration for ${service}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 }
 

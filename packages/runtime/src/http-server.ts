@@ -18,7 +18,8 @@ export interface HttpServerOptions {
 
 export interface HttpServer {
   app: FastifyInstance;
-  registry: Registry;
+  /** The prom-client registry /metrics serves. */
+  metricsRegistry: Registry;
   listen(host: string, port: number): Promise<string>;
   close(): Promise<void>;
 }
@@ -28,9 +29,9 @@ export interface HttpServer {
  * Each server gets its own prom-client registry so tests can run several services in one process.
  */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
-  const registry = new Registry();
-  registry.setDefaultLabels({ service: options.service });
-  collectDefaultMetrics({ register: registry });
+  const metricsRegistry = new Registry();
+  metricsRegistry.setDefaultLabels({ service: options.service });
+  collectDefaultMetrics({ register: metricsRegistry });
 
   const app: FastifyInstance = Fastify({
     loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
@@ -49,13 +50,13 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     return reply.code(report.ok ? 200 : 503).send(report);
   });
   app.get('/metrics', async (_request, reply) => {
-    const body = await registry.metrics();
-    return reply.header('content-type', registry.contentType).send(body);
+    const body = await metricsRegistry.metrics();
+    return reply.header('content-type', metricsRegistry.contentType).send(body);
   });
 
   return {
     app,
-    registry,
+    metricsRegistry,
     listen: (host, port) => app.listen({ host, port }),
     close: () => app.close(),
   };

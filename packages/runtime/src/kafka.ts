@@ -1,5 +1,7 @@
 import { type Admin, type ITopicConfig, Kafka, logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
+import { isRetriable, KafkaUnavailableError, TOPIC_ALREADY_EXISTS, TopicNotReadyError } from './errors.js';
 import type { Logger } from './logger.js';
+import { type RetryPolicy, withRetry } from './retry.js';
 
 // kafkajs 2.x warns about its partitioner change on every producer; the default is what we want.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
@@ -47,54 +49,67 @@ export interface TopicSpec {
 }
 
 /**
- * Create the topics that are missing; existing ones are left as they are. Several services may create the
- * same topic at once (trainer and scorer both own model-updated), and a fresh topic's metadata briefly answers
- * with retriable errors, so creation is retried on what is still missing.
+ * How Kafka metadata calls right after a topic's creation are retried: a fresh topic's metadata briefly answers
+ * with retriable errors (LEADER_NOT_AVAILABLE, NOT_LEADER_FOR_PARTITION) for up to a few seconds.
  */
-export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<string[]> {
+export const kafkaMetadataRetry = {
+  retries: Number.POSITIVE_INFINITY,
+  initialDelayMs: 100,
+  maxDelayMs: 2000,
+  maxRetryTimeMs: 30_000,
+} as const satisfies RetryPolicy;
+
+/**
+ * Create the topics that are missing; existing ones are left as they are. Several services may create the
+ * same topic at once (trainer and scorer both own model-updated): a TOPIC_ALREADY_EXISTS answer, like any
+ * retriable error, makes it list the topics again and create what is still missing.
+ */
+export async function ensureTopics(
+  admin: Admin,
+  specs: TopicSpec[],
+  policy: RetryPolicy = kafkaMetadataRetry,
+): Promise<string[]> {
   const created: string[] = [];
-  for (let attempt = 0; ; attempt++) {
-    const existing = new Set(await admin.listTopics());
-    const missing: ITopicConfig[] = specs
-      .filter((spec) => !existing.has(spec.topic))
-      .map((spec) => ({
-        topic: spec.topic,
-        numPartitions: spec.partitions,
-        replicationFactor: -1,
-        configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
-      }));
-    if (missing.length === 0) break;
-    try {
+  await withRetry(
+    async () => {
+      const existing = new Set(await admin.listTopics());
+      const missing: ITopicConfig[] = specs
+        .filter((spec) => !existing.has(spec.topic))
+        .map((spec) => ({
+          topic: spec.topic,
+          numPartitions: spec.partitions,
+          replicationFactor: -1,
+          configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
+        }));
+      if (missing.length === 0) return;
       await admin.createTopics({ topics: missing, waitForLeaders: true });
       created.push(...missing.map((spec) => spec.topic));
-      break;
-    } catch (error) {
-      const retriable = (error as { retriable?: boolean }).retriable === true || /already exists/i.test(String(error));
-      if (!retriable || attempt >= 20) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
+    },
+    { ...policy, retryIf: (error) => isRetriable(error, { retriableKafkaTypes: [TOPIC_ALREADY_EXISTS] }) },
+  );
   // Metadata can name a leader before that leader serves the partition (NOT_LEADER on ListOffsets right after
   // creation); callers may list offsets or seek at once, so wait until every topic answers.
-  for (const spec of specs) await untilOffsetsServed(admin, spec.topic);
+  for (const spec of specs) await untilOffsetsServed(admin, spec.topic, policy);
   return created;
 }
 
-async function untilOffsetsServed(admin: Admin, topic: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await admin.fetchTopicOffsets(topic);
-      return;
-    } catch (error) {
-      const retriable = (error as { retriable?: boolean }).retriable === true;
-      if (!retriable || Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+/** Resolves once the topic's offsets can be listed; TopicNotReadyError when they still cannot after the policy. */
+async function untilOffsetsServed(admin: Admin, topic: string, policy: RetryPolicy): Promise<void> {
+  try {
+    await withRetry(() => admin.fetchTopicOffsets(topic), policy);
+  } catch (error) {
+    if (!isRetriable(error)) throw error;
+    throw new TopicNotReadyError(`topic ${topic}: partition offsets still not served (${(error as Error).message})`, {
+      topic,
+      cause: error,
+    });
   }
 }
 
-/** One metadata round trip; rejects when the cluster does not answer or has no controller yet. */
+/**
+ * One metadata round trip; rejects with KafkaUnavailableError (retriable) when the cluster does not answer or
+ * has no controller yet.
+ */
 export async function probeKafka(brokers: string[], timeoutMs = 1000): Promise<void> {
   const admin = createKafka({ brokers, clientId: 'pncf-probe', connectionTimeoutMs: timeoutMs }).admin({
     retry: { retries: 0 },
@@ -102,7 +117,15 @@ export async function probeKafka(brokers: string[], timeoutMs = 1000): Promise<v
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
-    if (cluster.brokers.length === 0 || cluster.controller === null) throw new Error('no controller elected yet');
+    if (cluster.brokers.length === 0 || cluster.controller === null) {
+      throw new KafkaUnavailableError(`Kafka at ${brokers.join(',')} has no controller elected yet`);
+    }
+  } catch (error) {
+    if (error instanceof KafkaUnavailableError) throw error;
+    // Whatever kafkajs says here (connection refused, a timeout, retries exhausted), the cluster is not there yet.
+    throw new KafkaUnavailableError(`Kafka at ${brokers.join(',')} did not answer: ${(error as Error).message}`, {
+      cause: error,
+    });
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
@@ -110,22 +133,29 @@ export async function probeKafka(brokers: string[], timeoutMs = 1000): Promise<v
 
 /**
  * Resolve once the cluster answers a metadata request (not merely a TCP accept), or reject after timeoutMs
- * with the last error seen.
+ * with KafkaUnavailableError naming the last failure.
  */
-export async function waitForKafka(brokers: string[], timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      await probeKafka(brokers);
-      return;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+export async function waitForKafka(
+  brokers: string[],
+  timeoutMs = 60_000,
+  policy: Omit<RetryPolicy, 'maxRetryTimeMs'> = {},
+): Promise<void> {
+  try {
+    await withRetry(() => probeKafka(brokers), {
+      retries: Number.POSITIVE_INFINITY,
+      initialDelayMs: 250,
+      maxDelayMs: 1000,
+      ...policy,
+      maxRetryTimeMs: timeoutMs,
+    });
+  } catch (error) {
+    if (!(error instanceof KafkaUnavailableError)) throw error;
+    const reason = error.cause instanceof Error ? error.cause.message : error.message;
+    throw new KafkaUnavailableError(
+      `Kafka at ${brokers.join(',')} did not answer a metadata request within ${timeoutMs} ms: ${reason}`,
+      { cause: error },
+    );
   }
-  const reason = lastError instanceof Error ? lastError.message : String(lastError);
-  throw new Error(`Kafka at ${brokers.join(',')} did not answer a metadata request within ${timeoutMs} ms: ${reason}`);
 }
 
 /**
@@ -139,7 +169,11 @@ export async function connectKafkaAdmin(options: {
   topics: TopicSpec[];
   waitMs?: number;
 }): Promise<Admin> {
-  await waitForKafka(options.brokers, options.waitMs ?? 60_000);
+  await waitForKafka(options.brokers, options.waitMs ?? 60_000, {
+    onRetry: ({ error, attempt }) => {
+      if (attempt === 1) options.logger.info({ err: error }, 'waiting for Kafka to answer');
+    },
+  });
   const admin = createKafka(options).admin();
   await admin.connect();
   const created = await ensureTopics(admin, options.topics);

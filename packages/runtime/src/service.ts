@@ -7,7 +7,8 @@ import { createLogger, type Logger } from './logger.js';
 export interface ServiceContext<C> {
   config: C;
   logger: Logger;
-  registry: Registry;
+  /** The prom-client registry of the service's /metrics. */
+  metricsRegistry: Registry;
   http: HttpServer;
 }
 
@@ -75,7 +76,7 @@ export async function runService<S extends EnvSchema>(definition: ServiceDefinit
 
   try {
     // start() first: services add their own routes, which fastify only accepts before it listens.
-    running = await definition.start({ config, logger, registry: http.registry, http });
+    running = await definition.start({ config, logger, metricsRegistry: http.metricsRegistry, http });
     const port = Number(config[definition.portVariable]);
     const address = await http.listen(String(config.HTTP_HOST ?? '127.0.0.1'), port);
     logger.info({ address }, 'started');

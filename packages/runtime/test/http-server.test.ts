@@ -17,7 +17,11 @@ describe('createHttpServer over real HTTP', () => {
       logger: createLogger('probe', 'silent'),
       ready: () => ({ ok: ready, model: ready ? 'v1' : null }),
     });
-    const requests = new Counter({ name: 'probe_requests_total', help: 'test counter', registers: [server.registry] });
+    const requests = new Counter({
+      name: 'probe_requests_total',
+      help: 'test counter',
+      registers: [server.metricsRegistry],
+    });
     requests.inc(3);
     const base = await server.listen('127.0.0.1', 0);
 

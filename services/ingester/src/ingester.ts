@@ -1,4 +1,4 @@
-import { createKafka, type Logger } from '@pncf/runtime';
+import { createKafka, kafkaMetadataRetry, type Logger, withRetry } from '@pncf/runtime';
 import { InteractionStore } from '@pncf/store';
 import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
@@ -23,7 +23,7 @@ export interface StoredBatch {
 export interface IngesterOptions {
   config: IngesterConfig;
   logger: Logger;
-  registry: Registry;
+  metricsRegistry: Registry;
   /** An admin connection whose topics exist already (see connectKafkaAdmin). */
   admin: Admin;
   onBatchStored?: (batch: StoredBatch) => void;
@@ -50,7 +50,6 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
     path: config.STORE_PATH,
     mapSizeBytes: config.STORE_MAP_SIZE_MB * 2 ** 20,
     noSync: config.STORE_NO_SYNC,
-    changeLogKeep: config.CHANGE_LOG_KEEP,
   });
   let assigned: number[] = [];
   const lag = async (): Promise<Map<number, number>> => {
@@ -64,7 +63,7 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
     }
     return lags;
   };
-  const metrics = createIngesterMetrics(options.registry, store, topic, lag);
+  const metrics = createIngesterMetrics(options.metricsRegistry, store, topic, lag);
   const committer = new GroupCommitter(store);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-ingester', logger });
   const producer: Producer = kafka.producer({
@@ -82,11 +81,15 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
     allowAutoTopicCreation: false,
   });
 
-  // Where to start a partition the store has never seen: its first retained offset.
+  // Where to start a partition the store has never seen: its first retained offset. A freshly created topic may
+  // not be served by its leader yet; metadata calls then fail for a moment with retriable errors.
   const lowWatermarks = new Map<number, string>();
-  for (const entry of await retried(() => admin.fetchTopicOffsets(topic))) {
-    lowWatermarks.set(entry.partition, entry.low);
-  }
+  const offsets = await withRetry(() => admin.fetchTopicOffsets(topic), {
+    ...kafkaMetadataRetry,
+    onRetry: ({ error, attempt, delayMs }) =>
+      logger.warn({ err: error, attempt, delayMs }, 'listing the offsets of the interactions topic failed; retrying'),
+  });
+  for (const entry of offsets) lowWatermarks.set(entry.partition, entry.low);
 
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -184,16 +187,4 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
       await store.close();
     },
   };
-}
-
-/** A freshly created topic may not be served by its leader yet; metadata calls then fail for a moment. */
-async function retried<T>(call: () => Promise<T>, attempts = 20, delayMs = 250): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-    }
-  }
 }

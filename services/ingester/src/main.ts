@@ -6,7 +6,7 @@ await runService({
   name: 'ingester',
   schema: ingesterConfigSchema,
   portVariable: 'HTTP_PORT',
-  async start({ config, logger, registry }) {
+  async start({ config, logger, metricsRegistry }) {
     const admin = await connectKafkaAdmin({
       brokers: config.KAFKA_BROKERS,
       clientId: 'pncf-ingester',
@@ -16,7 +16,7 @@ await runService({
         { topic: config.DEAD_LETTER_TOPIC, partitions: 1 },
       ],
     });
-    const ingester = await startIngester({ config, logger, registry, admin });
+    const ingester = await startIngester({ config, logger, metricsRegistry, admin });
     return {
       ready: () => ({ ok: ingester.joined(), partitions: ingester.assignment() }),
       async stop() {

@@ -7,8 +7,13 @@ export type IngesterMetrics = ReturnType<typeof createIngesterMetrics>;
 /** Messages behind per owned partition. */
 export type LagSource = () => Promise<Map<number, number>>;
 
-export function createIngesterMetrics(registry: Registry, store: InteractionStore, topic: string, lag: LagSource) {
-  const registers = [registry];
+export function createIngesterMetrics(
+  metricsRegistry: Registry,
+  store: InteractionStore,
+  topic: string,
+  lag: LagSource,
+) {
+  const registers = [metricsRegistry];
   const metrics = {
     consumed: new Counter({
       name: 'ingester_events_consumed_total',
@@ -92,10 +97,5 @@ export function createIngesterMetrics(registry: Registry, store: InteractionStor
   storeGauge('ingester_store_users', 'Users in the store', (s) => s.users);
   storeGauge('ingester_store_items', 'Items in the store', (s) => s.items);
   storeGauge('ingester_store_sequence', 'Sequence number of the last write', (s) => s.sequence);
-  storeGauge(
-    'ingester_store_change_log_entries',
-    'Write transactions kept in the change log (bounded by CHANGE_LOG_KEEP)',
-    (s) => s.changeLogEntries,
-  );
   return metrics;
 }

@@ -15,7 +15,7 @@ await runService({
   name: 'scorer',
   schema: scorerConfigSchema,
   portVariable: 'HTTP_PORT',
-  async start({ config, logger, registry: promRegistry, http }) {
+  async start({ config, logger, metricsRegistry, http }) {
     const runtime = await tfRuntime((message) => logger.info(message));
     logger.info({ backend: runtime.backend }, 'tfjs backend selected');
     const admin = await connectKafkaAdmin({
@@ -37,12 +37,12 @@ await runService({
     await producer.connect();
 
     let holder: ModelHolder | undefined;
-    const metrics = scorerMetrics(promRegistry, () => holder?.current);
+    const metrics = scorerMetrics(metricsRegistry, () => holder?.current);
     const history = new HistorySource(config.STORE_PATH, config.RECENT_TTL_S * 1000);
     const modelRegistry = new ModelRegistry(config.MODEL_DIR);
     let publisher: RecommendationPublisher | undefined;
     holder = new ModelHolder({
-      registry: modelRegistry,
+      modelRegistry,
       history,
       storePath: config.STORE_PATH,
       candidates: {

@@ -7,8 +7,8 @@ export interface ModelInfo {
   createdAt: string;
 }
 
-export function scorerMetrics(registry: Registry, currentModel: () => ModelInfo | undefined) {
-  const registers = [registry];
+export function scorerMetrics(metricsRegistry: Registry, currentModel: () => ModelInfo | undefined) {
+  const registers = [metricsRegistry];
   return {
     requests: new Counter({
       name: 'scorer_http_requests_total',

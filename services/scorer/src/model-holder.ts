@@ -1,24 +1,30 @@
 import { startTsWorker } from '@pncf/pncf';
 import type { ModelRegistry } from '@pncf/registry';
-import type { Logger } from '@pncf/runtime';
+import { deserializeError, type Logger, StoreNotReadyError, WorkerError } from '@pncf/runtime';
 import type { HistorySource } from './history.js';
-import type { LoadRequest } from './load-worker.js';
+import type { LoadAnswer, LoadRequest } from './load-worker.js';
 import type { ScorerMetrics } from './metrics.js';
 import { type CandidateSettings, type PreparedModel, ServingModel } from './serving-model.js';
 
 const workerEntry = new URL('./load-worker.ts', import.meta.url);
 
-/** Verify, read and prepare a version in a worker thread (load-worker.ts); rejects with the worker's reason. */
+/**
+ * Verify, read and prepare a version in a worker thread (load-worker.ts). Rejects with the worker's error rebuilt
+ * as a typed error (a ModelArtifactError for a corrupt or unreadable version, …), or with WorkerError when the
+ * worker died without answering.
+ */
 function prepareInWorker(request: LoadRequest): Promise<PreparedModel> {
   return new Promise((resolve, reject) => {
     const worker = startTsWorker(workerEntry, { workerData: request });
-    worker.once('message', (message: { prepared?: PreparedModel; error?: string }) => {
+    worker.once('message', (message: LoadAnswer) => {
       if (message.prepared) resolve(message.prepared);
-      else reject(new Error(message.error ?? 'the load worker answered nothing'));
+      else reject(deserializeError(message.error));
       void worker.terminate();
     });
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the load worker exited with code ${code}`)));
+    worker.once('error', (error) =>
+      reject(new WorkerError(`the load worker failed: ${error.message}`, { cause: error })),
+    );
+    worker.once('exit', (code) => reject(new WorkerError(`the load worker exited with code ${code}`)));
   });
 }
 
@@ -39,7 +45,7 @@ export class ModelHolder {
 
   constructor(
     private readonly deps: {
-      registry: ModelRegistry;
+      modelRegistry: ModelRegistry;
       history: HistorySource;
       /** The store the worker snapshots (the same directory as the history's). */
       storePath: string;
@@ -75,10 +81,10 @@ export class ModelHolder {
 
   private async loadIfNew(reason: string): Promise<void> {
     if (this.stopped) return;
-    const { registry, logger, metrics } = this.deps;
+    const { modelRegistry, logger, metrics } = this.deps;
     let version: string | undefined;
     try {
-      version = registry.currentVersion();
+      version = modelRegistry.currentVersion();
     } catch (error) {
       logger.error({ err: error }, 'cannot read the model pointer; keeping the current model');
       return;
@@ -87,10 +93,10 @@ export class ModelHolder {
     const started = performance.now();
     try {
       if (!this.deps.history.openStore()) {
-        throw new Error('the interaction store does not exist yet (needed for centroids and popularity)');
+        throw new StoreNotReadyError('the interaction store does not exist yet (needed for centroids and popularity)');
       }
       const prepared = await prepareInWorker({
-        modelDir: registry.root,
+        modelDir: modelRegistry.root,
         storePath: this.deps.storePath,
         version,
         candidates: this.deps.candidates,

@@ -13,18 +13,21 @@ export interface Recovery {
  * restarted scorer with nothing to load; with no intact version left the run starts cold and its publish
  * replaces the broken pointer.
  */
-export function verifiedCurrent<M>(registry: ModelRegistry<M>): { current?: ModelVersion<M>; recovery?: Recovery } {
+export function verifiedCurrent<M>(modelRegistry: ModelRegistry<M>): {
+  current?: ModelVersion<M>;
+  recovery?: Recovery;
+} {
   let broken: { version: string; reason: string };
   try {
-    const current = registry.current();
+    const current = modelRegistry.current();
     return current ? { current } : {};
   } catch (error) {
     if (!(error instanceof ArtifactIntegrityError)) throw error;
-    broken = { version: registry.currentVersion()!, reason: error.message };
+    broken = { version: modelRegistry.currentVersion()!, reason: error.message };
   }
   try {
-    const to = registry.rollback();
-    return { current: registry.open(to), recovery: { from: broken.version, to, reason: broken.reason } };
+    const to = modelRegistry.rollback();
+    return { current: modelRegistry.open(to), recovery: { from: broken.version, to, reason: broken.reason } };
   } catch (error) {
     if (!(error instanceof RegistryError)) throw error;
     return { recovery: { from: broken.version, to: null, reason: broken.reason } };

@@ -31,9 +31,9 @@ await runService({
   name: 'trainer',
   schema: trainerConfigSchema,
   portVariable: 'HTTP_PORT',
-  async start({ config, logger, registry: promRegistry, http }) {
-    const metrics = trainerMetrics(promRegistry);
-    const registry = new ModelRegistry<ModelMetadata>(config.MODEL_DIR);
+  async start({ config, logger, metricsRegistry, http }) {
+    const metrics = trainerMetrics(metricsRegistry);
+    const modelRegistry = new ModelRegistry<ModelMetadata>(config.MODEL_DIR);
     const logRecovery = (recovery: Recovery) => {
       metrics.recoveries.inc();
       logger.error(
@@ -41,10 +41,10 @@ await runService({
         `current model ${recovery.from} failed verification; rolled back to ${recovery.to ?? 'none'}`,
       );
     };
-    const { current, recovery } = verifiedCurrent(registry);
+    const { current, recovery } = verifiedCurrent(modelRegistry);
     if (recovery) logRecovery(recovery);
     if (current) recordCurrentModel(metrics, current.version, current.manifest.createdAt, current.manifest.metadata);
-    logger.info({ current: current?.version ?? null, registry: path.resolve(config.MODEL_DIR) }, 'model registry');
+    logger.info({ current: current?.version ?? null, modelRegistry: path.resolve(config.MODEL_DIR) }, 'model registry');
 
     const admin = await connectKafkaAdmin({
       brokers: config.KAFKA_BROKERS,
@@ -70,10 +70,10 @@ await runService({
     let trained: { version: string; total: number } | undefined;
     const trainedTotal = () => {
       try {
-        const version = registry.currentVersion();
+        const version = modelRegistry.currentVersion();
         if (version === undefined) return 0;
         if (trained?.version !== version) {
-          trained = { version, total: registry.open(version).manifest.metadata.data.total };
+          trained = { version, total: modelRegistry.open(version).manifest.metadata.data.total };
         }
         return trained.total;
       } catch {
@@ -106,7 +106,7 @@ await runService({
         metrics.running.set(1);
         running = trainOnce({
           store: opened,
-          registry,
+          modelRegistry,
           config,
           signal: abort.signal,
           onRecovery: logRecovery,
@@ -126,6 +126,8 @@ await runService({
         retries: config.TRAIN_RETRIES,
         baseDelayMs: config.TRAIN_RETRY_DELAY_S * 1000,
         maxDelayMs: config.TRAIN_RETRY_DELAY_S * 1000 * 16,
+        onRetry: (reason, { error, attempt, delayMs }) =>
+          logger.warn({ err: error, reason, attempt, delayMs }, 'training run failed; retrying'),
       },
     ).subscribe(async (result) => {
       if (!result.ok) {
@@ -163,7 +165,11 @@ await runService({
     });
 
     return {
-      ready: () => ({ ok: true, currentModel: registry.currentVersion() ?? null, training: running !== undefined }),
+      ready: () => ({
+        ok: true,
+        currentModel: modelRegistry.currentVersion() ?? null,
+        training: running !== undefined,
+      }),
       async stop() {
         abort.abort(new Error('trainer stopping'));
         subscription.unsubscribe();

@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ModelMetadata } from './pipeline.js';
 
-export function trainerMetrics(registry: Registry) {
-  const registers = [registry];
+export function trainerMetrics(metricsRegistry: Registry) {
+  const registers = [metricsRegistry];
   return {
     runs: new Counter({
       name: 'trainer_runs_total',

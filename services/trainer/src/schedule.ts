@@ -1,17 +1,5 @@
-import {
-  catchError,
-  defer,
-  exhaustMap,
-  filter,
-  interval,
-  map,
-  merge,
-  type Observable,
-  of,
-  retry,
-  type Subject,
-  timer,
-} from 'rxjs';
+import { declaredRetriable, type RetryEvent, withRetry } from '@pncf/runtime';
+import { exhaustMap, filter, interval, map, merge, Observable, of, type Subject } from 'rxjs';
 
 export type TriggerReason = 'interval' | 'new-interactions' | 'manual' | 'startup';
 
@@ -50,6 +38,8 @@ export interface RetryOptions {
   /** Delay before retry n (1-based) is baseDelayMs · 2^(n-1), capped at maxDelayMs. */
   baseDelayMs: number;
   maxDelayMs: number;
+  /** A run failed and is retried after event.delayMs (for the log). */
+  onRetry?: (reason: TriggerReason, event: RetryEvent) => void;
 }
 
 export type ScheduledResult<R> =
@@ -58,8 +48,10 @@ export type ScheduledResult<R> =
 
 /**
  * Turn triggers into runs: never two at once (a trigger that arrives during a run is dropped, since the next
- * run sees its data anyway), each failed run retried with exponential backoff, and a run that still fails
- * reported as a failure without ending the schedule.
+ * run sees its data anyway), each failed run retried with exponential backoff under the shared retry policy
+ * (withRetry), and a run that still fails reported as a failure without ending the schedule. A run's failure is
+ * retried unless the error declares itself not retriable (a PncfError with retriable false, a programming
+ * error); unsubscribing cancels a pending retry.
  */
 export function scheduleRuns<R>(
   triggers$: Observable<TriggerReason>,
@@ -67,17 +59,36 @@ export function scheduleRuns<R>(
   retryOptions: RetryOptions,
 ): Observable<ScheduledResult<R>> {
   return triggers$.pipe(
-    exhaustMap((reason) => {
-      let attempts = 0;
-      return defer(() => run(reason, ++attempts)).pipe(
-        retry({
-          count: retryOptions.retries,
-          delay: (_error, retryCount) =>
-            timer(Math.min(retryOptions.maxDelayMs, retryOptions.baseDelayMs * 2 ** (retryCount - 1))),
+    exhaustMap(
+      (reason) =>
+        new Observable<ScheduledResult<R>>((subscriber) => {
+          const cancel = new AbortController();
+          let attempts = 0;
+          const settle = (result: ScheduledResult<R>) => {
+            subscriber.next(result);
+            subscriber.complete();
+          };
+          withRetry(
+            (attempt) => {
+              attempts = attempt;
+              return run(reason, attempt);
+            },
+            {
+              retries: retryOptions.retries,
+              initialDelayMs: retryOptions.baseDelayMs,
+              maxDelayMs: retryOptions.maxDelayMs,
+              // One trainer: there is no crowd of clients to de-synchronise, so the delays stay as documented.
+              jitter: 0,
+              retryIf: (error) => declaredRetriable(error) !== false,
+              signal: cancel.signal,
+              onRetry: (event) => retryOptions.onRetry?.(reason, event),
+            },
+          ).then(
+            (result) => settle({ reason, ok: true, result, attempts }),
+            (error: unknown) => settle({ reason, ok: false, error, attempts }),
+          );
+          return () => cancel.abort();
         }),
-        map((result): ScheduledResult<R> => ({ reason, ok: true, result, attempts })),
-        catchError((error: unknown) => of<ScheduledResult<R>>({ reason, ok: false, error, attempts })),
-      );
-    }),
+    ),
   );
 }

@@ -26,7 +26,7 @@ describe('trainOnce on a real LMDB store and registry', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-trainer-'));
   const stream = new AuthorTagGenerator(scaledOptions(24_000, 3)).generate();
   let store: InteractionStore;
-  let registry: ModelRegistry<ModelMetadata>;
+  let modelRegistry: ModelRegistry<ModelMetadata>;
   const config = (overrides: Record<string, string> = {}): TrainerConfig =>
     loadConfig('trainer', trainerConfigSchema, {
       STORE_PATH: path.join(root, 'store'),
@@ -40,7 +40,7 @@ describe('trainOnce on a real LMDB store and registry', () => {
 
   beforeAll(() => {
     store = InteractionStore.open({ path: path.join(root, 'store') });
-    registry = new ModelRegistry(path.join(root, 'models'));
+    modelRegistry = new ModelRegistry(path.join(root, 'models'));
   });
   afterAll(async () => {
     await store.close();
@@ -50,7 +50,7 @@ describe('trainOnce on a real LMDB store and registry', () => {
   it('publishes v1 on the first half, then v2 with the new users and items', { timeout: 240_000 }, async () => {
     ingest(store, stream, 0, 12_000);
     const steps: string[] = [];
-    const first = await trainOnce({ store, registry, config: config(), onStep: (step) => steps.push(step) });
+    const first = await trainOnce({ store, modelRegistry, config: config(), onStep: (step) => steps.push(step) });
     expect(first.outcome).toBe('published');
     if (first.outcome !== 'published') return;
     expect(first.version.version).toBe('v000001');
@@ -60,11 +60,11 @@ describe('trainOnce on a real LMDB store and registry', () => {
     expect(first.metadata.gate.current).toBeNull();
 
     ingest(store, stream, 12_000, 24_000);
-    const second = await trainOnce({ store, registry, config: config({ TRAIN_REFIT_ALL: 'true' }) });
+    const second = await trainOnce({ store, modelRegistry, config: config({ TRAIN_REFIT_ALL: 'true' }) });
     expect(second.outcome).toBe('published');
     if (second.outcome !== 'published') return;
     expect(second.version.version).toBe('v000002');
-    expect(registry.currentVersion()).toBe('v000002');
+    expect(modelRegistry.currentVersion()).toBe('v000002');
     expect(second.metadata.data.users).toBeGreaterThan(first.metadata.data.users);
     expect(second.metadata.data.items).toBeGreaterThan(first.metadata.data.items);
     expect(second.metadata.gate.current).not.toBeNull();
@@ -74,22 +74,22 @@ describe('trainOnce on a real LMDB store and registry', () => {
   });
 
   it('rejects a clearly worse model and keeps the current one', { timeout: 240_000 }, async () => {
-    const before = registry.currentVersion();
+    const before = modelRegistry.currentVersion();
     // NPNCF with a single epoch: random embeddings barely trained.
     const outcome = await trainOnce({
       store,
-      registry,
+      modelRegistry,
       config: config({ TRAIN_PRESET: 'npncf', TRAIN_TOWER_EPOCHS: '1', GATE_TOLERANCE: '0' }),
     });
     expect(outcome.outcome).toBe('rejected');
-    expect(registry.currentVersion()).toBe(before);
-    expect(registry.list()).toHaveLength(2);
+    expect(modelRegistry.currentVersion()).toBe(before);
+    expect(modelRegistry.list()).toHaveLength(2);
   });
 
   it('rolls a corrupted current model back to the newest intact version, builds on that and replaces it', {
     timeout: 240_000,
   }, async () => {
-    const broken = registry.current()!;
+    const broken = modelRegistry.current()!;
     const payload = path.join(broken.dir, 'tensors.bin');
     const corrupted = fs.readFileSync(payload);
     corrupted[corrupted.length >> 1]! ^= 0xff;
@@ -98,7 +98,7 @@ describe('trainOnce on a real LMDB store and registry', () => {
     const steps: Record<string, unknown>[] = [];
     const outcome = await trainOnce({
       store,
-      registry,
+      modelRegistry,
       config: config({ GATE_TOLERANCE: '1' }),
       onRecovery: (recovery) => recoveries.push(recovery),
       onStep: (step, _s, detail) => steps.push({ step, ...detail }),
@@ -114,20 +114,20 @@ describe('trainOnce on a real LMDB store and registry', () => {
     if (outcome.outcome !== 'published') return;
     expect(outcome.metadata.recovery).toEqual(recovery);
     expect(outcome.metadata.warmStart.embeddings).toBe(true);
-    expect(registry.currentVersion()).toBe('v000003');
+    expect(modelRegistry.currentVersion()).toBe('v000003');
   });
 
   it('with no intact version left, starts cold and publishes over the broken pointer', {
     timeout: 240_000,
   }, async () => {
-    for (const version of registry.list()) {
-      const payload = path.join(registry.versionsDir, version, 'tensors.bin');
+    for (const version of modelRegistry.list()) {
+      const payload = path.join(modelRegistry.versionsDir, version, 'tensors.bin');
       fs.appendFileSync(payload, Buffer.from([0]));
     }
     const recoveries: { to: string | null }[] = [];
     const outcome = await trainOnce({
       store,
-      registry,
+      modelRegistry,
       config: config(),
       onRecovery: (recovery) => recoveries.push(recovery),
     });
@@ -136,15 +136,15 @@ describe('trainOnce on a real LMDB store and registry', () => {
     if (outcome.outcome !== 'published') return;
     expect(outcome.metadata.gate.current).toBeNull();
     expect(outcome.metadata.warmStart).toEqual({ embeddings: false, tower: false });
-    expect(registry.current()!.version).toBe('v000004');
+    expect(modelRegistry.current()!.version).toBe('v000004');
   });
 
   it('stops between steps when aborted and leaves the registry untouched', async () => {
-    const before = registry.list();
+    const before = modelRegistry.list();
     const abort = new AbortController();
     const run = trainOnce({
       store,
-      registry,
+      modelRegistry,
       config: config(),
       signal: abort.signal,
       onStep: (step) => {
@@ -152,6 +152,6 @@ describe('trainOnce on a real LMDB store and registry', () => {
       },
     });
     await expect(run).rejects.toThrow('stop requested');
-    expect(registry.list()).toEqual(before);
+    expect(modelRegistry.list()).toEqual(before);
   });
 });

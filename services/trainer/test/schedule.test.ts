@@ -1,9 +1,21 @@
+import { RegistryError } from '@pncf/registry';
 import { firstValueFrom, Subject, take, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { type ScheduledResult, scheduleRuns, type TriggerReason, trainingTriggers } from '../src/schedule.js';
 
 const noRetry = { retries: 0, baseDelayMs: 1, maxDelayMs: 1 };
+
+/** A training run that throws `error()` on its first `failures` calls, then returns its call number. */
+function flakyRun(failures: number, error: () => Error) {
+  const state = { calls: 0 };
+  const run = async (): Promise<number> => {
+    state.calls++;
+    if (state.calls <= failures) throw error();
+    return state.calls;
+  };
+  return { state, run };
+}
 
 describe('trainingTriggers (virtual time)', () => {
   it('fires at startup, on manual requests, on the interval and when enough new data arrived', () => {
@@ -94,18 +106,22 @@ describe('scheduleRuns', () => {
     expect(started[2]! - started[1]!).toBeGreaterThanOrEqual(38);
   });
 
+  it('does not retry a run whose error declares itself not retriable', async () => {
+    const triggers$ = new Subject<TriggerReason>();
+    const { state, run } = flakyRun(Number.POSITIVE_INFINITY, () => new RegistryError('nothing staged'));
+    const results$ = scheduleRuns(triggers$, run, { retries: 3, baseDelayMs: 1, maxDelayMs: 1 });
+    const first = firstValueFrom(results$);
+    triggers$.next('manual');
+    const result = await first;
+    expect(result.ok).toBe(false);
+    expect(result.attempts).toBe(1);
+    expect(state.calls).toBe(1);
+  });
+
   it('reports a run that keeps failing and keeps scheduling later runs', async () => {
     const triggers$ = new Subject<TriggerReason>();
-    let calls = 0;
-    const results$ = scheduleRuns(
-      triggers$,
-      async () => {
-        calls++;
-        if (calls <= 2) throw new Error('boom');
-        return calls;
-      },
-      { retries: 1, baseDelayMs: 1, maxDelayMs: 1 },
-    );
+    const { run } = flakyRun(2, () => new Error('boom'));
+    const results$ = scheduleRuns(triggers$, run, { retries: 1, baseDelayMs: 1, maxDelayMs: 1 });
     const collected = firstValueFrom(results$.pipe(take(2), toArray()));
     triggers$.next('manual');
     await new Promise((resolve) => setTimeout(resolve, 30));

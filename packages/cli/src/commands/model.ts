@@ -4,9 +4,9 @@ import { Command } from 'commander';
 
 const defaultModelDir = () => process.env.MODEL_DIR ?? path.resolve('.data/models');
 
-function summary(registry: ModelRegistry, version: string): string {
+function summary(modelRegistry: ModelRegistry, version: string): string {
   try {
-    const { manifest } = registry.open(version);
+    const { manifest } = modelRegistry.open(version);
     const meta = manifest.metadata as { holdout?: { ks: number[]; metrics: Record<string, number[]> } };
     const at = meta.holdout?.ks.indexOf(10) ?? -1;
     const recall = at >= 0 ? meta.holdout?.metrics.recall?.[at] : undefined;
@@ -18,45 +18,56 @@ function summary(registry: ModelRegistry, version: string): string {
   }
 }
 
+/**
+ * A `model` subcommand with `--dir`: `run` gets the registry (`--dir`, else MODEL_DIR, else .data/models) and the
+ * command's optional version argument.
+ */
+function registrySubcommand(
+  parent: Command,
+  usage: string,
+  description: string,
+  run: (modelRegistry: ModelRegistry, version: string | undefined) => void,
+): void {
+  parent
+    .command(usage)
+    .description(description)
+    .option('--dir <dir>', 'model registry directory (MODEL_DIR)')
+    .action(function (this: Command) {
+      const { dir } = this.opts<{ dir?: string }>();
+      run(new ModelRegistry(dir ?? defaultModelDir()), this.processedArgs[0] as string | undefined);
+    });
+}
+
 /** `pncf model list|verify|rollback`: operate the model registry the trainer publishes to. */
 export function modelCommand(): Command {
   const command = new Command('model').description('list, verify and roll back model versions in the registry');
-  const dirOption = ['--dir <dir>', 'model registry directory (MODEL_DIR)'] as const;
-
-  command
-    .command('list')
-    .description('versions on disk, the current one marked with *')
-    .option(...dirOption)
-    .action((options: { dir?: string }) => {
-      const registry = new ModelRegistry(options.dir ?? defaultModelDir());
-      const current = registry.currentVersion();
-      for (const version of registry.list()) {
-        console.log(`${version === current ? '*' : ' '} ${version}  ${summary(registry, version)}`);
-      }
-    });
-
-  command
-    .command('verify [version]')
-    .description('check every file of a version (default: the current one) against its checksums')
-    .option(...dirOption)
-    .action((version: string | undefined, options: { dir?: string }) => {
-      const registry = new ModelRegistry(options.dir ?? defaultModelDir());
-      const target = version ?? registry.currentVersion();
+  registrySubcommand(command, 'list', 'versions on disk, the current one marked with *', (modelRegistry) => {
+    const current = modelRegistry.currentVersion();
+    for (const version of modelRegistry.list()) {
+      console.log(`${version === current ? '*' : ' '} ${version}  ${summary(modelRegistry, version)}`);
+    }
+  });
+  registrySubcommand(
+    command,
+    'verify [version]',
+    'check every file of a version (default: the current one) against its checksums',
+    (modelRegistry, version) => {
+      const target = version ?? modelRegistry.currentVersion();
       if (!target) throw new Error('no current model');
-      registry.open(target);
+      modelRegistry.open(target);
       console.log(`${target}: ok`);
-    });
-
-  command
-    .command('rollback [version]')
-    .description('point CURRENT at a version (default: the newest intact one before the current); scorers follow')
-    .option(...dirOption)
-    .action((version: string | undefined, options: { dir?: string }) => {
-      const registry = new ModelRegistry(options.dir ?? defaultModelDir());
-      const before = registry.currentVersion();
-      const after = registry.rollback(version);
+    },
+  );
+  registrySubcommand(
+    command,
+    'rollback [version]',
+    'point CURRENT at a version (default: the newest intact one before the current); scorers follow',
+    (modelRegistry, version) => {
+      const before = modelRegistry.currentVersion();
+      const after = modelRegistry.rollback(version);
       console.log(`current: ${before ?? '(none)'} → ${after}`);
-    });
+    },
+  );
   return command;
 }
 

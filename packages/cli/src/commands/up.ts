@@ -36,6 +36,11 @@ function spawnService(spec: ServiceSpec, env: NodeJS.ProcessEnv, logDir: string)
   });
 }
 
+/**
+ * Poll a child's /healthz until it answers 200, the child exits, or timeoutMs passes. Polling rather than the
+ * retry policy: it watches a process this command started (checking its exit at every step), and a fixed short
+ * pace is what makes the start fast; there is no failing operation to back off from.
+ */
 async function waitHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -181,7 +186,7 @@ export function upCommand(): Command {
       console.log('  Prometheus config: infra/prometheus/prometheus.yml (scrapes these ports)\n');
 
       // What the terminal shows: the stream's progress, and each new model with a few authors' suggestions.
-      const registry = new ModelRegistry(String(configs.trainer.MODEL_DIR));
+      const modelRegistry = new ModelRegistry(String(configs.trainer.MODEL_DIR));
       bars = new MultiBar(
         {
           format: ' {name} |{bar}| {value}/{total} events | {status}',
@@ -227,7 +232,7 @@ export function upCommand(): Command {
         bar.update(demo?.produced ?? 0, { status: status() });
         let model: ModelSummary | undefined;
         try {
-          model = summarizeModel(registry);
+          model = summarizeModel(modelRegistry);
         } catch (error) {
           bars?.log(`current model unreadable: ${(error as Error).message}\n`);
         }
