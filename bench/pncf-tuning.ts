@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { protocolSplit } from '@pncf/data';
 import { loadDataset, sharedDataRoot, tfRuntime } from '@pncf/evaluation';
-import { defaultPreset, type PncfConfig, PncfRecommender } from '@pncf/pncf';
+import { defaultPreset, fitPncf, type PncfConfig } from '@pncf/pncf';
 import { Command } from 'commander';
 
 type Tower = PncfConfig['tower'];
@@ -73,14 +73,12 @@ for (const name of opts.datasets.split(',')) {
     const make = VARIANTS[variant];
     if (!make) throw new Error(`unknown variant ${variant}`);
     const config = make(BASE);
-    const model = new PncfRecommender({
-      ...config,
-      tower: { ...config.tower, validationUsers: Number(opts.validationUsers) },
-    });
-    await model.fit(split.fit, { seed: 1, validation: split.validation });
-    const report = model.report!;
+    const { report } = await fitPncf(
+      split.fit,
+      { ...config, tower: { ...config.tower, validationUsers: Number(opts.validationUsers) } },
+      { seed: 1, validation: split.validation },
+    );
     const best = report.history[report.bestEpoch]!;
-    model.dispose();
     results[name][variant] = {
       validationRecall20: Number(best.validationRecall!.toFixed(4)),
       bestEpoch: report.bestEpoch,

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Interactions, protocolSplit } from '@pncf/data';
 import { DATASETS, loadInteractions, sharedDataRoot, tfRuntime } from '@pncf/evaluation';
-import { loadArtifact, type ModelArtifact, PncfRecommender, presets, saveArtifact } from '@pncf/pncf';
+import { fitPncf, loadArtifact, type ModelArtifact, presets, saveArtifact } from '@pncf/pncf';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const benchDir = process.env.SCORE_BENCH_DIR ?? path.join(os.tmpdir(), 'pncf-bench-score');
@@ -38,8 +38,7 @@ export async function scoreBenchModel(force = false): Promise<ScoreBenchModel> {
     const runtime = await tfRuntime();
     console.log(`fitting PNCF (default preset, ${runtime.backend}) on the author-tag train split…`);
     const started = performance.now();
-    const model = new PncfRecommender(presets.default);
-    await model.fit(split.fit, {
+    const fit = await fitPncf(split.fit, presets.default, {
       seed: SEED,
       validation: split.validation,
       onProgress: (fraction, message) => message && console.log(`  ${(fraction * 100).toFixed(0)}% ${message}`),
@@ -47,14 +46,13 @@ export async function scoreBenchModel(force = false): Promise<ScoreBenchModel> {
     fitSeconds = (performance.now() - started) / 1000;
     fs.mkdirSync(benchDir, { recursive: true });
     saveArtifact(artifactDir, {
-      model: model.model!,
+      model: fit.model,
       userIds: split.fit.userIds,
       itemIds: split.fit.itemIds,
-      config: model.config,
+      config: presets.default,
       metrics: { fitSeconds },
-      ...(model.pretrained ? { pretrained: model.pretrained } : {}),
+      ...(fit.pretrained ? { pretrained: fit.pretrained } : {}),
     });
-    model.dispose();
     console.log(`fitted in ${fitSeconds.toFixed(1)} s → ${artifactDir}`);
   }
   return { data, train: split.train, test: split.test, artifactDir, artifact: loadArtifact(artifactDir), fitSeconds };

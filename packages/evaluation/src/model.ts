@@ -3,11 +3,16 @@ import type { Interactions } from '@pncf/data';
 /**
  * What every model evaluated by the harness implements: baselines, NeuMF, PNCF and NPNCF alike.
  * The harness excludes each user's train items itself, so scoreUsers returns raw scores for all items.
+ * `Fit` is what `fit` returns (the harness ignores it): a model that has something to hand back — its weights,
+ * a fit report, what a later fit may continue from — returns it instead of exposing mutable fields.
  */
-export interface Recommender {
+export interface Recommender<Fit = unknown> {
   readonly name: string;
-  /** Fit on the train split. `validation` (held out from train) is for early stopping and tuning only. */
-  fit(train: Interactions, options?: FitOptions): Promise<void>;
+  /**
+   * Fit on the train split. `validation` (held out from train) is for early stopping and tuning only. After it,
+   * scoreUsers scores with this fit's model.
+   */
+  fit(train: Interactions, options?: FitOptions): Promise<Fit>;
   /**
    * Scores of every item for each user of the block, row-major into `out`
    * (users.length × numItems(train)); higher is better.

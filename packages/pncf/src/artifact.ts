@@ -3,8 +3,8 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { PncfConfig } from './config.js';
-import type { PncfModel } from './scorer.js';
+import { type PncfConfig, parsePncfConfig } from './config.js';
+import type { PncfModel } from './inference.js';
 import type { DenseLayer, TowerWeights } from './tower-weights.js';
 import type { Embeddings } from './word2vec.js';
 
@@ -68,6 +68,8 @@ function checkEndianness(): void {
 /** Write atomically: a temporary sibling directory is renamed over `dir`, so readers never see half a model. */
 export function saveArtifact(dir: string, artifact: ModelArtifact): ArtifactManifest {
   checkEndianness();
+  // An artifact whose config loadArtifact would refuse is never written.
+  parsePncfConfig(artifact.config, `${dir}: config to save`);
   const { model } = artifact;
   const arrays: { name: string; shape: number[]; data: Float32Array }[] = [
     { name: 'userVectors', shape: [model.numUsers, model.tower.dim], data: model.userVectors },
@@ -159,6 +161,7 @@ export function loadArtifact(dir: string): ModelArtifact {
     if (entry.offset + n * 4 > aligned.length) throw new Error(`${dir}: tensor ${name} runs past the payload`);
     return new Float32Array(aligned.buffer, entry.offset, n).slice();
   };
+  const config = parsePncfConfig(manifest.config, `${dir}: ${MANIFEST} config`);
   const { dim, numUsers, numItems } = manifest;
   if (manifest.userIds.length !== numUsers || manifest.itemIds.length !== numItems)
     throw new Error(`${dir}: id maps do not match the table sizes`);
@@ -208,7 +211,7 @@ export function loadArtifact(dir: string): ModelArtifact {
     model,
     userIds: manifest.userIds,
     itemIds: manifest.itemIds,
-    config: manifest.config as unknown as PncfConfig,
+    config,
     metrics: manifest.metrics,
     pretrained,
     createdAt: manifest.createdAt,

@@ -1,8 +1,9 @@
+import { z } from 'zod';
 import type { BagOptions } from './bags.js';
 import type { TowerOptions } from './train-tower.js';
 import { referenceWord2Vec, type Word2VecOptions } from './word2vec.js';
 
-/** Every hyper-parameter of a PNCF fit. Artifacts store it verbatim. */
+/** Every hyper-parameter of a PNCF fit. Artifacts store it verbatim; `pncfConfigSchema` validates it. */
 export interface PncfConfig {
   /** false gives NPNCF: the same tower on random embeddings (the paper's ablation). */
   pretrain: boolean;
@@ -15,61 +16,209 @@ export interface PncfConfig {
   tower: TowerOptions;
 }
 
-/**
- * The reference code's choices (main.py on ML-100K): raw-count bag draws, gensim CBOW 32-d, the
- * 256-128-64 tower with dropout 0.5, MSE, 5 random-pair negatives built once, 10 epochs, batch 1024.
- * (The reference builds its negatives once; here they are resampled per epoch, the one deviation.)
- */
-export const referencePreset: PncfConfig = {
-  pretrain: true,
-  randomInitRange: 0.01,
-  bags: { bagSize: 20, bagsExponent: 0.75, weightExponent: 1, minMembers: 1 },
-  userWord2Vec: referenceWord2Vec,
-  itemWord2Vec: referenceWord2Vec,
-  tower: {
-    hidden: [256, 128, 64],
-    batchNorm: true,
-    dropout: 0.5,
-    loss: 'mse',
-    learningRate: 0.001,
-    batchSize: 1024,
-    epochs: 10,
-    negatives: 5,
-    negativeSampling: 'random',
-    fineTuneEmbeddings: true,
-    patience: 0,
-    validationUsers: 1000,
-    validationK: 20,
-  },
-};
+const count = (min: number) => z.number().int().min(min);
+
+export const bagOptionsSchema = z.object({
+  bagSize: count(1),
+  bagsExponent: z.number().min(0),
+  weightExponent: z.number().min(0),
+  minMembers: count(0),
+});
+
+export const word2VecOptionsSchema = z.object({
+  mode: z.enum(['skipgram', 'cbow']),
+  dim: count(1),
+  window: count(1),
+  negative: count(0),
+  noiseExponent: z.number(),
+  epochs: count(1),
+  alpha: z.number().positive(),
+  minAlpha: z.number().min(0),
+  sample: z.number().min(0),
+  /** 0 and 1 both train in the calling thread. */
+  threads: count(0),
+});
+
+export const towerOptionsSchema = z.object({
+  hidden: z.array(count(1)),
+  batchNorm: z.boolean(),
+  dropout: z.number().min(0).lt(1),
+  loss: z.enum(['mse', 'bce']),
+  learningRate: z.number().positive(),
+  /** Batch norm needs two samples at least (a trailing singleton batch is dropped). */
+  batchSize: count(2),
+  epochs: count(1),
+  negatives: count(0),
+  negativeSampling: z.enum(['user', 'random']),
+  fineTuneEmbeddings: z.boolean(),
+  patience: count(0),
+  validationUsers: count(1),
+  validationK: count(1),
+});
+
+/** The schema of `PncfConfig`: presets are built through it and artifacts' configs are checked against it. */
+export const pncfConfigSchema = z
+  .object({
+    pretrain: z.boolean(),
+    randomInitRange: z.number().positive(),
+    bags: bagOptionsSchema,
+    userWord2Vec: word2VecOptionsSchema,
+    itemWord2Vec: word2VecOptionsSchema,
+    tower: towerOptionsSchema,
+  })
+  .refine((c) => c.itemWord2Vec.dim === c.userWord2Vec.dim, {
+    path: ['itemWord2Vec', 'dim'],
+    message: 'must equal userWord2Vec.dim (the tower concatenates a user and an item vector)',
+  });
+
+// Compile-time: each schema describes exactly its option type (a field added to one side only fails `tsc`).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+true satisfies Same<z.output<typeof bagOptionsSchema>, BagOptions>;
+true satisfies Same<z.output<typeof word2VecOptionsSchema>, Word2VecOptions>;
+true satisfies Same<z.output<typeof towerOptionsSchema>, TowerOptions>;
+true satisfies Same<z.output<typeof pncfConfigSchema>, PncfConfig>;
+
+/** A config that fails `pncfConfigSchema`; the message names where it came from and every bad field. */
+export class InvalidPncfConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly issues: { path: string; message: string }[],
+  ) {
+    super(`${source}: invalid PNCF config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    this.name = 'InvalidPncfConfigError';
+  }
+}
+
+/** Validate an untrusted config (`source` names it in the error: an artifact, a preset, a command line). */
+export function parsePncfConfig(value: unknown, source: string): PncfConfig {
+  const parsed = pncfConfigSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new InvalidPncfConfigError(
+    source,
+    parsed.error.issues.map((issue) => ({
+      path: issue.path.length > 0 ? issue.path.map(String).join('.') : '(config)',
+      message: issue.message,
+    })),
+  );
+}
 
 /**
- * The product default: the best configuration found on the validation part of seed 1 on ML-100K and author-tag
- * (`npm run bench:pncf-tuning`, table in the README): formula-1 bags, skip-gram pre-training (ahead of CBOW by
- * 0.009 validation Recall@20 on ML-100K and 0.023 on author-tag, for about 3.5× the pre-training time), a smaller
- * tower (128-64, dropout 0.2) trained with BCE, lr 0.003, batch 2048, 4 negatives per positive drawn for the
- * positive's user and resampled every epoch, early stopping on validation recall@20.
+ * Part of a config laid over another: each section is merged field by field, and a field left undefined keeps
+ * the value below it. `word2vec` applies to both word2vec tables, before `userWord2Vec` / `itemWord2Vec`.
  */
-export const defaultPreset: PncfConfig = {
-  ...referencePreset,
+export interface PncfConfigOverrides {
+  pretrain?: boolean | undefined;
+  randomInitRange?: number | undefined;
+  bags?: Partial<BagOptions> | undefined;
+  word2vec?: Partial<Word2VecOptions> | undefined;
+  userWord2Vec?: Partial<Word2VecOptions> | undefined;
+  itemWord2Vec?: Partial<Word2VecOptions> | undefined;
+  tower?: Partial<TowerOptions> | undefined;
+}
+
+function defined<T extends object>(overrides: T | undefined): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [key, value] of Object.entries(overrides ?? {})) {
+    if (value !== undefined) out[key as keyof T] = value as T[keyof T];
+  }
+  return out;
+}
+
+/** `overrides` laid over `base` (not validated: `resolvePncfConfig` validates the result). */
+export function mergePncfConfig(base: PncfConfig, overrides: PncfConfigOverrides): PncfConfig {
+  const top = defined({ pretrain: overrides.pretrain, randomInitRange: overrides.randomInitRange });
+  const word2vec = defined(overrides.word2vec);
+  return {
+    ...base,
+    ...top,
+    bags: { ...base.bags, ...defined(overrides.bags) },
+    userWord2Vec: { ...base.userWord2Vec, ...word2vec, ...defined(overrides.userWord2Vec) },
+    itemWord2Vec: { ...base.itemWord2Vec, ...word2vec, ...defined(overrides.itemWord2Vec) },
+    tower: { ...base.tower, ...defined(overrides.tower) },
+  };
+}
+
+/**
+ * The defaults every preset starts from: the product default, the best configuration found on the validation
+ * part of seed 1 on ML-100K and author-tag (`npm run bench:pncf-tuning`, table in the README): formula-1 bags,
+ * skip-gram pre-training (ahead of CBOW by 0.009 validation Recall@20 on ML-100K and 0.023 on author-tag, for
+ * about 3.5× the pre-training time), a smaller tower (128-64, dropout 0.2) trained with BCE, lr 0.003, batch
+ * 2048, 4 negatives per positive drawn for the positive's user and resampled every epoch, early stopping on
+ * validation recall@20.
+ */
+export const PNCF_DEFAULTS: PncfConfig = pncfConfigSchema.parse({
+  pretrain: true,
+  randomInitRange: 0.01,
   bags: { bagSize: 20, bagsExponent: 0.75, weightExponent: 0.75, minMembers: 2 },
   userWord2Vec: { ...referenceWord2Vec, mode: 'skipgram', threads: 2 },
   itemWord2Vec: { ...referenceWord2Vec, mode: 'skipgram', threads: 2 },
   tower: {
-    ...referencePreset.tower,
     hidden: [128, 64],
+    batchNorm: true,
     dropout: 0.2,
     loss: 'bce',
     learningRate: 0.003,
     batchSize: 2048,
+    epochs: 20,
     negatives: 4,
     negativeSampling: 'user',
-    epochs: 20,
+    fineTuneEmbeddings: true,
     patience: 3,
+    validationUsers: 1000,
+    validationK: 20,
   },
+} satisfies PncfConfig);
+
+/** Each preset as overrides of PNCF_DEFAULTS. */
+const PRESET_OVERRIDES = {
+  /** The product default: PNCF_DEFAULTS as they are. */
+  default: {},
+  /**
+   * The reference code's choices (main.py on ML-100K): raw-count bag draws, gensim CBOW 32-d, the 256-128-64
+   * tower with dropout 0.5, MSE, 5 random-pair negatives, 10 epochs, batch 1024, no early stopping. (The
+   * reference builds its negatives once; here they are resampled per epoch, the one deviation.)
+   */
+  reference: {
+    bags: { weightExponent: 1, minMembers: 1 },
+    word2vec: referenceWord2Vec,
+    tower: {
+      hidden: [256, 128, 64],
+      dropout: 0.5,
+      loss: 'mse',
+      learningRate: 0.001,
+      batchSize: 1024,
+      epochs: 10,
+      negatives: 5,
+      negativeSampling: 'random',
+      patience: 0,
+    },
+  },
+  /** NPNCF: the default tower on random embeddings. */
+  npncf: { pretrain: false },
+} satisfies Record<string, PncfConfigOverrides>;
+
+export type PresetName = keyof typeof PRESET_OVERRIDES;
+export const PRESET_NAMES = Object.keys(PRESET_OVERRIDES) as PresetName[];
+
+/**
+ * The one way a PNCF config is built, in this order of precedence (later wins, field by field):
+ * PNCF_DEFAULTS → the preset's overrides → each of `overrides` in turn (e.g. the environment, then the command
+ * line). The result is validated; an invalid one throws an InvalidPncfConfigError naming every bad field.
+ */
+export function resolvePncfConfig(preset: PresetName = 'default', ...overrides: PncfConfigOverrides[]): PncfConfig {
+  const layer = PRESET_OVERRIDES[preset] as PncfConfigOverrides | undefined;
+  if (!layer) throw new Error(`unknown PNCF preset "${preset}" (known: ${PRESET_NAMES.join(', ')})`);
+  let config = mergePncfConfig(PNCF_DEFAULTS, layer);
+  for (const o of overrides) config = mergePncfConfig(config, o);
+  const source = `preset "${preset}"${overrides.length > 0 ? ' with overrides' : ''}`;
+  return parsePncfConfig(config, source);
+}
+
+export const presets: Readonly<Record<PresetName, PncfConfig>> = {
+  default: resolvePncfConfig('default'),
+  reference: resolvePncfConfig('reference'),
+  npncf: resolvePncfConfig('npncf'),
 };
-
-export const npncfPreset: PncfConfig = { ...defaultPreset, pretrain: false };
-
-export const presets = { default: defaultPreset, reference: referencePreset, npncf: npncfPreset } as const;
-export type PresetName = keyof typeof presets;
+export const defaultPreset: PncfConfig = presets.default;
+export const referencePreset: PncfConfig = presets.reference;
+export const npncfPreset: PncfConfig = presets.npncf;

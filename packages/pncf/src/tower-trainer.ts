@@ -125,17 +125,19 @@ export class TowerTrainer {
     this.userVectors = userVectors.slice();
     this.itemVectors = itemVectors.slice();
     this.rng = new Random(seed);
+    // tidy disposes each initial tensor (a variable keeps its data) and keeps the variables.
+    const variable = (initial: () => tf.Tensor, trainable = true) => tf.tidy(() => tf.variable(initial(), trainable));
     this.layers = tower.layers.map((l) => ({
-      kernel: tf.variable(tf.tensor2d(l.kernel, [l.inputs, l.outputs])),
-      bias: tf.variable(tf.tensor1d(l.bias)),
-      gamma: tf.variable(tf.tensor1d(l.gamma), tower.batchNorm),
-      beta: tf.variable(tf.tensor1d(l.beta), tower.batchNorm),
-      runningMean: tf.variable(tf.tensor1d(l.runningMean), false),
-      runningVariance: tf.variable(tf.tensor1d(l.runningVariance), false),
+      kernel: variable(() => tf.tensor2d(l.kernel, [l.inputs, l.outputs])),
+      bias: variable(() => tf.tensor1d(l.bias)),
+      gamma: variable(() => tf.tensor1d(l.gamma), tower.batchNorm),
+      beta: variable(() => tf.tensor1d(l.beta), tower.batchNorm),
+      runningMean: variable(() => tf.tensor1d(l.runningMean), false),
+      runningVariance: variable(() => tf.tensor1d(l.runningVariance), false),
     }));
     const last = tower.layers.at(-1)?.outputs ?? 2 * tower.dim;
-    this.outKernel = tf.variable(tf.tensor2d(tower.outKernel, [last, 1]));
-    this.outBias = tf.variable(tf.tensor1d(tower.outBias));
+    this.outKernel = variable(() => tf.tensor2d(tower.outKernel, [last, 1]));
+    this.outBias = variable(() => tf.tensor1d(tower.outBias));
     this.trainable = [
       ...this.layers.flatMap((l) => (tower.batchNorm ? [l.kernel, l.bias, l.gamma, l.beta] : [l.kernel, l.bias])),
       this.outKernel,

@@ -1,38 +1,9 @@
-import { fromTriples, type Interactions, Random } from '@pncf/data';
+import type { Interactions } from '@pncf/data';
+import { communityData } from '../../evaluation/test/support/recommender-contract.js';
 
-/**
- * Two communities: users in group g interact mostly with items of group g (counts 1–4), with a little
- * cross-group noise. A model that learns anything ranks same-group items first.
- */
-export function clusteredData(users = 60, items = 40, perUser = 10, seed = 7): Interactions {
-  const rng = new Random(seed);
-  const us: number[] = [];
-  const is: number[] = [];
-  const cs: number[] = [];
-  const half = items / 2;
-  for (let u = 0; u < users; u++) {
-    const group = u % 2;
-    const chosen = new Set<number>();
-    while (chosen.size < perUser) {
-      const cross = rng.next() < 0.1;
-      const g = cross ? 1 - group : group;
-      chosen.add(g * half + rng.int(half));
-    }
-    for (const i of chosen) {
-      us.push(u);
-      is.push(i);
-      cs.push(1 + rng.int(4));
-    }
-  }
-  const ids = (n: number, p: string) => Array.from({ length: n }, (_, k) => `${p}${k}`);
-  return fromTriples(
-    ids(users, 'u'),
-    ids(items, 'i'),
-    Uint32Array.from(us),
-    Uint32Array.from(is),
-    Uint32Array.from(cs),
-  );
-}
+/** Two communities of 60 users × 40 items (see communityData): users in group g mostly use items of group g. */
+export const clusteredData = (users = 60, items = 40, perUser = 10, seed = 7): Interactions =>
+  communityData({ users, items, perUser, seed });
 
 export const groupOfItem = (item: number, items = 40): number => (item < items / 2 ? 0 : 1);
 

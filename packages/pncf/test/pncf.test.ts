@@ -1,6 +1,7 @@
 import { splitPerUser } from '@pncf/data';
 import { describe, expect, it } from 'vitest';
 import { defaultPreset, type PncfConfig } from '../src/config.js';
+import { fitPncf } from '../src/fit.js';
 import { PncfRecommender } from '../src/pncf.js';
 import { clusteredData, groupOfItem } from './fixtures.js';
 
@@ -52,27 +53,31 @@ describe('PNCF recommender', () => {
     const model = new PncfRecommender(small);
     expect(model.usesValidation).toBe(true);
     const progress: number[] = [];
-    await model.fit(train, { seed: 3, validation: test, onProgress: (f) => progress.push(f) });
-    expect(model.report!.history.length).toBeGreaterThan(0);
-    expect(model.report!.history.every((h) => h.validationRecall !== undefined)).toBe(true);
-    expect(model.report!.pretrainPairsPerSecond).toBeGreaterThan(0);
+    const options = { seed: 3, validation: test };
+    const fit = await model.fit(train, { ...options, onProgress: (f) => progress.push(f) });
+    expect(fit.report.history.length).toBeGreaterThan(0);
+    expect(fit.report.history.every((h) => h.validationRecall !== undefined)).toBe(true);
+    expect(fit.report.pretrainPairsPerSecond).toBeGreaterThan(0);
+    expect(fit.warmStarted).toEqual({ embeddings: false, tower: false });
     expect(progress.at(-1)).toBeGreaterThan(0);
     expect(sameGroupShare(model, 60, 40, seen)).toBeGreaterThan(0.8);
-    // Scoring on two threads gives the same scores as on one.
+    // Scoring on two threads (a constructor option) gives the same scores as on one, for the same seeded fit.
     const users = Uint32Array.from({ length: 60 }, (_, k) => k);
     const one = new Float32Array(60 * 40);
     await model.scoreUsers(users, one);
-    model.scoringThreads = 2;
-    const two = new Float32Array(60 * 40);
-    await model.scoreUsers(users, two);
-    expect(two).toEqual(one);
     model.dispose();
+    const onTwo = new PncfRecommender(small, { scoringThreads: 2 });
+    await onTwo.fit(train, options);
+    const two = new Float32Array(60 * 40);
+    await onTwo.scoreUsers(users, two);
+    expect(two).toEqual(one);
+    onTwo.dispose();
   });
 
-  it('a second fit warm-starts pre-training from the first, matching rows by id when users are added', async () => {
-    const model = new PncfRecommender({ ...small, tower: { ...small.tower, epochs: 1, patience: 0 } });
-    await model.fit(train, { seed: 1 });
-    const first = model.pretrained!;
+  it('a fit warm-started from an earlier one continues its tables, matching rows by id when users are added', async () => {
+    const config = { ...small, tower: { ...small.tower, epochs: 1, patience: 0 } };
+    const earlier = await fitPncf(train, config, { seed: 1 });
+    const first = earlier.pretrained!;
     // The same data with one extra user (no interactions) placed first: every old row moves down by one.
     const shifted = { ...train, userIds: ['new-user', ...train.userIds] };
     shifted.byUser = {
@@ -81,14 +86,18 @@ describe('PNCF recommender', () => {
       indptr: Uint32Array.from([0, ...train.byUser.indptr]),
     };
     shifted.byItem = { ...train.byItem, cols: train.byItem.cols + 1, indices: train.byItem.indices.map((u) => u + 1) };
-    await model.fit(shifted, { seed: 2 });
-    const second = model.pretrained!;
+    const warm = await fitPncf(shifted, config, {
+      seed: 2,
+      warmStart: { embeddings: first, tower: earlier.model.tower },
+    });
+    expect(warm.warmStarted).toEqual({ embeddings: true, tower: true });
+    const second = warm.pretrained!;
     expect(second.users.vocabSize).toBe(first.users.vocabSize + 1);
     expect(second.userIds[0]).toBe('new-user');
     // Continued training moves vectors, but old rows stay much closer to their previous vectors than the
     // vectors of a cold fit on the same data do.
-    const cold = new PncfRecommender(model.config);
-    await cold.fit(shifted, { seed: 2 });
+    const cold = await fitPncf(shifted, config, { seed: 2 });
+    expect(cold.warmStarted).toEqual({ embeddings: false, tower: false });
     const d = second.users.dim;
     const distance = (after: Float32Array) => {
       let sum = 0;
@@ -98,16 +107,24 @@ describe('PNCF recommender', () => {
       return sum;
     };
     expect(distance(second.users.vectors)).toBeLessThan(distance(cold.pretrained!.users.vectors) * 0.75);
-    cold.dispose();
-    model.dispose();
+    // A tower of another shape is not continued from; the embeddings still are.
+    const otherShape = await fitPncf(
+      shifted,
+      { ...config, tower: { ...config.tower, hidden: [16] } },
+      {
+        seed: 2,
+        warmStart: { embeddings: first, tower: earlier.model.tower },
+      },
+    );
+    expect(otherShape.warmStarted).toEqual({ embeddings: true, tower: false });
   });
 
   it('NPNCF (random embeddings) runs the same tower without pre-training', async () => {
     const model = new PncfRecommender({ ...small, pretrain: false });
     expect(model.name).toBe('NPNCF');
-    await model.fit(train, { seed: 3, validation: test });
-    expect(model.report!.seconds.pretrain).toBe(0);
-    expect(model.pretrained).toBeUndefined();
+    const fit = await model.fit(train, { seed: 3, validation: test });
+    expect(fit.report.seconds.pretrain).toBe(0);
+    expect(fit.pretrained).toBeUndefined();
     const out = new Float32Array(40);
     model.scoreUsers(Uint32Array.of(0), out);
     expect(out.every((s) => s > 0 && s < 1)).toBe(true);
@@ -116,13 +133,9 @@ describe('PNCF recommender', () => {
 
   it('a seeded fit with single-threaded pre-training is reproducible', async () => {
     const config = { ...small, tower: { ...small.tower, dropout: 0, epochs: 2, patience: 0 } };
-    const a = new PncfRecommender(config);
-    const b = new PncfRecommender(config);
-    await a.fit(train, { seed: 5 });
-    await b.fit(train, { seed: 5 });
-    expect(a.model!.itemVectors).toEqual(b.model!.itemVectors);
-    expect(a.model!.tower.layers[0]!.kernel).toEqual(b.model!.tower.layers[0]!.kernel);
-    a.dispose();
-    b.dispose();
+    const a = await fitPncf(train, config, { seed: 5 });
+    const b = await fitPncf(train, config, { seed: 5 });
+    expect(a.model.itemVectors).toEqual(b.model.itemVectors);
+    expect(a.model.tower.layers[0]!.kernel).toEqual(b.model.tower.layers[0]!.kernel);
   });
 });

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Recommender } from '@pncf/evaluation';
-import { defaultPreset, type PncfConfig, PncfRecommender, referencePreset } from '@pncf/pncf';
+import { type PncfConfigOverrides, PncfRecommender, type PresetName, resolvePncfConfig } from '@pncf/pncf';
 
 /** What the PNCF entries read from the experiment's settings. */
 interface PncfSettings {
@@ -8,48 +8,32 @@ interface PncfSettings {
 }
 
 /**
- * Per-data-set adjustments to a preset. On the sparse author-tag set (≈19k users × 7k items) validation
- * scoring is the expensive part of a fit, so fewer users are scored per epoch.
+ * Per-data-set adjustments, laid over the preset and the variant. On the sparse author-tag set (≈19k users × 7k
+ * items) validation scoring is the expensive part of a fit, so fewer users are scored per epoch.
  */
-function forDataset(config: PncfConfig, dataset: string): PncfConfig {
-  if (dataset !== 'author-tag') return config;
-  return { ...config, tower: { ...config.tower, validationUsers: 500 } };
+function forDataset(dataset: string): PncfConfigOverrides {
+  return dataset === 'author-tag' ? { tower: { validationUsers: 500 } } : {};
 }
 
-/** Evaluation scores on every core (see PncfRecommender.scoringThreads). */
-function onAllCores(model: PncfRecommender): PncfRecommender {
-  model.scoringThreads = availableParallelism();
-  return model;
+/** A PNCF entry: defaults → preset → variant → data set (resolvePncfConfig), scoring on every core. */
+function entry(label: string, preset: PresetName, variant: PncfConfigOverrides = {}) {
+  return {
+    label,
+    create: (s: PncfSettings): Recommender =>
+      new PncfRecommender(resolvePncfConfig(preset, variant, forDataset(s.dataset)), {
+        name: label,
+        scoringThreads: availableParallelism(),
+      }),
+  };
 }
-
-/** CBOW pre-training instead of skip-gram: the default before the validation sweep (bench/pncf-tuning.ts). */
-const cbow = (c: PncfConfig): PncfConfig => ({
-  ...c,
-  userWord2Vec: { ...c.userWord2Vec, mode: 'cbow' },
-  itemWord2Vec: { ...c.itemWord2Vec, mode: 'cbow' },
-});
-
-/** Formula 1 replaced by uniform draws: the ablation that shows what the counts contribute. */
-const uniformBags = (c: PncfConfig): PncfConfig => ({ ...c, bags: { ...c.bags, weightExponent: 0 } });
 
 /** PNCF's entries for the experiment CLI's model registry (merged into MODEL_REGISTRY). */
 export const PNCF_MODELS: Record<string, { label: string; create: (settings: PncfSettings) => Recommender }> = {
-  pncf: { label: 'PNCF', create: (s) => onAllCores(new PncfRecommender(forDataset(defaultPreset, s.dataset), 'PNCF')) },
-  npncf: {
-    label: 'NPNCF',
-    create: (s) =>
-      onAllCores(new PncfRecommender(forDataset({ ...defaultPreset, pretrain: false }, s.dataset), 'NPNCF')),
-  },
-  'pncf-uniform': {
-    label: 'PNCF-uniform',
-    create: (s) => onAllCores(new PncfRecommender(forDataset(uniformBags(defaultPreset), s.dataset), 'PNCF-uniform')),
-  },
-  'pncf-cbow': {
-    label: 'PNCF-CBOW',
-    create: (s) => onAllCores(new PncfRecommender(forDataset(cbow(defaultPreset), s.dataset), 'PNCF-CBOW')),
-  },
-  'pncf-reference': {
-    label: 'PNCF-reference',
-    create: (s) => onAllCores(new PncfRecommender(forDataset(referencePreset, s.dataset), 'PNCF-reference')),
-  },
+  pncf: entry('PNCF', 'default'),
+  npncf: entry('NPNCF', 'npncf'),
+  /** Formula 1 replaced by uniform draws: the ablation that shows what the counts contribute. */
+  'pncf-uniform': entry('PNCF-uniform', 'default', { bags: { weightExponent: 0 } }),
+  /** CBOW pre-training instead of skip-gram: the default before the validation sweep (bench/pncf-tuning.ts). */
+  'pncf-cbow': entry('PNCF-CBOW', 'default', { word2vec: { mode: 'cbow' } }),
+  'pncf-reference': entry('PNCF-reference', 'reference'),
 };

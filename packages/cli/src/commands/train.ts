@@ -1,6 +1,13 @@
 import { kCore, numItems, numPairs, numUsers, splitPerUser } from '@pncf/data';
 import { loadInteractions, tfRuntime } from '@pncf/evaluation';
-import { PncfRecommender, type PresetName, presets, saveArtifact } from '@pncf/pncf';
+import {
+  fitPncf,
+  PRESET_NAMES,
+  type PresetName,
+  pncfUsesValidation,
+  resolvePncfConfig,
+  saveArtifact,
+} from '@pncf/pncf';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type DataSetOptions, nonNegativeInteger, resolveDataSet, withDataSetOptions } from '../data-set.js';
@@ -20,38 +27,34 @@ export async function runTrain(o: Options): Promise<void> {
   const log = (m: string) => console.error(m);
   const dataSet = resolveDataSet(o);
   if (!dataSet) throw new InvalidArgumentError('give --dataset NAME or --data FILE');
+  // defaults → --preset → --threads / --epochs (an option not given keeps the preset's value); checked first
+  const config = resolvePncfConfig(o.preset, { word2vec: { threads: o.threads }, tower: { epochs: o.epochs } });
   const { path, format, core } = dataSet;
   const data = kCore(loadInteractions(path, format), core);
   log(`${path}: ${core}-core ${numPairs(data)} pairs, ${numUsers(data)} users, ${numItems(data)} items`);
   await tfRuntime(log);
 
-  const base = presets[o.preset];
-  const config = {
-    ...base,
-    userWord2Vec: { ...base.userWord2Vec, threads: o.threads ?? base.userWord2Vec.threads },
-    itemWord2Vec: { ...base.itemWord2Vec, threads: o.threads ?? base.itemWord2Vec.threads },
-    tower: { ...base.tower, epochs: o.epochs ?? base.tower.epochs },
-  };
-  const model = new PncfRecommender(config);
   // Early stopping holds out a validation part; the artifact's model is then fitted on the rest.
   const split =
-    model.usesValidation && o.validationFraction > 0 ? splitPerUser(data, o.validationFraction, o.seed) : undefined;
+    pncfUsesValidation(config) && o.validationFraction > 0
+      ? splitPerUser(data, o.validationFraction, o.seed)
+      : undefined;
   const bar =
     o.progress && process.stderr.isTTY
       ? new SingleBar({ format: 'fit [{bar}] {percentage}% {message}', stream: process.stderr })
       : undefined;
   bar?.start(100, 0, { message: '' });
-  await model.fit(split?.train ?? data, {
+  const fit = await fitPncf(split?.train ?? data, config, {
     seed: o.seed,
     validation: split?.test,
     onProgress: (f, message) =>
       bar ? bar.update(Math.round(f * 100), { message: message ?? '' }) : log(message ?? ''),
   });
   bar?.stop();
-  const report = model.report!;
+  const { report } = fit;
   const best = report.history[report.bestEpoch];
   const manifest = saveArtifact(o.out, {
-    model: model.model!,
+    model: fit.model,
     userIds: data.userIds,
     itemIds: data.itemIds,
     config,
@@ -67,9 +70,8 @@ export async function runTrain(o: Options): Promise<void> {
       pretrainPairsPerSecond: report.pretrainPairsPerSecond,
       towerSamplesPerSecond: report.towerSamplesPerSecond,
     },
-    pretrained: model.pretrained,
+    pretrained: fit.pretrained,
   });
-  model.dispose();
   console.log(
     JSON.stringify({
       out: o.out,
@@ -88,7 +90,7 @@ export function trainCommand(): Command {
       'Fit PNCF (or NPNCF) on a data set and write a model artifact (manifest.json + tensors.bin)',
     ),
   )
-    .addOption(new Option('--preset <name>', 'hyper-parameter preset').choices(Object.keys(presets)).default('default'))
+    .addOption(new Option('--preset <name>', 'hyper-parameter preset').choices(PRESET_NAMES).default('default'))
     .option('--seed <n>', 'random seed', nonNegativeInteger, 1)
     .option('--threads <n>', 'word2vec worker threads (1 = deterministic)', nonNegativeInteger)
     .option('--epochs <n>', 'maximum tower epochs', nonNegativeInteger)

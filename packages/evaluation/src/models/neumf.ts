@@ -79,17 +79,19 @@ export class NeuMf implements Recommender {
     const nu = train.byUser.rows;
     const ni = train.byUser.cols;
     const mlpDim = factors * 2 ** (layers - 1);
+    // tidy disposes each initial tensor (a variable keeps its data) and keeps the variables.
+    const variable = (initial: () => tfTypes.Tensor) => tf.tidy(() => tf.variable(initial()));
     const init = (shape: number[], std: number) =>
-      tf.variable(tf.randomNormal(shape, 0, std, 'float32', rng.int(2 ** 31)));
+      variable(() => tf.randomNormal(shape, 0, std, 'float32', rng.int(2 ** 31)));
     const glorot = (fanIn: number, fanOut: number) => {
       const limit = Math.sqrt(6 / (fanIn + fanOut));
-      return tf.variable(tf.randomUniform([fanIn, fanOut], -limit, limit, 'float32', rng.int(2 ** 31)));
+      return variable(() => tf.randomUniform([fanIn, fanOut], -limit, limit, 'float32', rng.int(2 ** 31)));
     };
     const weights: Variable[] = [];
     const biases: Variable[] = [];
     for (let l = 0, width = 2 * mlpDim; l < layers; l++, width /= 2) {
       weights.push(glorot(width, width / 2));
-      biases.push(tf.variable(tf.zeros([width / 2])));
+      biases.push(variable(() => tf.zeros([width / 2])));
     }
     this.disposeParams();
     this.params = {
@@ -100,7 +102,7 @@ export class NeuMf implements Recommender {
       weights,
       biases,
       predict: glorot(2 * factors, 1),
-      predictBias: tf.variable(tf.zeros([1])),
+      predictBias: variable(() => tf.zeros([1])),
     };
     const params = this.params;
     const variables = allVariables(params);

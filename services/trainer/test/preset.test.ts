@@ -1,0 +1,22 @@
+import { loadConfig } from '@pncf/runtime';
+import { describe, expect, it } from 'vitest';
+import { trainerConfigSchema } from '../src/config.js';
+import { presetFor } from '../src/pipeline.js';
+
+const configFrom = (env: Record<string, string>) => presetFor(loadConfig('trainer', trainerConfigSchema, env));
+
+describe('the trainer’s PNCF config: defaults → TRAIN_PRESET → TRAIN_W2V_EPOCHS / TRAIN_TOWER_EPOCHS', () => {
+  it('is the preset when no override is set (0 keeps the preset’s epochs)', () => {
+    const reference = configFrom({ TRAIN_PRESET: 'reference', TRAIN_W2V_EPOCHS: '0', TRAIN_TOWER_EPOCHS: '0' });
+    expect(reference.tower.epochs).toBe(10);
+    expect(reference.userWord2Vec.mode).toBe('cbow');
+    expect(configFrom({}).tower.epochs).toBe(20);
+  });
+
+  it('lays the epoch variables over the preset, both word2vec tables alike', () => {
+    const config = configFrom({ TRAIN_PRESET: 'reference', TRAIN_W2V_EPOCHS: '3', TRAIN_TOWER_EPOCHS: '4' });
+    expect([config.userWord2Vec.epochs, config.itemWord2Vec.epochs, config.tower.epochs]).toEqual([3, 3, 4]);
+    expect(config.tower.hidden).toEqual([256, 128, 64]);
+    expect(config.tower.patience).toBe(0);
+  });
+});
