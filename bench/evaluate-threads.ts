@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { numItems, numUsers, protocolSplit, Random } from '@pncf/data';
 import { evaluateModel, loadDataset, type Recommender, sharedDataRoot, tfRuntime } from '@pncf/evaluation';
-import { defaultPreset, initTower, ParallelScorer, type PncfModel } from '@pncf/pncf';
+import { defaultPreset, initTower, ParallelScorer, type PncfModel, prepareTower } from '@pncf/pncf';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dataRoot = sharedDataRoot(ROOT);
@@ -35,7 +35,7 @@ for (const name of names) {
   };
   const rows: Record<string, unknown>[] = [];
   for (const threads of [...new Set([1, cores])]) {
-    const scorer = await ParallelScorer.create(model, threads);
+    const scorer = await ParallelScorer.create(prepareTower(model), threads);
     const recommender: Recommender = {
       name: `${threads} thread(s)`,
       fit: async () => {},

@@ -213,11 +213,11 @@ async function runService() {
       store.applyBatch({ topic: 'bench', partition: 0, events: slice, nextOffset: slice.at(-1)!.offset + 1n });
     }
     await store.close();
-    const registry = new ModelRegistry(path.join(scratch, 'models'));
-    const staged = registry.createStaging();
+    const modelRegistry = new ModelRegistry(path.join(scratch, 'models'));
+    const staged = modelRegistry.createStaging();
     for (const file of fs.readdirSync(bench.artifactDir))
       fs.copyFileSync(path.join(bench.artifactDir, file), path.join(staged, file));
-    const version = registry.publish(staged, { bench: true }).version;
+    const version = modelRegistry.publish(staged, { bench: true }).version;
 
     const kafka = await kafkaForRun(path.join(scratch, 'kafka'));
 
@@ -304,10 +304,10 @@ async function runService() {
     // it, the worker loads it, the swap happens and the full refresh starts, all while requests keep coming.
     const swapLoad = autocannon({ url, connections: 1, duration: HTTP_SECONDS, requests: paths });
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const again = registry.createStaging();
+    const again = modelRegistry.createStaging();
     for (const file of fs.readdirSync(bench.artifactDir))
       fs.copyFileSync(path.join(bench.artifactDir, file), path.join(again, file));
-    const next = registry.publish(again, { bench: true }).version;
+    const next = modelRegistry.publish(again, { bench: true }).version;
     const during = await swapLoad;
     const swapped = (await (await fetch(`${url}/readyz`)).json()) as { model: string };
     const probe = await fetch(`${url}${paths[0]!.path}`);

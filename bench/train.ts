@@ -12,13 +12,14 @@ import { fileURLToPath } from 'node:url';
 import { type Interactions, numItems, numPairs, numUsers, protocolSplit, Random } from '@pncf/data';
 import { loadDataset, sharedDataRoot, tfRuntime } from '@pncf/evaluation';
 import {
+  fitPncf,
   initTower,
-  PncfRecommender,
   type PresetName,
+  pncfUsesValidation,
   presets,
-  Scorer,
   sampleBags,
   sampleEpoch,
+  TowerInference,
   TowerTrainer,
   trainWord2Vec,
 } from '@pncf/pncf';
@@ -125,12 +126,12 @@ function scoringThroughput(data: Interactions) {
       itemVectors: new Float32Array(numItems(data) * dim).map(() => rng.next() - 0.5),
       tower: initTower(dim, hidden, true, 1, 0.1),
     };
-    const scorer = new Scorer(model);
+    const inference = TowerInference.fromModel(model);
     const users = Uint32Array.from({ length: Math.min(numUsers(data), 64) }, (_, k) => k);
     const t = performance.now();
-    const top = scorer.topK(users, 20, data.byUser);
+    const top = inference.recommend(users, 20, data.byUser);
     const seconds = (performance.now() - t) / 1000;
-    scorer.dispose();
+    inference.dispose();
     const pairs = users.length * model.numItems;
     rows.push({
       hidden,
@@ -149,12 +150,14 @@ function scoringThroughput(data: Interactions) {
 
 async function endToEnd(data: Interactions) {
   const split = protocolSplit(data, 1);
-  const model = new PncfRecommender(presets[opts.preset]);
+  const config = presets[opts.preset];
   const t = performance.now();
-  await model.fit(model.usesValidation ? split.fit : split.train, { seed: 1, validation: split.validation });
+  const fit = await fitPncf(pncfUsesValidation(config) ? split.fit : split.train, config, {
+    seed: 1,
+    validation: split.validation,
+  });
   const seconds = (performance.now() - t) / 1000;
-  const r = model.report!;
-  model.dispose();
+  const r = fit.report;
   console.log(
     `  end-to-end fit: ${round(seconds, 1)} s (pre-train ${round(r.seconds.pretrain, 1)} s, tower ${round(r.seconds.tower, 1)} s, ${r.history.length} epochs)`,
   );

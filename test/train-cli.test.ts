@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { fromPairs } from '@pncf/data';
 import { tfRuntime } from '@pncf/evaluation';
-import { loadArtifact, readManifest, Scorer } from '@pncf/pncf';
+import { loadArtifact, readManifest, TowerInference } from '@pncf/pncf';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -91,8 +91,8 @@ describe('pncf train (CLI)', () => {
       }
     });
     const known = fromPairs(userIds, itemIds, users, items);
-    const scorer = new Scorer(artifact.model);
-    const top = scorer.topK(Uint32Array.from(userIds.keys()), 5, known.byUser);
+    const inference = TowerInference.fromModel(artifact.model);
+    const top = inference.recommend(Uint32Array.from(userIds.keys()), 5, known.byUser);
     let ownCommunity = 0;
     userIds.forEach((user, u) => {
       for (let r = 0; r < top.counts[u]!; r++) {
@@ -102,7 +102,7 @@ describe('pncf train (CLI)', () => {
         if (tagGroup === user[0]) ownCommunity++;
       }
     });
-    scorer.dispose();
+    inference.dispose();
     // Each user has 10 unused tags of their own community and 20 of the other: chance is 1/3.
     expect(ownCommunity / (userIds.length * 5)).toBeGreaterThan(0.8);
   });

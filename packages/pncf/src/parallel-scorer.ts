@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { type PncfModel, Scorer } from './scorer.js';
+import { type PreparedTower, TowerInference } from './inference.js';
 import type { ScoreRequest, ScorerWorkerData } from './scorer-worker.js';
 import { startTsWorker } from './ts-worker.js';
 
@@ -10,7 +10,7 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-/** One worker thread with its own Scorer (and its own tfjs backend instance). */
+/** One worker thread with its own TowerInference (and its own tfjs backend instance). */
 class ScorerWorker {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
@@ -55,25 +55,26 @@ class ScorerWorker {
 }
 
 /**
- * Scorer over several threads: a block of users is cut into one contiguous slice per thread, the workers score
- * theirs while this thread scores its own, and the slices land in `out` in order. Full ranking is bound by
- * matmul FLOPs on one single-threaded wasm backend, so this is what spreads evaluation over the cores.
- * Same results as Scorer (each slice is scored by the same code on the same weights).
+ * Full ranking (TowerInference.scoreUsers) over several threads: a block of users is cut into one contiguous
+ * slice per thread, the workers score theirs while this thread scores its own, and the slices land in `out` in
+ * order. Full ranking is bound by matmul FLOPs on one single-threaded wasm backend, so this is what spreads
+ * evaluation over the cores. Same results as one TowerInference (each slice is scored by the same code on the
+ * same prepared weights, which every worker receives as plain arrays).
  */
 export class ParallelScorer {
-  private readonly local: Scorer;
+  private readonly local: TowerInference;
   private readonly workers: ScorerWorker[];
 
-  private constructor(local: Scorer, workers: ScorerWorker[]) {
+  private constructor(local: TowerInference, workers: ScorerWorker[]) {
     this.local = local;
     this.workers = workers;
   }
 
   /** `threads` counts this one: 1 scores here only. Resolves once every worker has its model. */
-  static async create(model: PncfModel, threads: number, maxPairsPerPass = 1 << 16): Promise<ParallelScorer> {
+  static async create(prepared: PreparedTower, threads: number, maxPairsPerPass = 1 << 16): Promise<ParallelScorer> {
     const workers = Array.from(
       { length: Math.max(0, threads - 1) },
-      () => new ScorerWorker({ model, maxPairsPerPass }),
+      () => new ScorerWorker({ prepared, maxPairsPerPass }),
     );
     try {
       await Promise.all(workers.map((w) => w.ready));
@@ -81,7 +82,7 @@ export class ParallelScorer {
       await Promise.all(workers.map((w) => w.terminate()));
       throw error;
     }
-    return new ParallelScorer(new Scorer(model, maxPairsPerPass), workers);
+    return new ParallelScorer(new TowerInference(prepared, { maxPairsPerPass }), workers);
   }
 
   get numItems(): number {

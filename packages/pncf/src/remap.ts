@@ -1,6 +1,6 @@
 import type { Interactions } from '@pncf/data';
 import { coldStartUserVector, itemUserCentroids } from './cold-start.js';
-import type { PncfModel } from './scorer.js';
+import type { PncfModel } from './inference.js';
 
 export interface RemappedModel {
   /** The model's tables re-indexed to the target id space; unknown items get zero vectors. */

@@ -1,10 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { tfRuntime } from '@pncf/evaluation';
-import { type PncfModel, Scorer } from './scorer.js';
+import { type PreparedTower, TowerInference } from './inference.js';
 
-/** What a scoring worker is started with (structured-cloned: the tables are copied once, at start). */
+/** What a scoring worker is started with (structured-cloned: the prepared arrays are copied once, at start). */
 export interface ScorerWorkerData {
-  model: PncfModel;
+  prepared: PreparedTower;
   maxPairsPerPass: number;
 }
 
@@ -14,12 +14,12 @@ export interface ScoreRequest {
   users: Uint32Array;
 }
 
-const { model, maxPairsPerPass } = workerData as ScorerWorkerData;
+const { prepared, maxPairsPerPass } = workerData as ScorerWorkerData;
 await tfRuntime(() => {});
-const scorer = new Scorer(model, maxPairsPerPass);
+const inference = new TowerInference(prepared, { maxPairsPerPass });
 parentPort!.on('message', ({ id, users }: ScoreRequest) => {
-  const scores = new Float32Array(users.length * scorer.numItems);
-  scorer.scoreUsers(users, scores);
+  const scores = new Float32Array(users.length * inference.numItems);
+  inference.scoreUsers(users, scores);
   parentPort!.postMessage({ id, scores }, [scores.buffer]);
 });
 parentPort!.postMessage({ ready: true });

@@ -1,6 +1,6 @@
 import { type Interactions, Random } from '@pncf/data';
+import { type PncfModel, TowerInference } from './inference.js';
 import { type NegativeSampling, sampleEpoch } from './negatives.js';
-import { type PncfModel, Scorer } from './scorer.js';
 import { TowerTrainer } from './tower-trainer.js';
 import type { TowerWeights } from './tower-weights.js';
 
@@ -49,9 +49,9 @@ export function validationRecall(
   k: number,
   users: Uint32Array,
 ): number {
-  const scorer = new Scorer(model);
+  const inference = TowerInference.fromModel(model);
   try {
-    const top = scorer.topK(users, k, train.byUser);
+    const top = inference.recommend(users, k, train.byUser);
     const held = validation.byUser;
     let sum = 0;
     for (let b = 0; b < users.length; b++) {
@@ -75,7 +75,7 @@ export function validationRecall(
     }
     return users.length > 0 ? sum / users.length : 0;
   } finally {
-    scorer.dispose();
+    inference.dispose();
   }
 }
 

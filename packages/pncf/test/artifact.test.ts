@@ -8,7 +8,7 @@ import { tfRuntime } from '@pncf/evaluation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadArtifact, type ModelArtifact, readManifest, saveArtifact } from '../src/artifact.js';
 import { defaultPreset } from '../src/config.js';
-import { Scorer } from '../src/scorer.js';
+import { TowerInference } from '../src/inference.js';
 import { initTower } from '../src/tower-weights.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pncf-artifact-'));
@@ -69,10 +69,10 @@ describe('model artifacts', () => {
   it('is loaded and scored by another process with the same results', () => {
     const path = join(dir, 'shared');
     saveArtifact(path, artifact);
-    const scorer = new Scorer(artifact.model);
+    const inference = TowerInference.fromModel(artifact.model);
     const here = new Float32Array(3 * 5);
-    scorer.scoreUsers(Uint32Array.of(0, 1, 2), here);
-    scorer.dispose();
+    inference.scoreUsers(Uint32Array.of(0, 1, 2), here);
+    inference.dispose();
     const script = fileURLToPath(new URL('./support/score-artifact.ts', import.meta.url));
     const root = fileURLToPath(new URL('../../..', import.meta.url));
     const out = execFileSync(process.execPath, ['--import', 'tsx', script, path], { cwd: root, encoding: 'utf8' });

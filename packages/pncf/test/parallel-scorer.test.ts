@@ -1,7 +1,7 @@
 import { Random } from '@pncf/data';
 import { tfRuntime } from '@pncf/evaluation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initTower, ParallelScorer, type PncfModel, Scorer } from '../src/index.js';
+import { initTower, ParallelScorer, type PncfModel, prepareTower, TowerInference } from '../src/index.js';
 
 describe('ParallelScorer', () => {
   const rng = new Random(11);
@@ -14,20 +14,21 @@ describe('ParallelScorer', () => {
     itemVectors: table(70),
     tower: initTower(dim, [16, 8], true, 5, 0.5),
   };
-  let single: Scorer;
+  const prepared = prepareTower(model);
+  let single: TowerInference;
   const expected = new Float32Array(37 * 70);
   const users = Uint32Array.from({ length: 37 }, (_, k) => (k * 17) % 50);
 
   beforeAll(async () => {
     await tfRuntime(() => {});
-    single = new Scorer(model);
+    single = new TowerInference(prepared);
     single.scoreUsers(users, expected);
   });
   afterAll(() => single.dispose());
 
   it('gives the single-thread scores with 2 and 3 threads, and with fewer users than threads', async () => {
     for (const threads of [2, 3]) {
-      const parallel = await ParallelScorer.create(model, threads);
+      const parallel = await ParallelScorer.create(prepared, threads);
       try {
         expect(parallel.threads).toBe(threads);
         const out = new Float32Array(users.length * 70);

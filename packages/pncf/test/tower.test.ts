@@ -2,7 +2,7 @@ import { Random } from '@pncf/data';
 import { tfRuntime } from '@pncf/evaluation';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Scorer } from '../src/scorer.js';
+import { TowerInference } from '../src/inference.js';
 import { TowerTrainer } from '../src/tower-trainer.js';
 import { BATCH_NORM_EPSILON, initTower, type TowerWeights } from '../src/tower-weights.js';
 
@@ -129,7 +129,7 @@ describe('tower', () => {
     trainer.dispose();
   });
 
-  it('the batched scorer (first layer precomputed, batch norm folded) equals the plain forward pass', () => {
+  it('inference (batch norm folded, first layer precomputed) equals the plain forward pass with batch norm', () => {
     const tower = initTower(dim, [8, 6], true, 5, 0.5);
     tower.layers.forEach((l) => {
       l.runningMean = l.runningMean.map(() => rng.next() - 0.5);
@@ -138,11 +138,15 @@ describe('tower', () => {
       l.beta = l.beta.map(() => rng.next() - 0.5);
     });
     const model = { numUsers: 9, numItems: 11, userVectors: table(9), itemVectors: table(11), tower };
-    // A tiny pass size forces several blocks.
-    const scorer = new Scorer(model, 25);
+    // A tiny pass size forces several blocks (full ranking) and several passes (candidate mode).
+    const inference = TowerInference.fromModel(model, { maxPairsPerPass: 25 });
     const users = Uint32Array.of(8, 0, 3, 5, 1);
     const out = new Float32Array(users.length * 11);
-    scorer.scoreUsers(users, out);
+    inference.scoreUsers(users, out);
+    // Candidate mode: every (user, item) pair of the block, in another order.
+    const pairRows = Uint32Array.from({ length: users.length * 11 }, (_, p) => p % users.length);
+    const pairItems = Uint32Array.from({ length: users.length * 11 }, (_, p) => Math.floor(p / users.length));
+    const pairs = inference.scorePairs(inference.userVectors(users), pairRows, pairItems);
     users.forEach((user, b) => {
       for (let item = 0; item < 11; item++) {
         const expected = referenceScore(
@@ -151,6 +155,7 @@ describe('tower', () => {
           model.itemVectors.subarray(item * dim, item * dim + dim),
         );
         expect(out[b * 11 + item]).toBeCloseTo(expected, 5);
+        expect(pairs[item * users.length + b]).toBeCloseTo(expected, 5);
       }
     });
     const seen = {
@@ -160,13 +165,13 @@ describe('tower', () => {
       indices: Uint32Array.of(3, 7),
       counts: Uint32Array.of(1, 1),
     };
-    const top = scorer.topK(Uint32Array.of(0), 11, seen);
+    const top = inference.recommend(Uint32Array.of(0), 11, seen);
     expect(top.counts[0]).toBe(9);
     const ranked = Array.from(top.items.subarray(0, 9));
     expect(ranked).not.toContain(3);
     expect(ranked).not.toContain(7);
     const row = out.subarray(11, 22);
     expect(ranked).toEqual([...row.keys()].filter((j) => j !== 3 && j !== 7).sort((a, b) => row[b]! - row[a]!));
-    scorer.dispose();
+    inference.dispose();
   });
 });

@@ -1,6 +1,16 @@
-import { type Interactions, topK } from '@pncf/data';
+import { type Interactions, indexOfIds, mapIds } from '@pncf/data';
 import type { RecommendationSource } from '@pncf/events';
-import { coldStartUserVector, foldBatchNorm, itemUserCentroids, type ModelArtifact } from '@pncf/pncf';
+import {
+  coldStartUserVector,
+  type ItemRows,
+  itemUserCentroids,
+  type ModelArtifact,
+  type PreparedTower,
+  preparedTowerBuffers,
+  prepareTower,
+  type TopK,
+  TowerInference,
+} from '@pncf/pncf';
 import * as tf from '@tensorflow/tfjs';
 import { popularityOrder, selectCandidates } from './candidates.js';
 
@@ -47,15 +57,34 @@ export interface ServingModelSource {
 /** Popular items kept per model (at least twice the popular candidates): enough to skip a user's seen items. */
 const POPULAR_KEPT = 2000;
 
+/** The requests' histories as model item indices, one row per request, with their counts (for cold start). */
+interface SeenItems extends ItemRows {
+  counts: Uint32Array;
+}
+
+/** The users of a block that get a vector (trained or cold start), one row each, in request order. */
+interface UserBlock {
+  /** rows × dim. */
+  vectors: Float32Array;
+  rows: number;
+  /** The request of each row. */
+  requestOf: Uint32Array;
+  /** Per request: where its vector came from; "popular" (no vector, some items) and undefined (nothing) have no row. */
+  sources: (RecommendationSource | undefined)[];
+}
+
 /**
- * One loaded model version, ready to score: the tower with batch norm folded and the item half of the first
- * layer precomputed (as packages/pncf's Scorer), plus what candidate generation and cold start need.
+ * The model version the scorer service serves: a user id and their history in, Top-K item ids out. It maps
+ * ids to the model's indices, picks each user's vector (trained or cold start), generates candidates, and
+ * leaves the tower to @pncf/pncf's TowerInference (candidate mode: the same folded weights and precomputed
+ * first layer the evaluation harness ranks with), falling back to popularity when no vector can be built.
  *
  * Candidate generation: users and items live in different word2vec spaces, so the user's vector cannot be
  * compared with item vectors. Each item instead gets the count^0.75-weighted centroid of the vectors of its
  * users (cold-start.ts); the affinity of a user to an item is the dot product of the user's vector with that
  * centroid, a 32-d product per item. The tower (about 17k FLOPs per pair with the default 128-64 preset, 80k
  * with the reference one) then runs only on the `nearest` best of those plus `popular` popular items.
+ * `fullRanking` ranks every item instead (TowerInference's full ranking, as the harness does).
  *
  * Cold start: a user the model has no vector for, but with items, gets the weighted mean of the centroids of
  * their items (coldStartUserVector), i.e. a point among the users who share their items; a user whose items
@@ -77,14 +106,10 @@ export class ServingModel {
   private readonly centroids: Float32Array;
   private readonly popularOrder: Uint32Array;
   private readonly popularScore: Float32Array;
+  /** Centroids transposed (dim × items), for the affinity matmul. */
   private readonly centroidsT: tf.Tensor2D;
-  /** First layer, batch norm folded: user half of the kernel (dim × width) and the item half applied to every item plus bias (items × width), in typed arrays. */
-  private readonly userKernel: Float32Array;
-  private readonly itemPart: Float32Array;
-  private readonly width: number;
-  private readonly deeper: { kernel: tf.Tensor2D; bias: tf.Tensor1D }[];
-  private readonly outKernel: tf.Tensor2D;
-  private readonly outBias: tf.Tensor1D;
+  private readonly tower: TowerInference;
+  /** Zeroed scratch of numItems, left zeroed. */
   private readonly marks: Uint8Array;
   private disposed = false;
 
@@ -94,26 +119,18 @@ export class ServingModel {
     this.createdAt = p.createdAt;
     this.numUsers = p.userIds.length;
     this.numItems = p.itemIds.length;
-    this.dim = p.dim;
+    this.dim = p.tower.dim;
     this.candidates = p.candidates;
-    this.userIndex = indexOf(p.userIds);
-    this.itemIndex = indexOf(p.itemIds);
+    this.userIndex = indexOfIds(p.userIds);
+    this.itemIndex = indexOfIds(p.itemIds);
     this.itemIds = p.itemIds;
-    this.userVectors = p.userVectors;
+    this.userVectors = p.tower.userVectors;
     this.centroids = p.centroids;
     this.popularOrder = p.popularOrder;
     this.popularScore = p.popularScore;
-    this.width = p.width;
-    this.userKernel = p.userKernel;
-    this.itemPart = p.itemPart;
     this.marks = new Uint8Array(this.numItems);
-    this.centroidsT = tf.tidy(() => tf.transpose(tf.tensor2d(p.centroids, [this.numItems, p.dim])));
-    this.deeper = p.deeper.map((layer) => ({
-      kernel: tf.tensor2d(layer.kernel, [layer.inputs, layer.outputs]),
-      bias: tf.tensor1d(layer.bias),
-    }));
-    this.outKernel = tf.tensor2d(p.outKernel, [p.outKernel.length, 1]);
-    this.outBias = tf.tensor1d(p.outBias);
+    this.centroidsT = tf.tidy(() => tf.transpose(tf.tensor2d(p.centroids, [this.numItems, this.dim])));
+    this.tower = new TowerInference(p.tower);
   }
 
   /** Whether the model has a trained vector for the user. */
@@ -129,170 +146,32 @@ export class ServingModel {
   /**
    * Top-k for a block of users in one batched pass: one affinity matmul for the block, candidate selection
    * per user in typed arrays, one tower pass over all (user, candidate) pairs. Returns the number of
-   * (user, item) pairs the tower scored in `scored`.
+   * (user, item) pairs the tower ranked in `scored`.
    */
   recommend(requests: readonly RecommendRequest[], k: number): { results: RecommendResult[]; scored: number } {
     if (this.disposed) throw new Error(`model ${this.version} was disposed`);
-    const d = this.dim;
-    const m = this.numItems;
-    const n = requests.length;
-    // Seen items as model indices (items the model does not know cannot be recommended anyway).
-    const seenStart = new Uint32Array(n + 1);
-    const seenFlat: number[] = [];
-    const seenCounts: number[] = [];
-    for (let r = 0; r < n; r++) {
-      const { items, counts } = requests[r]!.history;
-      for (let p = 0; p < items.length; p++) {
-        const index = this.itemIndex.get(items[p]!);
-        if (index === undefined) continue;
-        seenFlat.push(index);
-        seenCounts.push(counts[p] ?? 1);
-      }
-      seenStart[r + 1] = seenFlat.length;
-    }
-    const seen = Uint32Array.from(seenFlat);
-    const seenWeights = Uint32Array.from(seenCounts);
-
-    // Vectors: trained, else cold start from the user's items.
-    const sources: (RecommendationSource | undefined)[] = new Array(n);
-    const vectorRow = new Int32Array(n).fill(-1);
-    const vectors = new Float32Array(n * d);
-    let rows = 0;
-    for (let r = 0; r < n; r++) {
-      const request = requests[r]!;
-      const u = this.userIndex.get(request.user);
-      if (u !== undefined) {
-        vectors.set(this.userVectors.subarray(u * d, (u + 1) * d), rows * d);
-        sources[r] = 'model';
-        vectorRow[r] = rows++;
-        continue;
-      }
-      const s0 = seenStart[r]!;
-      const s1 = seenStart[r + 1]!;
-      if (
-        coldStartUserVector(this.centroids, d, seen.subarray(s0, s1), seenWeights.subarray(s0, s1), vectors, rows * d)
-      ) {
-        sources[r] = 'cold-start';
-        vectorRow[r] = rows++;
-      } else {
-        sources[r] = request.history.items.length > 0 ? 'popular' : undefined;
-      }
-    }
-
-    const results: RecommendResult[] = new Array(n);
+    const seen = this.seenItems(requests);
+    const block = this.userBlock(requests, seen);
+    const results: RecommendResult[] = new Array(requests.length);
     let scored = 0;
-    if (rows > 0) {
-      const full = this.candidates.fullRanking === true;
-      const perUser = full ? m : this.candidates.nearest + this.candidates.popular;
-      const candItems = new Uint32Array(rows * perUser);
-      const candScratch = new Float32Array(rows * perUser);
-      const candCount = new Uint32Array(rows);
-      let affinity: Float32Array | undefined;
-      if (!full && this.candidates.nearest > 0) {
-        const product = tf.tidy(() =>
-          tf.matMul(tf.tensor2d(vectors.subarray(0, rows * d), [rows, d]), this.centroidsT),
-        );
-        affinity = product.dataSync() as Float32Array;
-        // tidy keeps the tensor it returns: without this, every call leaked rows × items floats of wasm memory.
-        product.dispose();
-      }
-      for (let r = 0; r < n; r++) {
-        const row = vectorRow[r]!;
-        if (row < 0) continue;
-        const userSeen = seen.subarray(seenStart[r]!, seenStart[r + 1]!);
-        if (full) {
-          let c = 0;
-          for (const item of userSeen) this.marks[item] = 1;
-          for (let i = 0; i < m; i++) if (this.marks[i] === 0) candItems[row * perUser + c++] = i;
-          for (const item of userSeen) this.marks[item] = 0;
-          candCount[row] = c;
-        } else {
-          candCount[row] = selectCandidates(
-            affinity ?? new Float32Array(m),
-            affinity ? row * m : 0,
-            m,
-            userSeen,
-            this.popularOrder,
-            affinity ? this.candidates.nearest : 0,
-            this.candidates.popular,
-            this.marks,
-            candItems,
-            candScratch,
-            row * perUser,
-          );
-        }
-        scored += candCount[row]!;
-      }
-      // One tower pass over every (user, candidate) pair of the block.
-      const itemIdx = new Int32Array(scored);
-      const userIdx = new Int32Array(scored);
-      let at = 0;
-      for (let row = 0; row < rows; row++) {
-        for (let c = 0; c < candCount[row]!; c++) {
-          itemIdx[at] = candItems[row * perUser + c]!;
-          userIdx[at++] = row;
-        }
-      }
-      const scores =
-        scored === 0 ? new Float32Array(0) : this.tower(vectors.subarray(0, rows * d), rows, itemIdx, userIdx);
-      const topItems = new Uint32Array(k);
-      const topScores = new Float32Array(k);
-      at = 0;
-      const offsets = new Uint32Array(rows);
-      for (let row = 0; row < rows; row++) {
-        offsets[row] = at;
-        at += candCount[row]!;
-      }
-      for (let r = 0; r < n; r++) {
-        const row = vectorRow[r]!;
-        if (row < 0) continue;
-        const found = topK(scores, offsets[row]!, candCount[row]!, k, topItems, topScores, 0);
-        const items: ScoredItem[] = new Array(found);
-        for (let j = 0; j < found; j++) {
-          items[j] = { item: this.itemIds[itemIdx[offsets[row]! + topItems[j]!]!]!, score: topScores[j]! };
-        }
-        results[r] = { items, source: sources[r] };
+    if (block.rows > 0) {
+      const blockSeen = rowsOf(seen, block.requestOf);
+      const candidates = this.candidateLists(block, blockSeen);
+      scored = candidates ? candidates.indptr[block.rows]! : block.rows * this.numItems - blockSeen.indptr[block.rows]!;
+      const top = this.tower.recommendVectors(block.vectors, k, { seen: blockSeen, candidates });
+      for (let row = 0; row < block.rows; row++) {
+        const r = block.requestOf[row]!;
+        results[r] = { items: this.scoredItems(top, row), source: block.sources[r] };
       }
     }
-    for (let r = 0; r < n; r++) {
+    for (let r = 0; r < requests.length; r++) {
       if (results[r]) continue;
-      results[r] = {
-        items: sources[r] === 'popular' ? this.popularUnseen(seen.subarray(seenStart[r]!, seenStart[r + 1]!), k) : [],
-        source: sources[r],
-      };
+      const source = block.sources[r];
+      const items =
+        source === 'popular' ? this.popularUnseen(seen.indices.subarray(seen.indptr[r]!, seen.indptr[r + 1]!), k) : [];
+      results[r] = { items, source };
     }
     return { results, scored };
-  }
-
-  /**
-   * Sigmoid scores of (user row, item) pairs. The first layer is a sum of the user's and the item's halves
-   * plus ReLU, done here in typed arrays (tfjs' wasm gather of the item rows is far slower than this loop);
-   * the deeper layers, where the FLOPs are, run as batched fused matmuls in tfjs.
-   */
-  private tower(vectors: Float32Array, rows: number, itemIdx: Int32Array, userIdx: Int32Array): Float32Array {
-    const h = this.width;
-    const userPart = matMulRows(vectors, rows, this.dim, this.userKernel, h);
-    const pairs = itemIdx.length;
-    const hidden = new Float32Array(pairs * h);
-    const itemPart = this.itemPart;
-    for (let p = 0; p < pairs; p++) {
-      const item = itemIdx[p]! * h;
-      const user = userIdx[p]! * h;
-      const at = p * h;
-      for (let o = 0; o < h; o++) {
-        const x = itemPart[item + o]! + userPart[user + o]!;
-        hidden[at + o] = Math.max(x, 0);
-      }
-    }
-    const out = tf.tidy(() => {
-      let x = tf.tensor2d(hidden, [pairs, h]);
-      for (const layer of this.deeper)
-        x = tf.fused.matMul({ a: x, b: layer.kernel, bias: layer.bias, activation: 'relu' }) as tf.Tensor2D;
-      return tf.sigmoid(tf.fused.matMul({ a: x, b: this.outKernel, bias: this.outBias }));
-    });
-    const scores = out.dataSync() as Float32Array;
-    out.dispose();
-    return scores;
   }
 
   /** The k most popular items (scored relative to the most popular): the answer for a user nobody knows. */
@@ -300,6 +179,119 @@ export class ServingModel {
     return this.popularUnseen(new Uint32Array(0), k);
   }
 
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.centroidsT.dispose();
+    this.tower.dispose();
+  }
+
+  /** Each request's history as model item indices; items the model does not know cannot be recommended anyway. */
+  private seenItems(requests: readonly RecommendRequest[]): SeenItems {
+    const indptr = new Uint32Array(requests.length + 1);
+    const indices: number[] = [];
+    const counts: number[] = [];
+    for (let r = 0; r < requests.length; r++) {
+      const { items, counts: itemCounts } = requests[r]!.history;
+      for (let p = 0; p < items.length; p++) {
+        const index = this.itemIndex.get(items[p]!);
+        if (index === undefined) continue;
+        indices.push(index);
+        counts.push(itemCounts[p] ?? 1);
+      }
+      indptr[r + 1] = indices.length;
+    }
+    return { indptr, indices: Uint32Array.from(indices), counts: Uint32Array.from(counts) };
+  }
+
+  /** Each request's vector: the trained one, else a cold-start vector from its seen items, else none. */
+  private userBlock(requests: readonly RecommendRequest[], seen: SeenItems): UserBlock {
+    const d = this.dim;
+    const n = requests.length;
+    const sources: (RecommendationSource | undefined)[] = new Array(n);
+    const requestOf = new Uint32Array(n);
+    const vectors = new Float32Array(n * d);
+    let rows = 0;
+    for (let r = 0; r < n; r++) {
+      const request = requests[r]!;
+      const u = this.userIndex.get(request.user);
+      const s0 = seen.indptr[r]!;
+      const s1 = seen.indptr[r + 1]!;
+      if (u !== undefined) {
+        vectors.set(this.userVectors.subarray(u * d, (u + 1) * d), rows * d);
+        sources[r] = 'model';
+      } else if (
+        coldStartUserVector(
+          this.centroids,
+          d,
+          seen.indices.subarray(s0, s1),
+          seen.counts.subarray(s0, s1),
+          vectors,
+          rows * d,
+        )
+      ) {
+        sources[r] = 'cold-start';
+      } else {
+        sources[r] = request.history.items.length > 0 ? 'popular' : undefined;
+        continue;
+      }
+      requestOf[rows++] = r;
+    }
+    return { vectors: vectors.subarray(0, rows * d), rows, requestOf: requestOf.subarray(0, rows), sources };
+  }
+
+  /**
+   * Each row's candidates: the `nearest` unseen items by centroid affinity, then the `popular` most popular
+   * unseen ones not yet chosen (candidates.ts). Undefined with full ranking (every unseen item is ranked).
+   */
+  private candidateLists(block: UserBlock, seen: ItemRows): ItemRows | undefined {
+    if (this.candidates.fullRanking === true) return undefined;
+    const { nearest, popular } = this.candidates;
+    const m = this.numItems;
+    const affinity = nearest > 0 ? this.affinity(block.vectors, block.rows) : new Float32Array(m);
+    const perUser = nearest + popular;
+    const indices = new Uint32Array(block.rows * perUser);
+    const scratch = new Float32Array(block.rows * perUser);
+    const indptr = new Uint32Array(block.rows + 1);
+    for (let row = 0; row < block.rows; row++) {
+      const count = selectCandidates(
+        affinity,
+        nearest > 0 ? row * m : 0,
+        m,
+        seen.indices.subarray(seen.indptr[row]!, seen.indptr[row + 1]!),
+        this.popularOrder,
+        nearest,
+        popular,
+        this.marks,
+        indices,
+        scratch,
+        indptr[row]!,
+      );
+      indptr[row + 1] = indptr[row]! + count;
+    }
+    return { indptr, indices: indices.subarray(0, indptr[block.rows]!) };
+  }
+
+  /** Dot products of each user vector with every item's centroid (rows × items), one matmul. */
+  private affinity(vectors: Float32Array, rows: number): Float32Array {
+    const product = tf.tidy(() => tf.matMul(tf.tensor2d(vectors, [rows, this.dim]), this.centroidsT));
+    const affinity = product.dataSync() as Float32Array;
+    // tidy keeps the tensor it returns: without this, every call leaked rows × items floats of wasm memory.
+    product.dispose();
+    return affinity;
+  }
+
+  /** Row `row` of a Top-K as item ids with their scores. */
+  private scoredItems(top: TopK, row: number): ScoredItem[] {
+    const at = row * top.k;
+    const items: ScoredItem[] = new Array(top.counts[row]!);
+    for (let j = 0; j < items.length; j++) {
+      items[j] = { item: this.itemIds[top.items[at + j]!]!, score: top.scores[at + j]! };
+    }
+    return items;
+  }
+
+  /** The fallback without a vector: the k most popular items not in `seen`, scored relative to the most popular. */
   private popularUnseen(seen: Uint32Array, k: number): ScoredItem[] {
     for (const item of seen) this.marks[item] = 1;
     const items: ScoredItem[] = [];
@@ -310,16 +302,21 @@ export class ServingModel {
     for (const item of seen) this.marks[item] = 0;
     return items;
   }
+}
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const t of [this.centroidsT, this.outKernel, this.outBias]) t.dispose();
-    for (const layer of this.deeper) {
-      layer.kernel.dispose();
-      layer.bias.dispose();
-    }
+/** The given rows of `lists`, in that order, as lists of their own. */
+function rowsOf(lists: ItemRows, which: Uint32Array): ItemRows {
+  const indptr = new Uint32Array(which.length + 1);
+  for (let j = 0; j < which.length; j++) {
+    const r = which[j]!;
+    indptr[j + 1] = indptr[j]! + lists.indptr[r + 1]! - lists.indptr[r]!;
   }
+  const indices = new Uint32Array(indptr[which.length]!);
+  for (let j = 0; j < which.length; j++) {
+    const r = which[j]!;
+    indices.set(lists.indices.subarray(lists.indptr[r]!, lists.indptr[r + 1]!), indptr[j]!);
+  }
+  return { indptr, indices };
 }
 
 /**
@@ -332,117 +329,67 @@ export interface PreparedModel {
   candidates: CandidateSettings;
   userIds: string[];
   itemIds: string[];
-  dim: number;
-  /** Width of the first hidden layer. */
-  width: number;
-  userVectors: Float32Array;
+  /** The tower ready for inference, with the user vectors (@pncf/pncf prepareTower). */
+  tower: PreparedTower;
   /** Per item, the count^0.75-weighted centroid of its users' vectors (items × dim). */
   centroids: Float32Array;
   popularOrder: Uint32Array;
   /** Popularity relative to the most popular item. */
   popularScore: Float32Array;
-  /** First layer with batch norm folded: the user half of the kernel (dim × width) … */
-  userKernel: Float32Array;
-  /** … and the item half applied to every item, plus the bias (items × width). */
-  itemPart: Float32Array;
-  deeper: { inputs: number; outputs: number; kernel: Float32Array; bias: Float32Array }[];
-  outKernel: Float32Array;
-  outBias: Float32Array;
 }
 
-/** The pure, expensive part of loading: centroids and popularity from the store snapshot, the folded tower. */
+/** The pure, expensive part of loading: centroids and popularity from the store snapshot, the prepared tower. */
 export function prepareModel(source: ServingModelSource): PreparedModel {
   const { artifact, data } = source;
-  const { model } = artifact;
-  const { tower } = model;
-  const d = tower.dim;
-  const userIndex = indexOf(artifact.userIds);
-  const itemIndex = indexOf(artifact.itemIds);
-  // Centroids and popularity come from the store's snapshot (fresher than the training data), mapped by id.
-  const modelUser = new Int32Array(data.userIds.length);
-  for (let u = 0; u < modelUser.length; u++) modelUser[u] = userIndex.get(data.userIds[u]!) ?? -1;
-  const storeCentroids = itemUserCentroids(model.userVectors, d, modelUser, data.byItem);
-  const centroids = new Float32Array(model.numItems * d);
-  const popularity = new Float64Array(model.numItems);
-  for (let i = 0; i < data.itemIds.length; i++) {
-    const m = itemIndex.get(data.itemIds[i]!);
-    if (m === undefined) continue;
-    centroids.set(storeCentroids.subarray(i * d, (i + 1) * d), m * d);
-    for (let p = data.byItem.indptr[i]!; p < data.byItem.indptr[i + 1]!; p++) popularity[m]! += data.byItem.counts[p]!;
-  }
+  if (!artifact.model.tower.layers[0]) throw new Error(`model ${source.version}: the tower has no hidden layer`);
+  const popularity = itemPopularity(artifact, data);
   const popularOrder = popularityOrder(popularity, Math.max(POPULAR_KEPT, 2 * source.candidates.popular));
   const top = popularOrder.length > 0 ? popularity[popularOrder[0]!]! : 1;
-  const popularScore = new Float32Array(model.numItems);
-  for (let i = 0; i < model.numItems; i++) popularScore[i] = popularity[i]! / top;
-
-  const first = tower.layers[0];
-  if (!first) throw new Error(`model ${source.version}: the tower has no hidden layer`);
-  const folded = foldBatchNorm(first, tower.batchNorm);
-  const h = first.outputs;
   return {
     version: source.version,
     createdAt: source.createdAt,
     candidates: source.candidates,
     userIds: artifact.userIds,
     itemIds: artifact.itemIds,
-    dim: d,
-    width: h,
-    userVectors: model.userVectors,
-    centroids,
+    tower: prepareTower(artifact.model),
+    centroids: itemCentroids(artifact, data),
     popularOrder,
-    popularScore,
-    userKernel: folded.kernel.slice(0, d * h),
-    itemPart: matMulRows(model.itemVectors, model.numItems, d, folded.kernel.subarray(d * h), h, folded.bias),
-    deeper: tower.layers.slice(1).map((layer) => {
-      const f = foldBatchNorm(layer, tower.batchNorm);
-      return { inputs: layer.inputs, outputs: layer.outputs, kernel: f.kernel, bias: f.bias };
-    }),
-    outKernel: tower.outKernel,
-    outBias: tower.outBias,
+    popularScore: Float32Array.from(popularity, (count) => count / top),
   };
 }
 
 /** The buffers of a prepared model, to transfer (not copy) it between threads. */
 export function preparedBuffers(p: PreparedModel): ArrayBuffer[] {
-  const arrays = [
-    p.userVectors,
-    p.centroids,
-    p.popularOrder,
-    p.popularScore,
-    p.userKernel,
-    p.itemPart,
-    p.outKernel,
-    p.outBias,
-  ];
-  for (const layer of p.deeper) arrays.push(layer.kernel, layer.bias);
-  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
+  const buffers = [p.centroids, p.popularOrder, p.popularScore].map((a) => a.buffer as ArrayBuffer);
+  return [...new Set([...preparedTowerBuffers(p.tower), ...buffers])];
 }
 
-function indexOf(ids: string[]): Map<string, number> {
-  const map = new Map<string, number>();
-  for (let k = 0; k < ids.length; k++) map.set(ids[k]!, k);
-  return map;
-}
-
-/** rows × inner times inner × outputs (row-major), plus an optional bias per output. */
-function matMulRows(
-  a: Float32Array,
-  rows: number,
-  inner: number,
-  b: Float32Array,
-  outputs: number,
-  bias?: Float32Array,
-): Float32Array {
-  const out = new Float32Array(rows * outputs);
-  for (let r = 0; r < rows; r++) {
-    const at = r * outputs;
-    if (bias) out.set(bias, at);
-    for (let k = 0; k < inner; k++) {
-      const x = a[r * inner + k]!;
-      if (x === 0) continue;
-      const from = k * outputs;
-      for (let o = 0; o < outputs; o++) out[at + o]! += x * b[from + o]!;
-    }
+/**
+ * Per model item, the count^0.75-weighted centroid of its users' vectors, from the store's snapshot (fresher
+ * than the training data) mapped by id; zeros for items the snapshot lacks.
+ */
+function itemCentroids(artifact: ModelArtifact, data: Interactions): Float32Array {
+  const { model } = artifact;
+  const d = model.tower.dim;
+  const storeCentroids = itemUserCentroids(model.userVectors, d, mapIds(data.userIds, artifact.userIds), data.byItem);
+  const modelItem = mapIds(data.itemIds, artifact.itemIds);
+  const centroids = new Float32Array(model.numItems * d);
+  for (let i = 0; i < modelItem.length; i++) {
+    const m = modelItem[i]!;
+    if (m >= 0) centroids.set(storeCentroids.subarray(i * d, (i + 1) * d), m * d);
   }
-  return out;
+  return centroids;
+}
+
+/** Per model item, its total count in the store's snapshot. */
+function itemPopularity(artifact: ModelArtifact, data: Interactions): Float64Array {
+  const { indptr, counts } = data.byItem;
+  const modelItem = mapIds(data.itemIds, artifact.itemIds);
+  const popularity = new Float64Array(artifact.model.numItems);
+  for (let i = 0; i < modelItem.length; i++) {
+    const m = modelItem[i]!;
+    if (m < 0) continue;
+    for (let p = indptr[i]!; p < indptr[i + 1]!; p++) popularity[m]! += counts[p]!;
+  }
+  return popularity;
 }

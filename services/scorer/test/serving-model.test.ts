@@ -1,6 +1,6 @@
 import { fromPairs } from '@pncf/data';
 import { tfRuntime } from '@pncf/evaluation';
-import { Scorer } from '@pncf/pncf';
+import { TowerInference } from '@pncf/pncf';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { popularityOrder, selectCandidates } from '../src/candidates.js';
@@ -45,8 +45,8 @@ describe('ServingModel', () => {
 
   const historyOf = (u: number) => historyOfRow(data, u);
 
-  it('full ranking gives the same Top-K as the reference Scorer with the seen items excluded', () => {
-    const reference = new Scorer(artifact.model);
+  it('full ranking gives the same Top-K as the offline inference (the harness ranking) with the seen items excluded', () => {
+    const reference = TowerInference.fromModel(artifact.model);
     const users = Uint32Array.from({ length: 10 }, (_, u) => u);
     // The store's history is the seen set; build the same CSR over the model's ids for the reference.
     const rows: number[] = [];
@@ -58,7 +58,7 @@ describe('ServingModel', () => {
       }
     }
     const seenCsr = fromPairs(artifact.userIds, artifact.itemIds, rows, cols).byUser;
-    const expected = reference.topK(users, 10, seenCsr);
+    const expected = reference.recommend(users, 10, seenCsr);
     const { results, scored } = exact.recommend(
       [...users].map((u) => ({ user: `u${u}`, history: historyOf(u) })),
       10,

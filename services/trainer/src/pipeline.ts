@@ -11,14 +11,16 @@ import {
 } from '@pncf/data';
 import { evaluateModel, type MetricName, type Recommender, tfRuntime } from '@pncf/evaluation';
 import {
+  fitPncf,
   loadArtifact,
   type ModelArtifact,
   type PncfConfig,
   PncfRecommender,
-  presets,
+  type PncfWarmStart,
   remapModel,
-  Scorer,
+  resolvePncfConfig,
   saveArtifact,
+  TowerInference,
 } from '@pncf/pncf';
 import type { ModelRegistry, ModelVersion } from '@pncf/registry';
 import type { InteractionStore } from '@pncf/store';
@@ -71,7 +73,7 @@ export type RunOutcome =
 
 export interface PipelineDeps {
   store: InteractionStore;
-  registry: ModelRegistry<ModelMetadata>;
+  modelRegistry: ModelRegistry<ModelMetadata>;
   config: TrainerConfig;
   /** A step finished (for logs, metrics and progress). */
   onStep?: (step: Step, seconds: number, detail?: Record<string, unknown>) => void;
@@ -80,31 +82,35 @@ export interface PipelineDeps {
   signal?: AbortSignal;
 }
 
+/**
+ * The PNCF config of a run, through the one precedence order (resolvePncfConfig): defaults → TRAIN_PRESET →
+ * TRAIN_W2V_EPOCHS (both word2vec tables) and TRAIN_TOWER_EPOCHS, where 0 keeps the preset's value.
+ */
 export function presetFor(config: TrainerConfig): PncfConfig {
-  const preset = presets[config.TRAIN_PRESET];
-  const w2vEpochs = config.TRAIN_W2V_EPOCHS || undefined;
-  return {
-    ...preset,
-    userWord2Vec: { ...preset.userWord2Vec, ...(w2vEpochs ? { epochs: w2vEpochs } : {}) },
-    itemWord2Vec: { ...preset.itemWord2Vec, ...(w2vEpochs ? { epochs: w2vEpochs } : {}) },
-    tower: { ...preset.tower, ...(config.TRAIN_TOWER_EPOCHS ? { epochs: config.TRAIN_TOWER_EPOCHS } : {}) },
-  };
+  return resolvePncfConfig(config.TRAIN_PRESET, {
+    word2vec: { epochs: config.TRAIN_W2V_EPOCHS || undefined },
+    tower: { epochs: config.TRAIN_TOWER_EPOCHS || undefined },
+  });
 }
 
-/** Scores with a published model on another id space; items it never saw cannot be recommended by it. */
-class ServingModelOnNewData implements Recommender {
+/**
+ * The gate's baseline: the incumbent (serving) model scored on the candidate's snapshot. "fit" only re-indexes
+ * its tables to the snapshot's id space (users it does not know get a cold-start vector from their items);
+ * scoring is full ranking by the shared TowerInference, and items it never saw cannot be recommended by it.
+ */
+class IncumbentOnSnapshot implements Recommender {
   readonly name = 'current';
-  private scorer?: Scorer;
+  private inference?: TowerInference;
   private knownItems?: Uint8Array;
   constructor(private readonly artifact: ModelArtifact) {}
   async fit(data: Interactions): Promise<void> {
     const { artifact } = this;
     const remapped = remapModel(artifact.model, artifact.userIds, artifact.itemIds, data);
-    this.scorer = new Scorer(remapped.model);
+    this.inference = TowerInference.fromModel(remapped.model);
     this.knownItems = remapped.knownItems;
   }
   scoreUsers(users: Uint32Array, out: Float32Array): void {
-    this.scorer!.scoreUsers(users, out);
+    this.inference!.scoreUsers(users, out);
     const known = this.knownItems!;
     const m = known.length;
     for (let b = 0; b < users.length; b++) {
@@ -112,7 +118,7 @@ class ServingModelOnNewData implements Recommender {
     }
   }
   dispose(): void {
-    this.scorer?.dispose();
+    this.inference?.dispose();
   }
 }
 
@@ -156,7 +162,7 @@ function metricAt(report: HoldoutReport, metric: MetricName, k: number): number 
  * at any step leaves the serving model as it was.
  */
 export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
-  const { store, registry, config, signal } = deps;
+  const { store, modelRegistry, config, signal } = deps;
   const seconds: Partial<Record<Step, number>> = {};
   let mark = performance.now();
   const step = (name: Step, detail?: Record<string, unknown>) => {
@@ -185,17 +191,21 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   const fitData = split.fit ?? split.train;
 
   // Warm start: users and items the serving model knows continue from its word2vec tables.
-  const { current, recovery } = verifiedCurrent(registry);
+  const { current, recovery } = verifiedCurrent(modelRegistry);
   if (recovery) deps.onRecovery?.(recovery);
   // Read once: it seeds the warm start here and is evaluated against the candidate after the fit.
   const serving = current ? loadArtifact(current.dir) : undefined;
-  if (serving && pncfConfig.pretrain) {
-    if (serving.pretrained) {
-      // fit() matches rows by id: known users and items continue, new ones start fresh.
-      candidate.pretrained = { ...serving.pretrained, userIds: serving.userIds, itemIds: serving.itemIds };
-    }
-    candidate.initialTower = serving.model.tower;
-  }
+  // The fit matches rows by id (known users and items continue, new ones start fresh) and keeps the serving
+  // tower when it has the configured shape.
+  const warmStart: PncfWarmStart | undefined =
+    serving && pncfConfig.pretrain
+      ? {
+          ...(serving.pretrained
+            ? { embeddings: { ...serving.pretrained, userIds: serving.userIds, itemIds: serving.itemIds } }
+            : {}),
+          tower: serving.model.tower,
+        }
+      : undefined;
   step('prepare', {
     users: numUsers(data),
     items: numItems(data),
@@ -204,11 +214,12 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   });
   checkpoint();
 
-  await candidate.fit(fitData, {
+  const fit = await candidate.fit(fitData, {
     seed: config.TRAIN_SEED,
     ...(split.validation ? { validation: split.validation } : {}),
+    ...(warmStart ? { warmStart } : {}),
   });
-  const report = candidate.report!;
+  const { report } = fit;
   seconds.bags = report.seconds.bags;
   seconds.pretrain = report.seconds.pretrain;
   seconds.tower = report.seconds.tower;
@@ -217,7 +228,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   deps.onStep?.('tower', report.seconds.tower, {
     samplesPerSecond: Math.round(report.towerSamplesPerSecond),
     bestEpoch: report.bestEpoch,
-    warmStart: candidate.towerWarmStarted,
+    warmStart: fit.warmStarted.tower,
   });
   mark = performance.now();
   checkpoint();
@@ -226,7 +237,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   const holdout = await holdoutReport(candidate, split.train, evaluated);
   let currentValue: number | undefined;
   if (serving) {
-    const baseline = new ServingModelOnNewData(serving);
+    const baseline = new IncumbentOnSnapshot(serving);
     await baseline.fit(split.train);
     currentValue = metricAt(await holdoutReport(baseline, split.train, evaluated), config.GATE_METRIC, config.GATE_K);
     baseline.dispose();
@@ -249,10 +260,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
       reason: decision.reason,
     },
     refitOnAll: config.TRAIN_REFIT_ALL,
-    warmStart: {
-      embeddings: candidate.pretrained !== undefined && current !== undefined,
-      tower: candidate.towerWarmStarted,
-    },
+    warmStart: { ...fit.warmStarted },
     ...(recovery ? { recovery } : {}),
     config: pncfConfig,
     seconds,
@@ -260,41 +268,40 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
     createdBy: `pncf-trainer pid ${process.pid}`,
   };
   step('gate', { publish: decision.publish, reason: decision.reason });
-  if (!decision.publish) {
-    candidate.dispose();
-    return { outcome: 'rejected', reason: decision.reason, metadata };
-  }
+  // Scoring is done: the candidate's fit result is what is published or continued from.
+  candidate.dispose();
+  if (!decision.publish) return { outcome: 'rejected', reason: decision.reason, metadata };
 
-  let final = candidate;
+  let final = { fit, config: pncfConfig };
   if (config.TRAIN_REFIT_ALL) {
     // Same recipe on all data, for as many epochs as early stopping chose: the holdout pairs are real signal.
     const refitConfig: PncfConfig = {
       ...pncfConfig,
       tower: { ...pncfConfig.tower, epochs: report.bestEpoch + 1, patience: 0 },
     };
-    final = new PncfRecommender(refitConfig);
-    if (candidate.pretrained) final.pretrained = candidate.pretrained;
-    final.initialTower = candidate.model!.tower;
-    await final.fit(data, { seed: config.TRAIN_SEED + 1 });
-    candidate.dispose();
+    // Warm-started from the candidate's tables and tower (its fit data shares the ids of all data).
+    const refit = await fitPncf(data, refitConfig, {
+      seed: config.TRAIN_SEED + 1,
+      warmStart: { ...(fit.pretrained ? { embeddings: fit.pretrained } : {}), tower: fit.model.tower },
+    });
+    final = { fit: refit, config: refitConfig };
     step('refit');
     checkpoint();
   }
   seconds.refit ??= 0;
 
-  const staged = registry.createStaging();
+  const staged = modelRegistry.createStaging();
   saveArtifact(staged, {
-    model: final.model!,
+    model: final.fit.model,
     userIds: data.userIds,
     itemIds: data.itemIds,
     config: final.config,
     metrics: { holdout, gate: metadata.gate, snapshotSequence: snapshot.sequence },
-    ...(final.pretrained ? { pretrained: final.pretrained } : {}),
+    ...(final.fit.pretrained ? { pretrained: final.fit.pretrained } : {}),
   });
-  final.dispose();
   checkpoint();
-  const version = registry.publish(staged, metadata);
-  registry.prune(config.KEEP_VERSIONS);
+  const version = modelRegistry.publish(staged, metadata);
+  modelRegistry.prune(config.KEEP_VERSIONS);
   step('publish', { version: version.version });
   return { outcome: 'published', version, metadata };
 }
