@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Random } from '@pncf/data';
 import { ingesterConfigSchema, type StoredBatch, startIngester } from '@pncf/ingester';
 import { kafkaForRun, type StartedBroker } from '@pncf/kafka-local';
 import { connectKafkaAdmin, createLogger } from '@pncf/runtime';
@@ -31,16 +32,11 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-bench-ingest-'));
 const logger = createLogger('bench-ingest', 'warn');
 
-/** Synthetic CSV `user,item,count`: skewed users and items (mulberry32), close to one distinct pair per event. */
+/** Synthetic CSV `user,item,count`: skewed users and items (@pncf/data's Random), close to one distinct pair per event. */
 function writeEvents(file: string, n: number): void {
-  let state = 0x1234abcd;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  // The seed gives mulberry32 the initial state 0x1234abcd, the stream the committed figures were made with.
+  const rng = new Random((0x1234abcd ^ 0x9e3779b9) >>> 0);
+  const next = () => rng.next();
   const out = fs.openSync(file, 'w');
   let chunk: string[] = [];
   for (let k = 0; k < n; k++) {

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { deriveSeed, indexOfIds, lowerBound, mapIds, Random, shuffleInPlace, sortedContains } from '../src/index.js';
+import {
+  deriveSeed,
+  indexOfIds,
+  lowerBound,
+  mapIds,
+  Random,
+  shuffleInPlace,
+  sortedContains,
+  upperBound,
+} from '../src/index.js';
 
 describe('Random', () => {
   it('is the stream every committed split was drawn with (mulberry32 of seed ^ 0x9e3779b9)', () => {
@@ -38,6 +47,12 @@ describe('sorted-array helpers', () => {
     expect(lowerBound(values, 1, 6, 3)).toBe(2);
     expect(lowerBound(values, 1, 6, 4)).toBe(4);
     expect(lowerBound(values, 1, 6, 21)).toBe(6);
+  });
+  it('upperBound finds the first position above the value within [start, end)', () => {
+    expect(upperBound(values, 1, 6, 0)).toBe(1);
+    expect(upperBound(values, 1, 6, 3)).toBe(4);
+    expect(upperBound(values, 1, 6, 8)).toBe(5);
+    expect(upperBound(values, 1, 6, 20)).toBe(6);
   });
   it('sortedContains looks only inside the range', () => {
     expect(sortedContains(values, 1, 6, 8)).toBe(true);

@@ -1,4 +1,4 @@
-import type { Interactions } from '@pncf/data';
+import { type Interactions, indexOfIds } from '@pncf/data';
 import { coldStartUserVector, itemUserCentroids } from './cold-start.js';
 import type { PncfModel } from './inference.js';
 
@@ -9,12 +9,6 @@ export interface RemappedModel {
   knownItems: Uint8Array;
   knownUsers: number;
   coldUsers: number;
-}
-
-function indexOf(ids: string[]): Map<string, number> {
-  const map = new Map<string, number>();
-  for (let k = 0; k < ids.length; k++) map.set(ids[k]!, k);
-  return map;
 }
 
 /**
@@ -29,8 +23,8 @@ export function remapModel(
   data: Interactions,
 ): RemappedModel {
   const dim = model.tower.dim;
-  const userIndex = indexOf(modelUserIds);
-  const itemIndex = indexOf(modelItemIds);
+  const userIndex = indexOfIds(modelUserIds);
+  const itemIndex = indexOfIds(modelItemIds);
   const numUsers = data.userIds.length;
   const numItems = data.itemIds.length;
 

@@ -1,4 +1,4 @@
-import { Random } from '@pncf/data';
+import { indexOfIds, Random } from '@pncf/data';
 import { buildAlias } from './alias.js';
 import { type BagCorpus, numBags } from './bags.js';
 import { startTsWorker } from './ts-worker.js';
@@ -69,8 +69,7 @@ export function warmStartEmbeddings(
   seed: number,
 ): Embeddings {
   const out = initEmbeddings(ids.length, previous.dim, seed);
-  const old = new Map<string, number>();
-  for (const [k, id] of previousIds.entries()) old.set(id, k);
+  const old = indexOfIds(previousIds);
   const d = previous.dim;
   for (let k = 0; k < ids.length; k++) {
     const p = old.get(ids[k]!);

@@ -1,4 +1,4 @@
-import { deriveSeed, fromPairs, type Interactions, Random } from '@pncf/data';
+import { deriveSeed, fromPairs, type Interactions, Random, upperBound } from '@pncf/data';
 import { defaultSyntheticOptions, type SyntheticOptions } from './options.js';
 
 /** The stream as parallel typed arrays, in time order; every event has count 1. */
@@ -18,17 +18,9 @@ export interface InteractionEvent {
   ts: number;
 }
 
-/** Index of the first entry of the ascending `cumulative[0..length)` that exceeds `target`. */
-function searchCumulative(cumulative: Float64Array, length: number, target: number): number {
-  let lo = 0;
-  let hi = length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (cumulative[mid]! > target) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
+/** Index of the first entry of the ascending `cumulative[0..length)` that exceeds `target` (the last when none does). */
+const searchCumulative = (cumulative: Float64Array, length: number, target: number): number =>
+  Math.min(length - 1, upperBound(cumulative, 0, length, target));
 
 /** Moment (event index) each entity appears: a prefix exists from the start, the rest at spread-out moments. */
 function birthIndices(count: number, initialShare: number, events: number): Uint32Array {
