@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
+import { deserializeError, WorkerError } from '@pncf/runtime/errors';
 import { type PreparedTower, TowerInference } from './inference.js';
-import type { ScoreRequest, ScorerWorkerData } from './scorer-worker.js';
+import type { ScoreAnswer, ScoreRequest, ScorerWorkerData } from './scorer-worker.js';
 import { startTsWorker } from './ts-worker.js';
 
 const workerEntry = new URL('./scorer-worker.ts', import.meta.url);
@@ -11,7 +12,7 @@ interface Pending {
 }
 
 /** One worker thread with its own TowerInference (and its own tfjs backend instance). */
-class ScorerWorker {
+export class ScorerWorker {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
@@ -23,20 +24,25 @@ class ScorerWorker {
     this.ready = new Promise((resolve, reject) => {
       this.worker.once('message', () => resolve());
       this.worker.once('error', reject);
+      this.worker.once('exit', (code) =>
+        reject(new WorkerError(`scoring worker exited with code ${code} before it was ready`)),
+      );
     });
-    this.worker.on('message', (message: { id?: number; scores?: Float32Array }) => {
-      if (message.id === undefined) return;
+    this.worker.on('message', (message: ScoreAnswer | { ready: true }) => {
+      if (!('id' in message)) return;
       const entry = this.pending.get(message.id);
       this.pending.delete(message.id);
-      entry?.resolve(message.scores!);
+      if ('error' in message) entry?.reject(deserializeError(message.error));
+      else entry?.resolve(message.scores);
     });
+    // The first failure is the cause; the exit that follows an error must not replace it.
     const fail = (error: Error) => {
-      this.failure = error;
-      for (const entry of this.pending.values()) entry.reject(error);
+      this.failure ??= error;
+      for (const entry of this.pending.values()) entry.reject(this.failure);
       this.pending.clear();
     };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`scoring worker exited with code ${code}`)));
+    this.worker.on('error', (error) => fail(new WorkerError('scoring worker failed', { cause: error })));
+    this.worker.on('exit', (code) => fail(new WorkerError(`scoring worker exited with code ${code}`)));
   }
 
   score(users: Uint32Array): Promise<Float32Array> {
@@ -107,7 +113,12 @@ export class ParallelScorer {
         worker.score(users.slice(bounds[w + 1]!, bounds[w + 2]!)).then((scores) => out.set(scores, bounds[w + 1]! * m)),
       );
     // The first slice here, while the workers run theirs.
-    this.local.scoreUsers(users.subarray(0, bounds[1]!), out.subarray(0, bounds[1]! * m));
+    try {
+      this.local.scoreUsers(users.subarray(0, bounds[1]!), out.subarray(0, bounds[1]! * m));
+    } catch (error) {
+      await Promise.allSettled(remote);
+      throw error;
+    }
     await Promise.all(remote);
   }
 

@@ -1,7 +1,9 @@
 import { Random } from '@pncf/data';
 import { tfRuntime } from '@pncf/evaluation';
+import { PncfError } from '@pncf/runtime/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initTower, ParallelScorer, type PncfModel, prepareTower, TowerInference } from '../src/index.js';
+import { ScorerWorker } from '../src/parallel-scorer.js';
 
 describe('ParallelScorer', () => {
   const rng = new Random(11);
@@ -45,6 +47,31 @@ describe('ParallelScorer', () => {
       } finally {
         await parallel.dispose();
       }
+    }
+  }, 60_000);
+
+  it('answers a request that fails in a worker with its typed error, and the worker stays up', async () => {
+    // An output kernel of the wrong size makes every scoring pass throw, in the workers as here.
+    const broken = { ...prepared, outKernel: new Float32Array(3) };
+    const parallel = await ParallelScorer.create(broken, 2);
+    try {
+      const out = new Float32Array(users.length * 70);
+      await expect(parallel.scoreUsers(users, out)).rejects.toThrow();
+    } finally {
+      await parallel.dispose();
+    }
+    // One worker alone: its error crossed the thread as { name, code, message } and was rebuilt; the worker
+    // answers the next request too instead of dying with the first.
+    const worker = new ScorerWorker({ prepared: broken, maxPairsPerPass: 1 << 16 });
+    try {
+      await worker.ready;
+      await expect(worker.score(users.subarray(0, 4))).rejects.toMatchObject({
+        code: 'UNCLASSIFIED',
+        retriable: false,
+      });
+      await expect(worker.score(users.subarray(4, 8))).rejects.toBeInstanceOf(PncfError);
+    } finally {
+      await worker.terminate();
     }
   }, 60_000);
 });
