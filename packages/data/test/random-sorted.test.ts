@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  deriveSeed,
-  indexOfIds,
-  lowerBound,
-  mapIds,
-  Random,
-  shuffleInPlace,
-  sortedContains,
-  upperBound,
-} from '../src/index.js';
+import { deriveSeed, lowerBound, Random, shuffleInPlace, sortedContains, upperBound } from '../src/index.js';
 
 describe('Random', () => {
   it('is the stream every committed split was drawn with (mulberry32 of seed ^ 0x9e3779b9)', () => {
@@ -59,15 +50,5 @@ describe('sorted-array helpers', () => {
     expect(sortedContains(values, 1, 6, 9)).toBe(false);
     expect(sortedContains(values, 1, 6, 0)).toBe(false);
     expect(sortedContains(values, 2, 2, 3)).toBe(false);
-  });
-});
-
-describe('id spaces', () => {
-  it('maps ids to dense indices and carries rows between two id spaces', () => {
-    const index = indexOfIds(['a', 'b', 'c']);
-    expect(index.get('c')).toBe(2);
-    expect(index.get('z')).toBeUndefined();
-    expect(Array.from(mapIds(['c', 'x', 'a'], ['a', 'b', 'c']))).toEqual([2, -1, 0]);
-    expect(Array.from(mapIds(['b'], index))).toEqual([1]);
   });
 });
