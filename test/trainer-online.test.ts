@@ -108,6 +108,7 @@ describe('trainer service: online retraining from Kafka through the ingester', (
     expect(metrics).toMatch(/trainer_runs_total\{outcome="published",service="trainer"\} 2/);
     expect(metrics).toMatch(/trainer_model_holdout_metric\{metric="recall",k="10",service="trainer"\} 0\.\d+/);
     expect(metrics).toMatch(/trainer_current_model_version\{service="trainer"\} 2/);
+    expect(metrics).toMatch(/trainer_model_announcements_total\{outcome="sent",service="trainer"\} 2/);
   });
 
   it('a trainer killed mid-training leaves the current version serving', { timeout: 300_000 }, async () => {

@@ -82,8 +82,9 @@ function splitFor(data: ExperimentData, seed: number, testFraction: number, vali
 
 /**
  * Runs every model on every seed's split (the same split for all models of a seed) and evaluates them with
- * full ranking. Models with `usesValidation` are fitted on train minus the validation part; the others on
- * all of train. Each model instance gets its own seed derived from the run seed.
+ * full ranking. Models with `usesValidation` are fitted on train minus the validation part and are handed that
+ * part as `validation`; the others are fitted on all of train and get no `validation` (it is part of their
+ * training data, so nothing may be chosen on it). Each model instance gets its own seed derived from the run seed.
  */
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResult> {
   const startedAt = new Date().toISOString();
@@ -111,7 +112,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         options.progress?.start(`${name} seed ${seed} fit`, 100);
         await model.fit(fitData, {
           seed: deriveSeed(seed, 100),
-          validation: split.validation,
+          // Only a model fitted without the validation part may look at it: the others train on it.
+          ...(model.usesValidation ? { validation: split.validation } : {}),
           onProgress: (fraction, message) => options.progress?.update(Math.round(fraction * 100), message),
         });
         options.progress?.stop();

@@ -20,7 +20,8 @@ export interface Recommender<Fit = unknown> {
   scoreUsers(users: Uint32Array, out: Float32Array): void | Promise<void>;
   /**
    * If true, the experiment runner fits the model on train minus a validation part carved from train and
-   * passes that part as `options.validation` (for early stopping / tuning). Otherwise it fits on all of train.
+   * passes that part as `options.validation` (for early stopping / tuning). Otherwise it fits on all of train and
+   * gets no `options.validation` (it trains on that part, so nothing may be chosen on it).
    */
   readonly usesValidation?: boolean;
   /** Release native memory (e.g. tfjs tensors) once the runner is done with the model. */

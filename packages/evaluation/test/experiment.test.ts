@@ -1,9 +1,10 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Random } from '@pncf/data';
+import { type Interactions, Random } from '@pncf/data';
 import { describe, expect, it } from 'vitest';
 import {
+  type FitOptions,
   ItemKnn,
   loadGivenSplit,
   MostPop,
@@ -137,6 +138,35 @@ describe('experiment runner', () => {
     const again = recompute(join(dir, 'rankings', 'MostPop.seed1.jsonl'), readCsv(join(dir, 'test.seed4.csv')), [5]);
     expect(result.runs[0]!.metrics.recall[0]).toBeCloseTo(again.metrics.recall![0]!, 12);
     expect(result.runs[0]!.metrics.paperMrr[0]).toBeCloseTo(again.metrics.paperMrr![0]!, 12);
+  });
+
+  it('hands the validation part only to models that hold it out of their fit', async () => {
+    const seen: Record<string, { pairs: number; validation?: Interactions }> = {};
+    class Spy extends MostPop {
+      constructor(
+        readonly label: string,
+        readonly usesValidation: boolean,
+      ) {
+        super();
+      }
+      override async fit(train: Interactions, options: FitOptions = {}): Promise<void> {
+        seen[this.label] = { pairs: train.byUser.indices.length, validation: options.validation };
+        await super.fit(train);
+      }
+    }
+    const result = await runExperiment({
+      data: { kind: 'dataset', name: 'toy', data: dataset(), core: 1 },
+      models: { holdsOut: () => new Spy('holdsOut', true), trainsOnAll: () => new Spy('trainsOnAll', false) },
+      seeds: [1],
+      ks: [5],
+    });
+    const validation = seen.holdsOut!.validation!;
+    expect(validation.byUser.indices.length).toBeGreaterThan(0);
+    // The early-stopping model fits on train minus validation; the other one fits on all of train, validation
+    // included, and so is not handed it (nothing it trained on may choose anything).
+    expect(seen.holdsOut!.pairs + validation.byUser.indices.length).toBe(result.stats.trainPairs[0]);
+    expect(seen.trainsOnAll!.pairs).toBe(result.stats.trainPairs[0]);
+    expect(seen.trainsOnAll!.validation).toBeUndefined();
   });
 
   it('merges per-seed results into one with mean ± std over all seeds', async () => {

@@ -52,7 +52,11 @@ export interface PncfFit {
   /** The word2vec tables with the ids of their rows (absent for NPNCF). Artifacts store them; warm starts use them. */
   pretrained?: PretrainedEmbeddings;
   report: FitReport;
-  /** Which parts of `options.warmStart` were actually used. */
+  /**
+   * Which parts of `options.warmStart` were actually used: `embeddings` when the config pre-trains and the tables
+   * know at least one of the fit's users or items, `tower` when the tower has the config's shape. The trainer
+   * records this in each version's metadata.
+   */
   warmStarted: { embeddings: boolean; tower: boolean };
 }
 
@@ -91,6 +95,13 @@ function uniformTable(rows: number, dim: number, range: number, rng: Random): Fl
   return out;
 }
 
+/** Whether earlier word2vec tables have a row for at least one user or item of `train`. */
+function sharesIds(previous: PretrainedEmbeddings, train: Interactions): boolean {
+  const users = new Set(previous.userIds);
+  const items = new Set(previous.itemIds);
+  return train.userIds.some((id) => users.has(id)) || train.itemIds.some((id) => items.has(id));
+}
+
 const sameTowerShape = (tower: TowerWeights, dim: number, config: PncfConfig): boolean =>
   tower.dim === dim &&
   tower.batchNorm === config.tower.batchNorm &&
@@ -116,7 +127,9 @@ export async function fitPncf(train: Interactions, config: PncfConfig, options: 
   let pairs = 0;
   let pretrained: PretrainedEmbeddings | undefined;
   const pretrainSeed = rng.nextU32();
-  const previous = config.pretrain ? options.warmStart?.embeddings : undefined;
+  // Tables that know none of these users and items continue nothing: the fit is then a cold one.
+  const offered = config.pretrain ? options.warmStart?.embeddings : undefined;
+  const previous = offered && sharesIds(offered, train) ? offered : undefined;
   if (config.pretrain) {
     options.onProgress?.(0, 'pre-training embeddings');
     const warm = previous && {

@@ -1,4 +1,5 @@
-import { type Interactions, Random } from '@pncf/data';
+import { type Interactions, Random, sortedContains } from '@pncf/data';
+import { MetricAccumulator } from '@pncf/evaluation';
 import { type PncfModel, TowerInference } from './inference.js';
 import { type NegativeSampling, sampleEpoch } from './negatives.js';
 import { TowerTrainer } from './tower-trainer.js';
@@ -29,7 +30,10 @@ export interface EpochRecord {
   loss: number;
   samples: number;
   seconds: number;
-  /** Recall@validationK on the validation split, hits / min(K, |validation items|). */
+  /**
+   * Recall@validationK on the validation split (early stopping only): the harness's standard Recall@K, hits in
+   * the top K / |the user's validation items|, averaged over the sampled validation users (`validationRecall`).
+   */
   validationRecall?: number;
 }
 
@@ -41,7 +45,12 @@ export interface TowerResult {
   samplesPerSecond: number;
 }
 
-/** Recall@k of a model on held-out items of a sample of users, train items excluded. */
+/**
+ * Recall@k of a model on the validation items of a sample of users, each user's train items excluded: the
+ * harness's standard Recall@K (hits in the top k / |the user's validation items|, averaged over users), computed
+ * by the harness's own metric code (`MetricAccumulator`, as `evaluateModel` and the trainer's gate use) on a
+ * ranking made with the one `topK` (`TowerInference.recommend`, full ranking). Early stopping chooses on this.
+ */
 export function validationRecall(
   model: PncfModel,
   train: Interactions,
@@ -53,27 +62,19 @@ export function validationRecall(
   try {
     const top = inference.recommend(users, k, train.byUser);
     const held = validation.byUser;
-    let sum = 0;
+    const metrics = new MetricAccumulator([k]);
+    const hits = new Uint8Array(k);
     for (let b = 0; b < users.length; b++) {
       const u = users[b]!;
       const start = held.indptr[u]!;
       const end = held.indptr[u + 1]!;
-      let hits = 0;
-      for (let r = 0; r < top.counts[b]!; r++) {
-        const item = top.items[b * k + r]!;
-        // Rows are sorted: binary search the held-out row.
-        let lo = start;
-        let hi = end;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (held.indices[mid]! < item) lo = mid + 1;
-          else hi = mid;
-        }
-        if (lo < end && held.indices[lo] === item) hits++;
-      }
-      sum += hits / Math.min(k, end - start);
+      if (end === start) continue;
+      const length = top.counts[b]!;
+      for (let r = 0; r < length; r++)
+        hits[r] = sortedContains(held.indices, start, end, top.items[b * k + r]!) ? 1 : 0;
+      metrics.add(hits, length, end - start);
     }
-    return users.length > 0 ? sum / users.length : 0;
+    return metrics.means().recall[0]!;
   } finally {
     inference.dispose();
   }
@@ -94,8 +95,11 @@ function validationSample(validation: Interactions, max: number, rng: Random): U
 }
 
 /**
- * Fine-tune the tower (and optionally the embeddings) on the train split: every epoch draws fresh negatives,
- * runs shuffled mini-batches, and if a validation split is given keeps the epoch with the best recall.
+ * Fine-tune the tower (and optionally the embeddings) on the train split: every epoch draws fresh negatives and
+ * runs shuffled mini-batches. With early stopping (`patience` > 0) and a validation split, the validation recall
+ * is measured after every epoch, training stops after `patience` epochs without a better one, and the best
+ * epoch's tower is returned. Without early stopping (`patience` 0) the validation split is not looked at (the
+ * caller may have trained on it): every epoch runs and the last epoch's tower is returned.
  */
 export function trainTower(
   train: Interactions,
@@ -109,7 +113,10 @@ export function trainTower(
   const trainer = new TowerTrainer(init.tower, init.userVectors, init.itemVectors, options, rng.nextU32());
   const numUsers = train.byUser.rows;
   const numItems = train.byUser.cols;
-  const valUsers = validation ? validationSample(validation, options.validationUsers, rng.fork(1)) : undefined;
+  // Only early stopping looks at the validation split: choosing an epoch on it is choosing on data the caller
+  // may have trained on when it does not early-stop (as the harness's models without usesValidation do).
+  const earlyStopping = options.patience > 0 && validation !== undefined;
+  const valUsers = earlyStopping ? validationSample(validation, options.validationUsers, rng.fork(1)) : undefined;
   const history: EpochRecord[] = [];
   let best: PncfModel | undefined;
   let bestRecall = Number.NEGATIVE_INFINITY;
@@ -138,7 +145,7 @@ export function trainTower(
       trainSamples += n;
       const record: EpochRecord = { epoch, loss: lossSum / n, samples: n, seconds };
       const snapshot = (): PncfModel => ({ numUsers, numItems, ...trainer.weights() });
-      if (validation && valUsers && valUsers.length > 0) {
+      if (earlyStopping && valUsers && valUsers.length > 0) {
         const current = snapshot();
         record.validationRecall = validationRecall(current, train, validation, options.validationK, valUsers);
         if (record.validationRecall > bestRecall) {

@@ -1,8 +1,10 @@
-import { splitPerUser } from '@pncf/data';
+import { type Interactions, splitPerUser } from '@pncf/data';
+import { evaluateModel, runExperiment, testUsers } from '@pncf/evaluation';
 import { describe, expect, it } from 'vitest';
 import { defaultPreset, type PncfConfig } from '../src/config.js';
-import { fitPncf } from '../src/fit.js';
+import { fitPncf, type PncfFit, type PncfFitOptions } from '../src/fit.js';
 import { PncfRecommender } from '../src/pncf.js';
+import { validationRecall } from '../src/train-tower.js';
 import { clusteredData, groupOfItem } from './fixtures.js';
 
 const small: PncfConfig = {
@@ -117,6 +119,72 @@ describe('PNCF recommender', () => {
       },
     );
     expect(otherShape.warmStarted).toEqual({ embeddings: true, tower: false });
+    // Tables offered but not used say so: NPNCF does not pre-train, and tables that know none of the ids
+    // continue nothing (the fit is the cold one).
+    const npncf = await fitPncf(train, { ...config, pretrain: false }, { seed: 2, warmStart: { embeddings: first } });
+    expect(npncf.warmStarted).toEqual({ embeddings: false, tower: false });
+    const strangers = {
+      ...first,
+      userIds: first.userIds.map((id) => `other-${id}`),
+      itemIds: first.itemIds.map((id) => `other-${id}`),
+    };
+    const unrelated = await fitPncf(shifted, config, { seed: 2, warmStart: { embeddings: strangers } });
+    expect(unrelated.warmStarted).toEqual({ embeddings: false, tower: false });
+    expect(unrelated.pretrained!.users.vectors).toEqual(cold.pretrained!.users.vectors);
+  });
+
+  it('without early stopping (patience 0, the reference preset) it trains every epoch and returns the last, never choosing on validation', async () => {
+    const config = { ...small, tower: { ...small.tower, dropout: 0, epochs: 3, patience: 0 } };
+    const model = new PncfRecommender(config);
+    // The harness fits such a model on all of train (validation included) and hands it no validation part.
+    expect(model.usesValidation).toBe(false);
+    // Handed one anyway, on data it trains on (every validation recall would be 0, and epoch 0 would be chosen):
+    const withValidation = await model.fit(data, { seed: 4, validation: test });
+    model.dispose();
+    expect(withValidation.report.history.map((h) => h.epoch)).toEqual([0, 1, 2]);
+    expect(withValidation.report.history.every((h) => h.validationRecall === undefined)).toBe(true);
+    expect(withValidation.report.bestEpoch).toBe(2);
+    // It is ignored: the same fit as without it, i.e. the last epoch's tower.
+    const without = await fitPncf(data, config, { seed: 4 });
+    expect(withValidation.model.tower.outKernel).toEqual(without.model.tower.outKernel);
+    expect(withValidation.model.userVectors).toEqual(without.model.userVectors);
+  });
+
+  it('through the experiment runner, a patience-0 model trains all its epochs on all of train', async () => {
+    const config = { ...small, tower: { ...small.tower, epochs: 3, patience: 0 } };
+    const fits: PncfFit[] = [];
+    const fitPairs: number[] = [];
+    class Recording extends PncfRecommender {
+      override async fit(train: Interactions, options?: PncfFitOptions): Promise<PncfFit> {
+        expect(options?.validation).toBeUndefined();
+        fitPairs.push(train.byUser.indices.length);
+        const fit = await super.fit(train, options);
+        fits.push(fit);
+        return fit;
+      }
+    }
+    const result = await runExperiment({
+      data: { kind: 'dataset', name: 'clustered', data, core: 1 },
+      models: { reference: () => new Recording(config) },
+      seeds: [1],
+      ks: [5],
+    });
+    expect(fitPairs).toEqual(result.stats.trainPairs);
+    expect(fits[0]!.report.history.length).toBe(3);
+    expect(fits[0]!.report.bestEpoch).toBe(2);
+  });
+
+  it("early stopping's validation recall is the harness's Recall@K (evaluateModel, MetricAccumulator)", async () => {
+    const config = { ...small, tower: { ...small.tower, epochs: 1, patience: 0 } };
+    const model = new PncfRecommender(config);
+    const fit = await model.fit(train, { seed: 2 });
+    const users = testUsers(test);
+    // K = 1 < |validation items| = 2 per user: standard recall divides by 2, not by min(K, 2).
+    for (const k of [1, 5]) {
+      const harness = await evaluateModel(model, train, test, { ks: [k] });
+      expect(validationRecall(fit.model, train, test, k, users)).toBe(harness.metrics.recall[0]);
+    }
+    model.dispose();
   });
 
   it('NPNCF (random embeddings) runs the same tower without pre-training', async () => {

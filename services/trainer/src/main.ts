@@ -5,6 +5,7 @@ import { ModelRegistry } from '@pncf/registry';
 import { connectKafkaAdmin, createKafka, runService } from '@pncf/runtime';
 import { InteractionStore } from '@pncf/store';
 import { Subject } from 'rxjs';
+import { announce, handleInOrder } from './announce.js';
 import { type Recovery, verifiedCurrent } from './baseline.js';
 import { trainerConfigSchema } from './config.js';
 import { recordCurrentModel, trainerMetrics } from './metrics.js';
@@ -129,40 +130,70 @@ await runService({
         onRetry: (reason, { error, attempt, delayMs }) =>
           logger.warn({ err: error, reason, attempt, delayMs }, 'training run failed; retrying'),
       },
-    ).subscribe(async (result) => {
-      if (!result.ok) {
-        metrics.runs.inc({ outcome: 'failed' });
-        logger.error(
-          { err: result.error, attempts: result.attempts },
-          'training run failed; the current model keeps serving',
-        );
-        return;
-      }
-      const outcome = result.result;
-      metrics.runs.inc({ outcome: outcome.outcome });
-      if (outcome.outcome === 'skipped') {
-        logger.info({ reason: outcome.reason }, 'training run skipped');
-        return;
-      }
-      const { data } = outcome.metadata;
-      metrics.dataSize.set({ kind: 'users' }, data.users);
-      metrics.dataSize.set({ kind: 'items' }, data.items);
-      metrics.dataSize.set({ kind: 'pairs' }, data.pairs);
-      if (outcome.outcome === 'rejected') {
-        logger.warn({ reason: outcome.reason, gate: outcome.metadata.gate }, 'new model rejected by the gate');
-        return;
-      }
-      const { version } = outcome;
-      recordCurrentModel(metrics, version.version, version.manifest.createdAt, outcome.metadata);
-      metrics.lastSuccess.set(Date.now() / 1000);
-      const event = toEvent(outcome);
-      await producer.send({
-        topic: config.MODEL_UPDATES_TOPIC,
-        acks: -1,
-        messages: [{ key: MODEL_UPDATED_KEY, value: JSON.stringify(event) }],
-      });
-      logger.info({ version: version.version, holdout: event.holdout, gate: outcome.metadata.gate }, 'model published');
-    });
+    )
+      .pipe(
+        handleInOrder(
+          async (result) => {
+            if (!result.ok) {
+              metrics.runs.inc({ outcome: 'failed' });
+              logger.error(
+                { err: result.error, attempts: result.attempts },
+                'training run failed; the current model keeps serving',
+              );
+              return;
+            }
+            const outcome = result.result;
+            metrics.runs.inc({ outcome: outcome.outcome });
+            if (outcome.outcome === 'skipped') {
+              logger.info({ reason: outcome.reason }, 'training run skipped');
+              return;
+            }
+            const { data } = outcome.metadata;
+            metrics.dataSize.set({ kind: 'users' }, data.users);
+            metrics.dataSize.set({ kind: 'items' }, data.items);
+            metrics.dataSize.set({ kind: 'pairs' }, data.pairs);
+            if (outcome.outcome === 'rejected') {
+              logger.warn({ reason: outcome.reason, gate: outcome.metadata.gate }, 'new model rejected by the gate');
+              return;
+            }
+            const { version } = outcome;
+            recordCurrentModel(metrics, version.version, version.manifest.createdAt, outcome.metadata);
+            metrics.lastSuccess.set(Date.now() / 1000);
+            const event = toEvent(outcome);
+            // In the chain, with the one retry policy; a send that still fails is logged and counted, and the schedule
+            // goes on (scorers find the version through CURRENT within MODEL_POLL_MS).
+            const announced = await announce(
+              () =>
+                producer.send({
+                  topic: config.MODEL_UPDATES_TOPIC,
+                  acks: -1,
+                  messages: [{ key: MODEL_UPDATED_KEY, value: JSON.stringify(event) }],
+                }),
+              {
+                signal: abort.signal,
+                onRetry: ({ error, attempt, delayMs }) =>
+                  logger.warn(
+                    { err: error, version: version.version, attempt, delayMs },
+                    'model-updated send failed; retrying',
+                  ),
+              },
+            );
+            metrics.announcements.inc({ outcome: announced.ok ? 'sent' : 'failed' });
+            if (!announced.ok) {
+              logger.error(
+                { err: announced.error, version: version.version, attempts: announced.attempts },
+                'model-updated could not be sent; scorers will find the new version through CURRENT',
+              );
+            }
+            logger.info(
+              { version: version.version, holdout: event.holdout, gate: outcome.metadata.gate },
+              'model published',
+            );
+          },
+          (error) => logger.error({ err: error }, 'handling a training result failed; the schedule goes on'),
+        ),
+      )
+      .subscribe();
 
     return {
       ready: () => ({
