@@ -1,4 +1,6 @@
+import { mapIds } from './id-space.js';
 import { type Csr, type Interactions, transpose } from './interactions.js';
+import { lowerBound } from './sorted.js';
 
 /** Number of distinct items of user `u` (or users of item `u` when given byItem). */
 export const rowLength = (csr: Csr, row: number): number => csr.indptr[row + 1]! - csr.indptr[row]!;
@@ -66,4 +68,31 @@ export function partitionByMask(data: Interactions, mask: Uint8Array): { rest: I
     return { userIds: data.userIds, itemIds: data.itemIds, byUser: csr, byItem: transpose(csr) };
   };
   return { rest: build(0), selected: build(1) };
+}
+
+/**
+ * Carry a per-pair array (aligned with `from.byUser.indices`, e.g. the store's first-seen sequences) over to `to`,
+ * whose pairs are a subset of `from`'s matched by raw ids: what a re-indexing step such as `kCore` or `subgraph`
+ * loses. One binary search per pair of `to`; throws when `to` has a pair `from` lacks.
+ */
+export function alignPairValues(from: Interactions, values: ArrayLike<number>, to: Interactions): Float64Array {
+  if (values.length !== from.byUser.indices.length) throw new RangeError('values must be aligned with from.byUser');
+  const userOf = mapIds(to.userIds, from.userIds);
+  const itemOf = mapIds(to.itemIds, from.itemIds);
+  const { indptr, indices } = from.byUser;
+  const out = new Float64Array(to.byUser.indices.length);
+  for (let u = 0; u < to.byUser.rows; u++) {
+    const fu = userOf[u]!;
+    for (let p = to.byUser.indptr[u]!; p < to.byUser.indptr[u + 1]!; p++) {
+      const fi = itemOf[to.byUser.indices[p]!]!;
+      const start = fu >= 0 ? indptr[fu]! : 0;
+      const end = fu >= 0 ? indptr[fu + 1]! : 0;
+      const at = fi >= 0 ? lowerBound(indices, start, end, fi) : end;
+      if (at >= end || indices[at] !== fi) {
+        throw new RangeError(`pair (${to.userIds[u]}, ${to.itemIds[to.byUser.indices[p]!]}) is not in the source data`);
+      }
+      out[p] = values[at]!;
+    }
+  }
+  return out;
 }

@@ -21,10 +21,26 @@ export function pairRange(first: number): { start: Buffer; end: Buffer } {
   return { start, end };
 }
 
-/** Write a count into `target` (reused across puts: a put in a write transaction copies it at once). */
-export function writeU32Value(target: Buffer, value: number): Buffer {
-  target.writeUInt32LE(value, 0);
+/**
+ * Values of the pair database: u32le count · u64le sequence of the write transaction that first wrote the pair
+ * (12 bytes). Stores written before first-seen sequences were recorded hold the 4-byte count alone: such a pair
+ * reads as first seen at sequence 0 and gets its 12-byte value, still with 0, the next time it is counted.
+ */
+export const PAIR_VALUE_BYTES = 12;
+const U32_SPAN = 2 ** 32;
+
+/** Write a pair value into `target` (reused across puts: a put in a write transaction copies it at once). */
+export function writePairValue(target: Buffer, count: number, firstSeen: number): Buffer {
+  target.writeUInt32LE(count, 0);
+  // Sequence numbers are JS numbers (exact to 2^53): low and high halves of the u64.
+  target.writeUInt32LE(firstSeen % U32_SPAN, 4);
+  target.writeUInt32LE(Math.floor(firstSeen / U32_SPAN), 8);
   return target;
 }
 
-export const readU32Value = (value: Buffer | undefined): number => (value === undefined ? 0 : value.readUInt32LE(0));
+/** The count of a pair value (0 for a missing pair). */
+export const readPairCount = (value: Buffer | undefined): number => (value === undefined ? 0 : value.readUInt32LE(0));
+
+/** The first-seen sequence of a pair value; 0 for a pair written before sequences were recorded (4-byte value). */
+export const readPairFirstSeen = (value: Buffer): number =>
+  value.length >= PAIR_VALUE_BYTES ? value.readUInt32LE(4) + value.readUInt32LE(8) * U32_SPAN : 0;

@@ -3,7 +3,16 @@ import path from 'node:path';
 import { type Csr, type Interactions, transpose } from '@pncf/data';
 import { type Database, open, type RootDatabase } from 'lmdb';
 import { aggregatePairs } from './aggregate.js';
-import { pairKeyFirst, pairKeySecond, pairRange, readU32Value, writePairKey, writeU32Value } from './keys.js';
+import {
+  PAIR_VALUE_BYTES,
+  pairKeyFirst,
+  pairKeySecond,
+  pairRange,
+  readPairCount,
+  readPairFirstSeen,
+  writePairKey,
+  writePairValue,
+} from './keys.js';
 
 export interface StoreOptions {
   /** Directory of the LMDB environment; created when missing (unless readOnly). */
@@ -55,6 +64,12 @@ export interface GroupResult {
 
 export interface StoreSnapshot {
   interactions: Interactions;
+  /**
+   * Per pair, aligned with `interactions.byUser.indices`: the sequence number of the write transaction that first
+   * wrote the pair (0 for pairs written before the store recorded it). A pair first seen at sequence s is in every
+   * snapshot whose `sequence` is ≥ s.
+   */
+  firstSeen: Float64Array;
   /** Sequence number (write transactions that changed counts) the snapshot reflects. */
   sequence: number;
   /** Sum of all counts. */
@@ -181,7 +196,7 @@ export class InteractionStore {
           counts[k] = event.count;
         }
         sequence += 1;
-        this.writeCounts(users, items, counts);
+        this.writeCounts(users, items, counts, sequence);
         this.meta.put('sequence', sequence);
         if (assigned.user.ids.size > 0) this.meta.put('users', assigned.user.next);
         if (assigned.item.ids.size > 0) this.meta.put('items', assigned.item.next);
@@ -211,22 +226,24 @@ export class InteractionStore {
   }
 
   /**
-   * Inside the write transaction: the pair counts, and the running sums in `meta` (distinct pairs, total of
-   * counts) that stats() and snapshot() read without a scan.
+   * Inside the write transaction: the pair counts with the sequence at which each pair was first written (this
+   * transaction's `sequence` for a new pair; kept as it was for a known one), and the running sums in `meta`
+   * (distinct pairs, total of counts) that stats() and snapshot() read without a scan.
    */
-  private writeCounts(users: Uint32Array, items: Uint32Array, counts: Uint32Array): void {
+  private writeCounts(users: Uint32Array, items: Uint32Array, counts: Uint32Array, sequence: number): void {
     const pairs = aggregatePairs(users, items, counts);
     const key = Buffer.alloc(8);
-    const value = Buffer.alloc(4);
+    const value = Buffer.alloc(PAIR_VALUE_BYTES);
     let newPairs = 0;
     let added = 0;
     for (let k = 0; k < pairs.users.length; k++) {
-      const old = readU32Value(this.userItems.get(writePairKey(key, pairs.users[k]!, pairs.items[k]!)));
+      const stored = this.userItems.get(writePairKey(key, pairs.users[k]!, pairs.items[k]!));
+      const old = readPairCount(stored);
       if (old === 0) newPairs++;
       // Saturate rather than wrap: Interactions holds u32 counts.
       const next = Math.min(U32_MAX, old + pairs.deltas[k]!);
       added += next - old;
-      this.userItems.put(key, writeU32Value(value, next));
+      this.userItems.put(key, writePairValue(value, next, stored === undefined ? sequence : readPairFirstSeen(stored)));
     }
     this.meta.put('pairs', (this.meta.get('pairs') ?? 0) + newPairs);
     this.meta.put('total', (this.meta.get('total') ?? 0) + added);
@@ -241,11 +258,13 @@ export class InteractionStore {
       const indptr = new Uint32Array(rows + 1);
       const indices = new Uint32Array(nnz);
       const counts = new Uint32Array(nnz);
+      const firstSeen = new Float64Array(nnz);
       let k = 0;
       for (const { key, value } of this.userItems.getRange({ transaction })) {
         indptr[pairKeyFirst(key) + 1]!++;
         indices[k] = pairKeySecond(key);
-        counts[k] = readU32Value(value);
+        counts[k] = readPairCount(value);
+        firstSeen[k] = readPairFirstSeen(value);
         k++;
       }
       if (k !== nnz) throw new Error(`store is inconsistent: ${k} pairs found, meta says ${nnz}`);
@@ -259,6 +278,7 @@ export class InteractionStore {
       };
       return {
         interactions,
+        firstSeen,
         sequence: this.meta.get('sequence', { transaction }) ?? 0,
         total: this.meta.get('total', { transaction }) ?? 0,
       };
@@ -289,7 +309,7 @@ export class InteractionStore {
     const counts: number[] = [];
     for (const { key, value } of this.userItems.getRange(pairRange(user))) {
       indices.push(pairKeySecond(key));
-      counts.push(readU32Value(value));
+      counts.push(readPairCount(value));
     }
     return { indices: Uint32Array.from(indices), counts: Uint32Array.from(counts) };
   }

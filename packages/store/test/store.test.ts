@@ -8,6 +8,7 @@ import { fromTriples } from '@pncf/data';
 import { open } from 'lmdb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aggregatePairs, InteractionStore, type PartitionBatch } from '../src/index.js';
+import { PAIR_VALUE_BYTES, readPairCount, readPairFirstSeen, writePairValue } from '../src/keys.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const dirs: string[] = [];
@@ -41,6 +42,16 @@ describe('aggregatePairs', () => {
     expect([...pairs.users]).toEqual([0, 0, 1, 2]);
     expect([...pairs.items]).toEqual([1, 3, 0, 5]);
     expect([...pairs.deltas]).toEqual([4, 2, 5, 4]);
+  });
+});
+
+describe('pair values', () => {
+  it('hold a u32 count and a first-seen sequence beyond 2^32', () => {
+    const value = writePairValue(Buffer.alloc(PAIR_VALUE_BYTES), 0xffffffff, 2 ** 40 + 5);
+    expect(readPairCount(value)).toBe(0xffffffff);
+    expect(readPairFirstSeen(value)).toBe(2 ** 40 + 5);
+    expect(readPairFirstSeen(Buffer.of(7, 0, 0, 0))).toBe(0);
+    expect(readPairCount(undefined)).toBe(0);
   });
 });
 
@@ -117,10 +128,81 @@ describe('InteractionStore', () => {
     const reader = InteractionStore.open({ path: dir, readOnly: true });
     expect(reader.snapshot()).toEqual({
       interactions: fromTriples(['u', 'v'], ['i'], Uint32Array.of(0, 1), Uint32Array.of(0, 0), Uint32Array.of(2, 3)),
+      firstSeen: Float64Array.of(1, 2),
       sequence: 2,
       total: 5,
     });
     await reader.close();
+  });
+
+  it('records the sequence at which each pair was first written, in the same transaction as its count', async () => {
+    const { store } = tempStore();
+    store.applyBatch(
+      batch(0, 0, [
+        ['alice', 'book', 1],
+        ['bob', 'film', 2],
+      ]),
+    );
+    // alice/book again (count only), a new pair for alice, and bob/film twice within one transaction.
+    store.applyBatches([
+      batch(0, 2, [
+        ['alice', 'book', 1],
+        ['alice', 'film', 1],
+      ]),
+      batch(1, 0, [['bob', 'film', 1]]),
+    ]);
+    // A redelivery changes neither counts nor first-seen sequences; a rejected-only batch makes no sequence.
+    store.applyBatch(
+      batch(0, 2, [
+        ['alice', 'book', 1],
+        ['alice', 'film', 1],
+      ]),
+    );
+    store.applyBatch(batch(2, 0, [], 5n));
+    store.applyBatch(
+      batch(1, 1, [
+        ['carol', 'book', 4],
+        ['alice', 'film', 1],
+      ]),
+    );
+    const snapshot = store.snapshot();
+    expect(snapshot.sequence).toBe(3);
+    // byUser order: alice (book, film), bob (film), carol (book).
+    expect([...snapshot.interactions.byUser.counts]).toEqual([2, 2, 3, 4]);
+    expect([...snapshot.firstSeen]).toEqual([1, 2, 1, 3]);
+    await store.close();
+  });
+
+  it('reads a pair value without a first-seen sequence (an older store) as first seen at 0', async () => {
+    const { dir, store: writer } = tempStore();
+    writer.applyBatch(
+      batch(0, 0, [
+        ['u', 'i', 2],
+        ['u', 'j', 1],
+      ]),
+    );
+    await writer.close();
+    // Rewrite u/i as an older version stored it: the u32le count alone.
+    const old = open({ path: dir, maxDbs: 16 });
+    const pairs = old.openDB('user-items', { keyEncoding: 'binary', encoding: 'binary' });
+    const key = Buffer.alloc(8);
+    await pairs.put(key, Buffer.of(2, 0, 0, 0));
+    await old.close();
+
+    const store = InteractionStore.open({ path: dir });
+    expect([...store.snapshot().firstSeen]).toEqual([0, 1]);
+    expect([...store.itemsOfUser(0).counts]).toEqual([2, 1]);
+    // Counting it again keeps its first-seen 0 (now in the 12-byte layout); new pairs get their sequence.
+    store.applyBatch(
+      batch(0, 2, [
+        ['u', 'i', 1],
+        ['v', 'i', 1],
+      ]),
+    );
+    const snapshot = store.snapshot();
+    expect([...snapshot.interactions.byUser.counts]).toEqual([3, 1, 1]);
+    expect([...snapshot.firstSeen]).toEqual([0, 1, 2]);
+    await store.close();
   });
 
   it('a batch of only rejected messages advances the offset without a new sequence', async () => {

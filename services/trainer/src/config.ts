@@ -33,13 +33,19 @@ export const trainerConfigSchema = z.object({
     .default(0)
     .describe('Override the preset word2vec epochs (0: preset)'),
   TRAIN_KCORE: z.coerce.number().int().min(0).default(0).describe('k-core filter before training (0: off)'),
-  TRAIN_HOLDOUT: share(0.2, 'Share of each user items held out to evaluate and gate a new model'),
+  TRAIN_HOLDOUT: share(
+    0.2,
+    'Share of each user’s items held out to evaluate the first model (later ones are judged on the gate window)',
+  ),
   TRAIN_EVAL_USERS: env.positiveInt(
     1000,
-    'Holdout users the candidate and the serving model are ranked for (full ranking over all items; a seeded sample)',
+    'Users the candidate and the serving model are ranked for (full ranking over all items; a seeded sample of the window or holdout users)',
   ),
   TRAIN_SEED: z.coerce.number().int().default(1).describe('Seed of splits, bags and initialisation'),
-  TRAIN_REFIT_ALL: env.flag(true, 'After the gate, fit once more on all data (holdout included) and publish that'),
+  TRAIN_REFIT_ALL: env.flag(
+    true,
+    'After the gate, repeat the candidate’s fit on all data (evaluated pairs included): same start, the tower epochs early stopping chose; publish that',
+  ),
   TRAIN_RETRIES: z.coerce.number().int().min(0).default(2).describe('Retries of a failed run (exponential backoff)'),
   TRAIN_RETRY_DELAY_S: z.coerce.number().positive().default(10).describe('First retry delay; doubles per retry'),
   GATE_METRIC: z
@@ -51,7 +57,25 @@ export const trainerConfigSchema = z.object({
     .number()
     .min(0)
     .default(0.01)
-    .describe('Publish unless the new model is worse than the current one by more than this (absolute)'),
+    .describe(
+      'Reject the new model only when the whole 95 % bootstrap interval of its gate-metric difference to the serving model on the window lies below −this (absolute)',
+    ),
+  GATE_MIN_WINDOW_USERS: env.positiveInt(
+    100,
+    'Fewest window users (known to both models, with an adoption of a known item) for a gate decision; below it the candidate is published with the reason',
+  ),
+  GATE_MIN_WINDOW_PAIRS: env.positiveInt(
+    200,
+    'Fewest window pairs (those users’ adoptions of known items) for a gate decision; below it the candidate is published with the reason',
+  ),
+  GATE_WINDOW_MAX_SHARE: z.coerce
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.2)
+    .describe(
+      'Largest share of all pairs the gate window takes: the newest pairs (whole write transactions) first seen after the serving model’s snapshot; 1: all of them',
+    ),
   KEEP_VERSIONS: env.positiveInt(5, 'Model versions kept on disk (the current one always is)'),
 });
 

@@ -25,7 +25,7 @@ export function trainerMetrics(metricsRegistry: Registry) {
     }),
     holdout: new Gauge({
       name: 'trainer_model_holdout_metric',
-      help: 'Holdout metrics of the current model (standard definitions)',
+      help: 'Metrics of the current model on data it never trained on: the gate window, or a random holdout for a first model (standard definitions)',
       labelNames: ['metric', 'k'],
       registers,
     }),
@@ -47,6 +47,12 @@ export function trainerMetrics(metricsRegistry: Registry) {
     recoveries: new Counter({
       name: 'trainer_current_model_recoveries_total',
       help: 'Times CURRENT failed verification and was rolled back to the newest intact version',
+      registers,
+    }),
+    announcements: new Counter({
+      name: 'trainer_model_announcements_total',
+      help: 'model-updated events for published versions, by outcome (sent, or failed after every retry)',
+      labelNames: ['outcome'],
       registers,
     }),
     running: new Gauge({ name: 'trainer_running', help: '1 while a training run is in progress', registers }),

@@ -9,22 +9,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TrainerConfig, trainerConfigSchema } from '../src/config.js';
 import { type ModelMetadata, trainOnce } from '../src/pipeline.js';
 
-function ingest(store: InteractionStore, stream: SyntheticStream, from: number, to: number): void {
-  const events = [];
-  for (let i = from; i < to; i++) {
-    events.push({
-      offset: BigInt(i),
-      user: stream.authorIds[stream.authors[i]!]!,
-      item: stream.tagIds[stream.tags[i]!]!,
-      count: 1,
-    });
+/** Events [from, to) of the stream, in write transactions of at most `batch` events (one sequence each). */
+function ingest(store: InteractionStore, stream: SyntheticStream, from: number, to: number, batch = to - from): void {
+  for (let start = from; start < to; start += batch) {
+    const end = Math.min(to, start + batch);
+    const events = [];
+    for (let i = start; i < end; i++) {
+      events.push({
+        offset: BigInt(i),
+        user: stream.authorIds[stream.authors[i]!]!,
+        item: stream.tagIds[stream.tags[i]!]!,
+        count: 1,
+      });
+    }
+    store.applyBatch({ topic: 'interactions', partition: 0, events, nextOffset: BigInt(end) });
   }
-  store.applyBatch({ topic: 'interactions', partition: 0, events, nextOffset: BigInt(to) });
 }
 
 describe('trainOnce on a real LMDB store and registry', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-trainer-'));
-  const stream = new AuthorTagGenerator(scaledOptions(24_000, 3)).generate();
+  const stream = new AuthorTagGenerator(scaledOptions(30_000, 3)).generate();
   let store: InteractionStore;
   let modelRegistry: ModelRegistry<ModelMetadata>;
   const config = (overrides: Record<string, string> = {}): TrainerConfig =>
@@ -58,8 +62,17 @@ describe('trainOnce on a real LMDB store and registry', () => {
     const recall10 = first.metadata.holdout.metrics.recall?.[first.metadata.holdout.ks.indexOf(10)];
     expect(recall10).toBeGreaterThan(0.02);
     expect(first.metadata.gate.current).toBeNull();
+    // The first model has nothing to compare with: a per-user random holdout, no window.
+    expect(first.metadata.evaluation).toBe('random-holdout');
+    expect(first.metadata.gate).toMatchObject({
+      evaluation: 'random-holdout',
+      decision: 'publish',
+      rule: 'no-incumbent',
+    });
+    expect(first.metadata.gate.window).toBeUndefined();
 
-    ingest(store, stream, 12_000, 24_000);
+    // Four write transactions (sequences 2..5) after v1's snapshot (sequence 1).
+    ingest(store, stream, 12_000, 24_000, 3000);
     const second = await trainOnce({ store, modelRegistry, config: config({ TRAIN_REFIT_ALL: 'true' }) });
     expect(second.outcome).toBe('published');
     if (second.outcome !== 'published') return;
@@ -71,9 +84,46 @@ describe('trainOnce on a real LMDB store and registry', () => {
     expect(first.metadata.warmStart).toEqual({ embeddings: false, tower: false });
     expect(second.metadata.warmStart).toEqual({ embeddings: true, tower: true });
     expect(second.metadata.snapshotSequence).toBeGreaterThan(first.metadata.snapshotSequence);
+
+    // v2 was judged on a window of pairs first seen after v1's snapshot, at most about GATE_WINDOW_MAX_SHARE of
+    // all pairs in whole transactions: the newest ones, which neither model trained on.
+    const { gate } = second.metadata;
+    expect(second.metadata.evaluation).toBe('window');
+    expect(gate).toMatchObject({ evaluation: 'window', decision: 'publish', baseline: 'v000001' });
+    const window = gate.window!;
+    expect(window.incumbentSequence).toBe(first.metadata.snapshotSequence);
+    expect(window.fromSequence).toBeGreaterThan(window.incumbentSequence);
+    expect(window.toSequence).toBe(second.metadata.snapshotSequence);
+    expect(window.pairs).toBeGreaterThanOrEqual(Math.ceil(0.2 * second.metadata.data.pairs));
+    expect(window.pairs).toBe(
+      window.dropped.newUsers + window.dropped.unknownToIncumbent + window.dropped.newItems + window.evaluable.pairs,
+    );
+    expect(window.evaluable.users).toBeGreaterThanOrEqual(100);
+    expect(window.evaluated.users).toBe(Math.min(1000, window.evaluable.users));
+    expect(second.metadata.holdout.users).toBe(window.evaluated.users);
+    // Both values with their intervals, and the difference's, over the same users.
+    const comparison = gate.comparison!;
+    expect(comparison.users).toBe(window.evaluated.users);
+    expect(comparison.candidate.mean).toBeCloseTo(gate.candidate!, 12);
+    expect(comparison.incumbent.mean).toBeCloseTo(gate.current!, 12);
+    for (const estimate of [comparison.candidate, comparison.incumbent, comparison.difference]) {
+      expect(estimate.low).toBeLessThanOrEqual(estimate.mean);
+      expect(estimate.high).toBeGreaterThanOrEqual(estimate.mean);
+    }
+    expect(comparison.difference.mean).toBeCloseTo(gate.candidate! - gate.current!, 12);
+    expect(comparison.difference.high).toBeGreaterThanOrEqual(-gate.tolerance);
+    // The candidate's figures are the window's: recall@10 is the gate's value.
+    expect(second.metadata.holdout.metrics.recall?.[second.metadata.holdout.ks.indexOf(10)]).toBeCloseTo(
+      gate.candidate!,
+      12,
+    );
+    // What version.json holds is what the run returned.
+    expect(modelRegistry.open('v000002').manifest.metadata.gate).toEqual(JSON.parse(JSON.stringify(gate)));
   });
 
   it('rejects a clearly worse model and keeps the current one', { timeout: 240_000 }, async () => {
+    // New pairs after v2's snapshot for the window.
+    ingest(store, stream, 24_000, 30_000, 2000);
     const before = modelRegistry.currentVersion();
     // NPNCF with a single epoch: random embeddings barely trained.
     const outcome = await trainOnce({
@@ -82,6 +132,9 @@ describe('trainOnce on a real LMDB store and registry', () => {
       config: config({ TRAIN_PRESET: 'npncf', TRAIN_TOWER_EPOCHS: '1', GATE_TOLERANCE: '0' }),
     });
     expect(outcome.outcome).toBe('rejected');
+    if (outcome.outcome !== 'rejected') return;
+    expect(outcome.metadata.gate).toMatchObject({ decision: 'reject', rule: 'worse-beyond-tolerance' });
+    expect(outcome.metadata.gate.comparison!.difference.high).toBeLessThan(0);
     expect(modelRegistry.currentVersion()).toBe(before);
     expect(modelRegistry.list()).toHaveLength(2);
   });
@@ -137,6 +190,38 @@ describe('trainOnce on a real LMDB store and registry', () => {
     expect(outcome.metadata.gate.current).toBeNull();
     expect(outcome.metadata.warmStart).toEqual({ embeddings: false, tower: false });
     expect(modelRegistry.current()!.version).toBe('v000004');
+  });
+
+  it('publishes without a decision when the window is below the minimum, and says so', {
+    timeout: 240_000,
+  }, async () => {
+    // v4 (cold start above) saw everything; 30 events after it are far from GATE_MIN_WINDOW_USERS/PAIRS.
+    const served = modelRegistry.current()!;
+    const events = [];
+    for (let i = 0; i < 30; i++) {
+      // Known authors with known tags, mostly pairs they do not have yet.
+      events.push({
+        offset: BigInt(30_000 + i),
+        user: stream.authorIds[stream.authors[i]!]!,
+        item: stream.tagIds[stream.tags[10_000 + i]!]!,
+        count: 1,
+      });
+    }
+    store.applyBatch({ topic: 'interactions', partition: 0, events, nextOffset: 30_030n });
+    const outcome = await trainOnce({ store, modelRegistry, config: config() });
+    expect(outcome.outcome).toBe('published');
+    if (outcome.outcome !== 'published') return;
+    const { gate } = outcome.metadata;
+    expect(outcome.metadata.evaluation).toBe('window');
+    expect(gate).toMatchObject({ decision: 'publish', rule: 'window-too-small', baseline: served.version });
+    expect(gate.reason).toMatch(/^window too small for a decision \(\d+ users < GATE_MIN_WINDOW_USERS 100/);
+    expect(gate.window).toMatchObject({
+      incumbentSequence: served.manifest.metadata.snapshotSequence,
+      fromSequence: served.manifest.metadata.snapshotSequence,
+      toSequence: outcome.metadata.snapshotSequence,
+    });
+    expect(gate.window!.pairs).toBeLessThanOrEqual(30);
+    expect(modelRegistry.open(outcome.version.version).manifest.metadata.gate.rule).toBe('window-too-small');
   });
 
   it('stops between steps when aborted and leaves the registry untouched', async () => {

@@ -7,11 +7,17 @@ const defaultModelDir = () => process.env.MODEL_DIR ?? path.resolve('.data/model
 function summary(modelRegistry: ModelRegistry, version: string): string {
   try {
     const { manifest } = modelRegistry.open(version);
-    const meta = manifest.metadata as { holdout?: { ks: number[]; metrics: Record<string, number[]> } };
+    const meta = manifest.metadata as {
+      evaluation?: 'window' | 'random-holdout';
+      holdout?: { ks: number[]; metrics: Record<string, number[]> };
+    };
     const at = meta.holdout?.ks.indexOf(10) ?? -1;
     const recall = at >= 0 ? meta.holdout?.metrics.recall?.[at] : undefined;
     const ndcg = at >= 0 ? meta.holdout?.metrics.ndcg?.[at] : undefined;
-    const scores = recall === undefined ? '' : `  recall@10 ${recall.toFixed(4)}  ndcg@10 ${ndcg?.toFixed(4)}`;
+    // Which data the figures come from: the gate's window, or the first model's random holdout.
+    const label =
+      meta.evaluation === 'window' ? 'window ' : meta.evaluation === 'random-holdout' ? 'random holdout ' : '';
+    const scores = recall === undefined ? '' : `  ${label}recall@10 ${recall.toFixed(4)}  ndcg@10 ${ndcg?.toFixed(4)}`;
     return `${manifest.createdAt}${scores}`;
   } catch (error) {
     return `BROKEN: ${(error as Error).message}`;

@@ -10,7 +10,14 @@ import { trainerConfigSchema } from '@pncf/trainer/config';
 import { MultiBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { DemoStream } from '../demo-stream.js';
-import { type ModelSummary, suggestionsLine, summarizeModel, waitForServedModel } from '../pipeline-status.js';
+import {
+  describeModel,
+  holdoutLabel,
+  type ModelSummary,
+  suggestionsLine,
+  summarizeModel,
+  waitForServedModel,
+} from '../pipeline-status.js';
 
 interface ServiceSpec {
   name: 'ingester' | 'trainer' | 'scorer';
@@ -201,7 +208,11 @@ export function upCommand(): Command {
       let lastModel: ModelSummary | undefined;
       const status = () =>
         lastModel
-          ? `model ${lastModel.version} recall@10 ${lastModel.recall10?.toFixed(3) ?? '?'} (${lastModel.users} authors, ${lastModel.items} tags)`
+          ? `model ${lastModel.version} ${
+              lastModel.recall10 === undefined
+                ? `(no ${holdoutLabel(lastModel)} figures)`
+                : `${holdoutLabel(lastModel)} recall@10 ${lastModel.recall10.toFixed(3)}`
+            } (${lastModel.users} authors, ${lastModel.items} tags)`
           : 'waiting for the first model';
       if (options.demo) {
         demo = new DemoStream({
@@ -238,10 +249,9 @@ export function upCommand(): Command {
         }
         if (!model || model.version === lastModel?.version) return;
         lastModel = model;
-        bars?.log(
-          `${new Date().toISOString()} model ${model.version}: ${model.users} authors, ${model.items} tags, ` +
-            `holdout recall@10 ${model.recall10?.toFixed(4)}, ndcg@10 ${model.ndcg10?.toFixed(4)}\n`,
-        );
+        const [headline, ...gateLines] = describeModel(model);
+        bars?.log(`${new Date().toISOString()} ${headline}\n`);
+        for (const line of gateLines) bars?.log(`${line}\n`);
         if (!(await waitForServedModel(scorerUrl, model.version))) {
           bars?.log(
             `    the scorer has not loaded ${model.version} within a minute (see ${path.join(logDir, 'scorer.log')})\n`,
