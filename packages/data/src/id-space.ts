@@ -18,3 +18,13 @@ export function mapIds(from: readonly string[], to: ReadonlyMap<string, number> 
   for (let k = 0; k < from.length; k++) out[k] = index.get(from[k]!) ?? -1;
   return out;
 }
+
+/** The dense index of `id` in a growing id space: its position in `ids`, appended (and `index` told) when new. */
+export function internId(id: string, index: Map<string, number>, ids: string[]): number {
+  let at = index.get(id);
+  if (at === undefined) {
+    at = ids.push(id) - 1;
+    index.set(id, at);
+  }
+  return at;
+}

@@ -12,5 +12,6 @@ export * from './models/most-pop.js';
 export * from './models/negative-sampling.js';
 export * from './models/neumf.js';
 export * from './models/spd-inverse.js';
+export * from './prequential.js';
 export * from './report.js';
 export * from './tf-backend.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { fromTriples, type Interactions } from '@pncf/data';
+import { fromTriples, type Interactions, internId } from '@pncf/data';
 
 /** A malformed input line: the message names the file and the 1-based line number. */
 export class DataFormatError extends Error {
@@ -29,22 +29,12 @@ export class IdSpace {
   private readonly items = new Map<string, number>();
 
   user(id: string): number {
-    return intern(id, this.users, this.userIds);
+    return internId(id, this.users, this.userIds);
   }
 
   item(id: string): number {
-    return intern(id, this.items, this.itemIds);
+    return internId(id, this.items, this.itemIds);
   }
-}
-
-/** The dense index of `id`: its position in `ids`, where it is appended (and `indices` told) when first seen. */
-function intern(id: string, indices: Map<string, number>, ids: string[]): number {
-  let index = indices.get(id);
-  if (index === undefined) {
-    index = ids.push(id) - 1;
-    indices.set(id, index);
-  }
-  return index;
 }
 
 /** Dense (user, item, count) triples as parsed from one file, before duplicates are merged. */

@@ -1,5 +1,6 @@
 export * from './alias.js';
 export * from './artifact.js';
+export * from './artifact-recommender.js';
 export * from './bags.js';
 export * from './cold-start.js';
 export * from './config.js';

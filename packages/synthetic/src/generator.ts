@@ -106,6 +106,39 @@ class World {
     }
     return rng.int(bornTags);
   }
+
+  /**
+   * The distribution drawFreshTag samples from once every tag exists: the chance of each topic as its pick
+   * actually selects it (the share of the pick's range that lands in the topic's slot), Zipf within the topic,
+   * and the noise share spread evenly over all tags.
+   */
+  freshTagProbabilities(a: number): Float64Array {
+    const { tags, noiseProbability } = this.options;
+    const out = new Float64Array(tags).fill(noiseProbability / tags);
+    const start = this.topicStart[a]!;
+    const end = this.topicStart[a + 1]!;
+    const cumulative = this.authorTopicCumulative;
+    const base = start > 0 ? cumulative[start - 1]! : 0;
+    const top = cumulative[end - 1]!;
+    const lo = Math.min(base, top);
+    const hi = Math.max(base, top);
+    const perTopic = this.zipfCumulative.length;
+    const zipfTotal = this.zipfCumulative[perTopic - 1]!;
+    for (let j = start; j < end; j++) {
+      // drawFreshTag takes topic j for picks in [cumulative[j-1], cumulative[j]) (open-ended at both ends).
+      const from = j > start ? cumulative[j - 1]! : Number.NEGATIVE_INFINITY;
+      const to = j < end - 1 ? cumulative[j]! : Number.POSITIVE_INFINITY;
+      const share =
+        hi > lo ? Math.max(0, Math.min(hi, to) - Math.max(lo, from)) / (hi - lo) : base >= from && base < to ? 1 : 0;
+      if (share === 0) continue;
+      const topic = this.authorTopics[j]!;
+      for (let r = 0; r < perTopic; r++) {
+        const zipf = (this.zipfCumulative[r]! - (r > 0 ? this.zipfCumulative[r - 1]! : 0)) / zipfTotal;
+        out[this.topicTags[topic * perTopic + r]!]! += (1 - noiseProbability) * share * zipf;
+      }
+    }
+    return out;
+  }
 }
 
 /**
@@ -174,6 +207,15 @@ export class AuthorTagGenerator {
     const authorIds = Array.from({ length: authorCount }, (_, a) => this.authorId(a));
     const tagIds = Array.from({ length: tagCount }, (_, t) => this.tagId(t));
     return { options: this.options, authorIds, tagIds, authors, tags, timestamps };
+  }
+
+  /**
+   * The ground truth behind an author's new tags (author = dense index, as in the stream): the probability that
+   * the author's next fresh draw (an event that is not a re-use of an own tag) is each tag, once every tag exists.
+   * Ranking an author's unused tags by it is the oracle that knows the latent topics (a ceiling for any model).
+   */
+  freshTagProbabilities(author: number): Float64Array {
+    return this.world.freshTagProbabilities(author);
   }
 
   /**

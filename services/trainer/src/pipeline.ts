@@ -1,4 +1,6 @@
 import {
+  alignPairValues,
+  deriveSeed,
   type Interactions,
   kCore,
   numItems,
@@ -9,24 +11,24 @@ import {
   Random,
   splitPerUser,
 } from '@pncf/data';
-import { evaluateModel, type MetricName, type Recommender, tfRuntime } from '@pncf/evaluation';
+import { type Evaluation, type MetricName, tfRuntime } from '@pncf/evaluation';
 import {
+  ArtifactRecommender,
   fitPncf,
   loadArtifact,
-  type ModelArtifact,
   type PncfConfig,
   PncfRecommender,
   type PncfWarmStart,
-  remapModel,
   resolvePncfConfig,
   saveArtifact,
-  TowerInference,
 } from '@pncf/pncf';
 import type { ModelRegistry, ModelVersion } from '@pncf/registry';
 import type { InteractionStore } from '@pncf/store';
 import { type Recovery, verifiedCurrent } from './baseline.js';
+import { type PairedComparison, pairedBootstrap } from './bootstrap.js';
 import type { TrainerConfig } from './config.js';
-import { gate } from './gate.js';
+import { type GateRule, gate, windowGate } from './gate.js';
+import { evaluatePerUser, planWindow, RankOnly, type WindowPlan, type WindowStats } from './window.js';
 
 export const STEPS = [
   'snapshot',
@@ -49,12 +51,51 @@ export interface HoldoutReport {
   metrics: Partial<Record<MetricName, number[]>>;
 }
 
+/**
+ * What the candidate's figures (`holdout`) and the gate were measured on, never pairs the candidate trained on:
+ * 'window' = the pairs first seen after the serving model's snapshot (every version after the first);
+ * 'random-holdout' = a per-user random holdout of the snapshot (the first version, with no serving model).
+ */
+export type EvaluationKind = 'window' | 'random-holdout';
+
+/** The gate's window as recorded in the metadata (see window.ts). */
+export interface GateWindow extends WindowStats {
+  /** Pairs first seen in (fromSequence, toSequence]. */
+  fromSequence: number;
+  toSequence: number;
+  /** The serving model's snapshotSequence; fromSequence is later when GATE_WINDOW_MAX_SHARE capped the window. */
+  incumbentSequence: number;
+  /** What both models were ranked for: a seeded sample of at most TRAIN_EVAL_USERS evaluable users, their pairs. */
+  evaluated: { users: number; pairs: number };
+}
+
+export interface GateRecord {
+  metric: string;
+  k: number;
+  /** Mean metric@K of the candidate and of the serving model over the evaluated users (null: none evaluated). */
+  candidate: number | null;
+  current: number | null;
+  tolerance: number;
+  reason: string;
+  evaluation: EvaluationKind;
+  decision: 'publish' | 'reject';
+  rule: GateRule;
+  /** The serving version compared with. */
+  baseline?: string;
+  window?: GateWindow;
+  /** Paired bootstrap over the evaluated users: both means and their difference, each with its interval. */
+  comparison?: PairedComparison;
+}
+
 /** What the registry records with every version (version.json metadata). */
 export interface ModelMetadata {
   snapshotSequence: number;
   data: { users: number; items: number; pairs: number; total: number };
+  /** What `holdout` was measured on (absent in versions published before the window gate). */
+  evaluation: EvaluationKind;
+  /** The candidate's metrics on data it never trained on (see `evaluation`); the gate's users. */
   holdout: HoldoutReport;
-  gate: { metric: string; k: number; candidate: number; current: number | null; tolerance: number; reason: string };
+  gate: GateRecord;
   refitOnAll: boolean;
   /** Whether the word2vec tables and the tower continued from the serving model. */
   warmStart: { embeddings: boolean; tower: boolean };
@@ -94,35 +135,6 @@ export function presetFor(config: TrainerConfig): PncfConfig {
 }
 
 /**
- * The gate's baseline: the incumbent (serving) model scored on the candidate's snapshot. "fit" only re-indexes
- * its tables to the snapshot's id space (users it does not know get a cold-start vector from their items);
- * scoring is full ranking by the shared TowerInference, and items it never saw cannot be recommended by it.
- */
-class IncumbentOnSnapshot implements Recommender {
-  readonly name = 'current';
-  private inference?: TowerInference;
-  private knownItems?: Uint8Array;
-  constructor(private readonly artifact: ModelArtifact) {}
-  async fit(data: Interactions): Promise<void> {
-    const { artifact } = this;
-    const remapped = remapModel(artifact.model, artifact.userIds, artifact.itemIds, data);
-    this.inference = TowerInference.fromModel(remapped.model);
-    this.knownItems = remapped.knownItems;
-  }
-  scoreUsers(users: Uint32Array, out: Float32Array): void {
-    this.inference!.scoreUsers(users, out);
-    const known = this.knownItems!;
-    const m = known.length;
-    for (let b = 0; b < users.length; b++) {
-      for (let i = 0; i < m; i++) if (known[i] === 0) out[b * m + i] = Number.NEGATIVE_INFINITY;
-    }
-  }
-  dispose(): void {
-    this.inference?.dispose();
-  }
-}
-
-/**
  * The holdout rows of at most `max` users drawn with a seed: full ranking costs users × items tower passes, which
  * for every author of the author-tag set (36k × 17k) would take longer than the training itself.
  */
@@ -141,25 +153,46 @@ export function sampleHoldout(test: Interactions, max: number, seed: number): In
   return partitionByMask(test, mask).selected;
 }
 
-async function holdoutReport(model: Recommender, train: Interactions, test: Interactions): Promise<HoldoutReport> {
-  const evaluation = await evaluateModel(model, train, test, { ks: REPORT_KS });
+function holdoutReport(evaluation: Evaluation): HoldoutReport {
   const metrics: HoldoutReport['metrics'] = {};
-  for (const name of ['precision', 'recall', 'ndcg', 'hr', 'mrr'] as const) metrics[name] = evaluation.metrics[name];
+  // No users, no figures (rather than zeros that read like a model that found nothing).
+  if (evaluation.users > 0) {
+    for (const name of ['precision', 'recall', 'ndcg', 'hr', 'mrr'] as const) metrics[name] = evaluation.metrics[name];
+  }
   return { users: evaluation.users, ks: evaluation.ks, metrics };
 }
 
-function metricAt(report: HoldoutReport, metric: MetricName, k: number): number {
-  const at = report.ks.indexOf(k);
-  const value = at >= 0 ? report.metrics[metric]?.[at] : undefined;
-  if (value === undefined) throw new Error(`holdout report has no ${metric}@${k}`);
-  return value;
+const meanOf = (values: Float64Array): number | null =>
+  values.length > 0 ? values.reduce((sum, value) => sum + value, 0) / values.length : null;
+
+/**
+ * The candidate's split. With a window: the fit part is every pair before it (a validation part carved from it per
+ * user when the preset early-stops), the test part its ground truth. Without (the first model): the per-user random
+ * holdout (TRAIN_HOLDOUT) as before.
+ */
+function splitFor(
+  data: Interactions,
+  plan: WindowPlan | undefined,
+  config: TrainerConfig,
+  usesValidation: boolean,
+): { train: Interactions; test: Interactions; fit?: Interactions; validation?: Interactions } {
+  if (!plan) {
+    return usesValidation
+      ? protocolSplit(data, config.TRAIN_SEED, config.TRAIN_HOLDOUT)
+      : splitPerUser(data, config.TRAIN_HOLDOUT, config.TRAIN_SEED);
+  }
+  if (!usesValidation) return { train: plan.before, test: plan.truth };
+  // The same validation share and seed stream as protocolSplit carves from its train part.
+  const inner = splitPerUser(plan.before, 0.1, deriveSeed(config.TRAIN_SEED, 2));
+  return { train: plan.before, test: plan.truth, fit: inner.train, validation: inner.test };
 }
 
 /**
- * One training run: snapshot → (k-core) → holdout split → bags → word2vec (warm-started from the serving model
- * by id) → tower → holdout evaluation of the candidate AND of the serving model → gate → optional refit on all
- * data → publish. Nothing is written to the registry before the gate passes, so a run that fails or is killed
- * at any step leaves the serving model as it was.
+ * One training run: snapshot → (k-core) → split → bags → word2vec (warm-started from the serving model by id) →
+ * tower → evaluation → gate → optional refit on all data → publish. With a serving model the split is the window
+ * of pairs first seen after its snapshot (held out of the candidate's fit; both models ranked on it, compared by a
+ * paired bootstrap); the first model gets a per-user random holdout and no comparison. Nothing is written to the
+ * registry before the gate passes, so a run that fails or is killed at any step leaves the serving model as it was.
  */
 export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   const { store, modelRegistry, config, signal } = deps;
@@ -182,19 +215,37 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   if (numPairs(data) < config.TRAIN_MIN_PAIRS) {
     return { outcome: 'skipped', reason: `${numPairs(data)} pairs < TRAIN_MIN_PAIRS ${config.TRAIN_MIN_PAIRS}` };
   }
-  if (config.TRAIN_KCORE > 1) data = kCore(data, config.TRAIN_KCORE);
+  let firstSeen = snapshot.firstSeen;
+  if (config.TRAIN_KCORE > 1) {
+    const core = kCore(data, config.TRAIN_KCORE);
+    // The k-core re-indexes users and items: each pair's first-seen sequence is carried over by id.
+    firstSeen = alignPairValues(data, firstSeen, core);
+    data = core;
+  }
   const pncfConfig = presetFor(config);
   const candidate = new PncfRecommender(pncfConfig);
-  const split = candidate.usesValidation
-    ? protocolSplit(data, config.TRAIN_SEED, config.TRAIN_HOLDOUT)
-    : { ...splitPerUser(data, config.TRAIN_HOLDOUT, config.TRAIN_SEED), fit: undefined, validation: undefined };
-  const fitData = split.fit ?? split.train;
 
   // Warm start: users and items the serving model knows continue from its word2vec tables.
   const { current, recovery } = verifiedCurrent(modelRegistry);
   if (recovery) deps.onRecovery?.(recovery);
   // Read once: it seeds the warm start here and is evaluated against the candidate after the fit.
   const serving = current ? loadArtifact(current.dir) : undefined;
+  // The gate on the future: the pairs first seen after the serving model's snapshot, which neither model trains on.
+  const plan =
+    current && serving
+      ? planWindow(data, firstSeen, {
+          incumbentSequence: current.manifest.metadata.snapshotSequence ?? snapshot.sequence,
+          incumbentUserIds: serving.userIds,
+          maxShare: config.GATE_WINDOW_MAX_SHARE,
+          sequence: snapshot.sequence,
+        })
+      : undefined;
+  if (plan && numPairs(plan.before) < config.TRAIN_MIN_PAIRS) {
+    const reason = `${numPairs(plan.before)} pairs before the gate window (first seen ≤ sequence ${plan.from}) < TRAIN_MIN_PAIRS ${config.TRAIN_MIN_PAIRS}`;
+    return { outcome: 'skipped', reason };
+  }
+  const split = splitFor(data, plan, config, candidate.usesValidation);
+  const fitData = split.fit ?? split.train;
   // The fit matches rows by id (known users and items continue, new ones start fresh) and keeps the serving
   // tower when it has the configured shape.
   const warmStart: PncfWarmStart | undefined =
@@ -211,6 +262,8 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
     items: numItems(data),
     pairs: numPairs(data),
     baseline: current?.version ?? null,
+    evaluation: plan ? 'window' : 'random-holdout',
+    ...(plan ? { window: { from: plan.from, to: plan.to, ...plan.stats } } : {}),
   });
   checkpoint();
 
@@ -233,31 +286,82 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   mark = performance.now();
   checkpoint();
 
+  // Both models rank every item they may (items with a pair before the window; the serving model only those it
+  // knows) for the same sampled users, each user's earlier items excluded: one per-user value each for the gate.
   const evaluated = sampleHoldout(split.test, config.TRAIN_EVAL_USERS, config.TRAIN_SEED);
-  const holdout = await holdoutReport(candidate, split.train, evaluated);
-  let currentValue: number | undefined;
-  if (serving) {
-    const baseline = new IncumbentOnSnapshot(serving);
-    await baseline.fit(split.train);
-    currentValue = metricAt(await holdoutReport(baseline, split.train, evaluated), config.GATE_METRIC, config.GATE_K);
+  const perUser = { ks: REPORT_KS, metric: config.GATE_METRIC, k: config.GATE_K };
+  const candidateEval = await evaluatePerUser(
+    plan ? new RankOnly(candidate, plan.rankable) : candidate,
+    split.train,
+    evaluated,
+    perUser,
+  );
+  const holdout = holdoutReport(candidateEval);
+  let comparison: PairedComparison | undefined;
+  let currentValue: number | null = null;
+  if (plan && serving) {
+    // The gate's baseline: the serving model scored on the candidate's snapshot (see ArtifactRecommender).
+    const baseline = new ArtifactRecommender(serving, 'current');
+    await baseline.fit(plan.before);
+    const incumbentEval = await evaluatePerUser(new RankOnly(baseline, plan.rankable), split.train, evaluated, perUser);
     baseline.dispose();
+    currentValue = meanOf(incumbentEval.values);
+    if (candidateEval.values.length > 0) {
+      comparison = pairedBootstrap(candidateEval.values, incumbentEval.values, {
+        seed: deriveSeed(config.TRAIN_SEED, 3),
+      });
+    }
   }
-  const candidateValue = metricAt(holdout, config.GATE_METRIC, config.GATE_K);
-  step('evaluate', { candidate: candidateValue, current: currentValue ?? null });
+  const candidateValue = meanOf(candidateEval.values);
+  step('evaluate', {
+    users: candidateEval.users,
+    candidate: candidateValue,
+    current: currentValue,
+    ...(comparison ? { difference: comparison.difference } : {}),
+  });
   checkpoint();
 
-  const decision = gate({ candidate: candidateValue, current: currentValue, tolerance: config.GATE_TOLERANCE });
+  const label = `${config.GATE_METRIC}@${config.GATE_K}`;
+  const decision = plan
+    ? windowGate({
+        comparison,
+        users: plan.stats.evaluable.users,
+        pairs: plan.stats.evaluable.pairs,
+        minUsers: config.GATE_MIN_WINDOW_USERS,
+        minPairs: config.GATE_MIN_WINDOW_PAIRS,
+        tolerance: config.GATE_TOLERANCE,
+        label,
+      })
+    : gate({ candidate: candidateValue ?? Number.NaN, current: undefined, tolerance: config.GATE_TOLERANCE });
+  const evaluation: EvaluationKind = plan ? 'window' : 'random-holdout';
   const metadata: ModelMetadata = {
     snapshotSequence: snapshot.sequence,
     data: { users: numUsers(data), items: numItems(data), pairs: numPairs(data), total: snapshot.total },
+    evaluation,
     holdout,
     gate: {
       metric: config.GATE_METRIC,
       k: config.GATE_K,
       candidate: candidateValue,
-      current: currentValue ?? null,
+      current: currentValue,
       tolerance: config.GATE_TOLERANCE,
       reason: decision.reason,
+      evaluation,
+      decision: decision.publish ? 'publish' : 'reject',
+      rule: decision.rule,
+      ...(current && plan ? { baseline: current.version } : {}),
+      ...(plan
+        ? {
+            window: {
+              fromSequence: plan.from,
+              toSequence: plan.to,
+              incumbentSequence: plan.incumbentSequence,
+              ...plan.stats,
+              evaluated: { users: candidateEval.users, pairs: numPairs(evaluated) },
+            },
+          }
+        : {}),
+      ...(comparison ? { comparison } : {}),
     },
     refitOnAll: config.TRAIN_REFIT_ALL,
     warmStart: { ...fit.warmStarted },
@@ -267,22 +371,25 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
     backend: runtime.backend,
     createdBy: `pncf-trainer pid ${process.pid}`,
   };
-  step('gate', { publish: decision.publish, reason: decision.reason });
+  step('gate', { publish: decision.publish, rule: decision.rule, reason: decision.reason });
   // Scoring is done: the candidate's fit result is what is published or continued from.
   candidate.dispose();
   if (!decision.publish) return { outcome: 'rejected', reason: decision.reason, metadata };
 
   let final = { fit, config: pncfConfig };
   if (config.TRAIN_REFIT_ALL) {
-    // Same recipe on all data, for as many epochs as early stopping chose: the holdout pairs are real signal.
+    // The candidate's recipe once more on all data (the holdout pairs are real signal): the same start — the
+    // serving model's tables and tower when the candidate was warm-started from them, else fresh — and as many
+    // tower epochs as early stopping chose for the candidate (bestEpoch + 1, no early stopping: there is no
+    // validation part left). Not continued from the candidate's own tower and tables, which would train them
+    // about twice as long as the candidate that passed the gate.
     const refitConfig: PncfConfig = {
       ...pncfConfig,
       tower: { ...pncfConfig.tower, epochs: report.bestEpoch + 1, patience: 0 },
     };
-    // Warm-started from the candidate's tables and tower (its fit data shares the ids of all data).
     const refit = await fitPncf(data, refitConfig, {
       seed: config.TRAIN_SEED + 1,
-      warmStart: { ...(fit.pretrained ? { embeddings: fit.pretrained } : {}), tower: fit.model.tower },
+      ...(warmStart ? { warmStart } : {}),
     });
     final = { fit: refit, config: refitConfig };
     step('refit');
