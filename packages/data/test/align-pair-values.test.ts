@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { alignPairValues, fromTriples, kCore } from '../src/index.js';
+import { alignPairValues, fromPairs, kCore } from '../src/index.js';
 
 describe('alignPairValues', () => {
   // u0: i0 i1 i2, u1: i0 i1, u2: i2 (dropped by the 2-core), u3: i0 i1 i3 (i3 dropped).
-  const data = fromTriples(
-    ['u0', 'u1', 'u2', 'u3'],
-    ['i0', 'i1', 'i2', 'i3'],
-    Uint32Array.of(0, 0, 0, 1, 1, 2, 3, 3, 3),
-    Uint32Array.of(0, 1, 2, 0, 1, 2, 0, 1, 3),
-    Uint32Array.of(1, 1, 1, 1, 1, 1, 1, 1, 1),
-  );
+  const ids = (prefix: string) => [0, 1, 2, 3].map((k) => `${prefix}${k}`);
+  const data = fromPairs(ids('u'), ids('i'), [0, 0, 0, 1, 1, 2, 3, 3, 3], [0, 1, 2, 0, 1, 2, 0, 1, 3]);
   // A per-pair value that names its pair: 10·user + item.
   const values = Float64Array.of(0, 1, 2, 10, 11, 22, 30, 31, 33);
 
@@ -22,7 +17,7 @@ describe('alignPairValues', () => {
 
   it('is the identity on the same data, and refuses a pair the source lacks', () => {
     expect([...alignPairValues(data, values, data)]).toEqual([...values]);
-    const other = fromTriples(['u2'], ['i0'], Uint32Array.of(0), Uint32Array.of(0), Uint32Array.of(1));
+    const other = fromPairs(['u2'], ['i0'], [0], [0]);
     expect(() => alignPairValues(data, values, other)).toThrow(/\(u2, i0\) is not in the source data/);
     expect(() => alignPairValues(data, values.subarray(1), data)).toThrow(RangeError);
   });
