@@ -49,14 +49,23 @@ export function trainerMetrics(metricsRegistry: Registry) {
       help: 'Times CURRENT failed verification and was rolled back to the newest intact version',
       registers,
     }),
-    announcements: new Counter({
-      name: 'trainer_model_announcements_total',
-      help: 'model-updated events for published versions, by outcome (sent, or failed after every retry)',
-      labelNames: ['outcome'],
-      registers,
-    }),
+    announcements: withOutcomes(
+      new Counter({
+        name: 'trainer_model_announcements_total',
+        help: 'model-updated events for published versions, by outcome (sent, or failed after every retry)',
+        labelNames: ['outcome'],
+        registers,
+      }),
+      ['sent', 'failed'],
+    ),
     running: new Gauge({ name: 'trainer_running', help: '1 while a training run is in progress', registers }),
   };
+}
+
+/** Start every known outcome at 0, so the first failure is an increase() and not a series appearing. */
+function withOutcomes<T extends Counter<'outcome'>>(counter: T, outcomes: string[]): T {
+  for (const outcome of outcomes) counter.inc({ outcome }, 0);
+  return counter;
 }
 
 export type TrainerMetrics = ReturnType<typeof trainerMetrics>;
