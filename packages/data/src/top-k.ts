@@ -15,8 +15,8 @@ export function topK(
   outOffset = 0,
 ): number {
   if (k <= 0) return 0;
-  const items = outOffset === 0 && outItems.length === k ? outItems : outItems.subarray(outOffset, outOffset + k);
-  const heap = outOffset === 0 && outScores.length === k ? outScores : outScores.subarray(outOffset, outOffset + k);
+  // The heap lives in the output window itself, at outOffset (no views, no allocation).
+  const o = outOffset;
   let size = 0;
   for (let j = 0; j < n; j++) {
     const s = scores[offset + j]!;
@@ -26,27 +26,26 @@ export function topK(
       let c = size++;
       while (c > 0) {
         const p = (c - 1) >> 1;
-        const ps = heap[p]!;
-        if (worse(s, j, ps, items[p]!)) {
-          heap[c] = ps;
-          items[c] = items[p]!;
-          c = p;
-        } else break;
+        const ps = outScores[o + p]!;
+        if (!worse(s, j, ps, outItems[o + p]!)) break;
+        outScores[o + c] = ps;
+        outItems[o + c] = outItems[o + p]!;
+        c = p;
       }
-      heap[c] = s;
-      items[c] = j;
-    } else if (s > heap[0]!) {
+      outScores[o + c] = s;
+      outItems[o + c] = j;
+    } else if (s > outScores[o]!) {
       // Equal scores never displace: the heap already holds the lower index.
-      siftDown(heap, items, size, s, j);
+      siftDown(outScores, outItems, o, size, s, j);
     }
   }
   // Heap sort in place: repeatedly move the worst to the end → best first.
   for (let end = size - 1; end > 0; end--) {
-    const s = heap[end]!;
-    const item = items[end]!;
-    heap[end] = heap[0]!;
-    items[end] = items[0]!;
-    siftDown(heap, items, end, s, item);
+    const s = outScores[o + end]!;
+    const item = outItems[o + end]!;
+    outScores[o + end] = outScores[o]!;
+    outItems[o + end] = outItems[o]!;
+    siftDown(outScores, outItems, o, end, s, item);
   }
   return size;
 }
@@ -54,19 +53,19 @@ export function topK(
 /** Whether (sa, ia) ranks below (sb, ib). */
 const worse = (sa: number, ia: number, sb: number, ib: number): boolean => sa < sb || (sa === sb && ia > ib);
 
-/** Put (s, item) at the root and sift it down within heap[0, size). */
-function siftDown(heap: Float32Array, items: Uint32Array, size: number, s: number, item: number): void {
+/** Put (s, item) at the root of the heap at heap[o .. o+size) and sift it down. */
+function siftDown(heap: Float32Array, items: Uint32Array, o: number, size: number, s: number, item: number): void {
   let c = 0;
   for (;;) {
     const l = 2 * c + 1;
     if (l >= size) break;
     const r = l + 1;
-    const m = r < size && worse(heap[r]!, items[r]!, heap[l]!, items[l]!) ? r : l;
-    if (!worse(heap[m]!, items[m]!, s, item)) break;
-    heap[c] = heap[m]!;
-    items[c] = items[m]!;
+    const m = r < size && worse(heap[o + r]!, items[o + r]!, heap[o + l]!, items[o + l]!) ? r : l;
+    if (!worse(heap[o + m]!, items[o + m]!, s, item)) break;
+    heap[o + c] = heap[o + m]!;
+    items[o + c] = items[o + m]!;
     c = m;
   }
-  heap[c] = s;
-  items[c] = item;
+  heap[o + c] = s;
+  items[o + c] = item;
 }

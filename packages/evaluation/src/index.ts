@@ -14,4 +14,5 @@ export * from './models/neumf.js';
 export * from './models/spd-inverse.js';
 export * from './prequential.js';
 export * from './report.js';
+export * from './restrict.js';
 export * from './tf-backend.js';

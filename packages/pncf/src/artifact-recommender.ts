@@ -1,5 +1,5 @@
 import type { Interactions } from '@pncf/data';
-import type { Recommender } from '@pncf/evaluation';
+import { excludedItems, excludeItems, type Recommender } from '@pncf/evaluation';
 import type { ModelArtifact } from './artifact.js';
 import { TowerInference } from './inference.js';
 import { remapModel } from './remap.js';
@@ -13,7 +13,8 @@ import { remapModel } from './remap.js';
  */
 export class ArtifactRecommender implements Recommender {
   private inference?: TowerInference;
-  private knownItems?: Uint8Array;
+  /** Items of the data the artifact never saw: it cannot recommend them. */
+  private unknownItems?: Uint32Array;
   constructor(
     private readonly artifact: ModelArtifact,
     readonly name = 'artifact',
@@ -23,16 +24,12 @@ export class ArtifactRecommender implements Recommender {
     this.inference?.dispose();
     const remapped = remapModel(artifact.model, artifact.userIds, artifact.itemIds, data);
     this.inference = TowerInference.fromModel(remapped.model);
-    this.knownItems = remapped.knownItems;
+    this.unknownItems = excludedItems(remapped.knownItems);
   }
   scoreUsers(users: Uint32Array, out: Float32Array): void {
-    if (!this.inference || !this.knownItems) throw new Error(`${this.name}: fit before scoring`);
+    if (!this.inference || !this.unknownItems) throw new Error(`${this.name}: fit before scoring`);
     this.inference.scoreUsers(users, out);
-    const known = this.knownItems;
-    const m = known.length;
-    for (let b = 0; b < users.length; b++) {
-      for (let i = 0; i < m; i++) if (known[i] === 0) out[b * m + i] = Number.NEGATIVE_INFINITY;
-    }
+    excludeItems(out, users.length, this.inference.numItems, this.unknownItems);
   }
   dispose(): void {
     this.inference?.dispose();

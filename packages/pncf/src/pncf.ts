@@ -2,7 +2,7 @@ import type { Interactions } from '@pncf/data';
 import type { Recommender } from '@pncf/evaluation';
 import type { PncfConfig } from './config.js';
 import { fitPncf, type PncfFit, type PncfFitOptions, pncfUsesValidation } from './fit.js';
-import { type PncfModel, TowerInference } from './inference.js';
+import { type PncfModel, prepareTower, TowerInference } from './inference.js';
 import { ParallelScorer } from './parallel-scorer.js';
 
 export interface PncfRecommenderOptions {
@@ -48,12 +48,13 @@ export class PncfRecommender implements Recommender<PncfFit> {
 
   scoreUsers(users: Uint32Array, out: Float32Array): void | Promise<void> {
     if (!this.model) throw new Error(`${this.name}: scoreUsers before fit`);
-    this.inference ??= TowerInference.fromModel(this.model);
     if (this.scoringThreads <= 1) {
+      this.inference ??= TowerInference.fromModel(this.model);
       this.inference.scoreUsers(users, out);
       return;
     }
-    this.parallel ??= ParallelScorer.create(this.inference.prepared, this.scoringThreads);
+    // The parallel scorer builds its own inference on this thread from the prepared arrays.
+    this.parallel ??= ParallelScorer.create(prepareTower(this.model), this.scoringThreads);
     return this.parallel.then((parallel) => parallel.scoreUsers(users, out));
   }
 

@@ -1,4 +1,4 @@
-import { type Interactions, indexOfIds } from '@pncf/data';
+import { type Interactions, indexOfIds, mapIds } from '@pncf/data';
 import { coldStartUserVector, itemUserCentroids } from './cold-start.js';
 import type { PncfModel } from './inference.js';
 
@@ -28,8 +28,7 @@ export function remapModel(
   const numUsers = data.userIds.length;
   const numItems = data.itemIds.length;
 
-  const modelUser = new Int32Array(numUsers).fill(-1);
-  for (let u = 0; u < numUsers; u++) modelUser[u] = userIndex.get(data.userIds[u]!) ?? -1;
+  const modelUser = mapIds(data.userIds, userIndex);
   const itemVectors = new Float32Array(numItems * dim);
   const knownItems = new Uint8Array(numItems);
   for (let i = 0; i < numItems; i++) {

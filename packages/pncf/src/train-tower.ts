@@ -1,4 +1,4 @@
-import { type Interactions, Random, sortedContains } from '@pncf/data';
+import { type Interactions, Random, shuffleInPlace, sortedContains } from '@pncf/data';
 import { MetricAccumulator } from '@pncf/evaluation';
 import { type PncfModel, TowerInference } from './inference.js';
 import { type NegativeSampling, sampleEpoch } from './negatives.js';
@@ -85,12 +85,7 @@ function validationSample(validation: Interactions, max: number, rng: Random): U
   const held = validation.byUser;
   for (let u = 0; u < held.rows; u++) if (held.indptr[u + 1]! > held.indptr[u]!) candidates.push(u);
   const users = Uint32Array.from(candidates);
-  for (let i = users.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const t = users[i]!;
-    users[i] = users[j]!;
-    users[j] = t;
-  }
+  shuffleInPlace(users, rng);
   return users.subarray(0, Math.min(max, users.length)).sort();
 }
 

@@ -11,7 +11,7 @@ import {
   Random,
   splitPerUser,
 } from '@pncf/data';
-import { type Evaluation, type MetricName, tfRuntime } from '@pncf/evaluation';
+import { type Evaluation, type MetricName, RankOnly, tfRuntime } from '@pncf/evaluation';
 import {
   ArtifactRecommender,
   fitPncf,
@@ -28,7 +28,7 @@ import { type Recovery, verifiedCurrent } from './baseline.js';
 import { type PairedComparison, pairedBootstrap } from './bootstrap.js';
 import type { TrainerConfig } from './config.js';
 import { type GateRule, gate, windowGate } from './gate.js';
-import { evaluatePerUser, planWindow, RankOnly, type WindowPlan, type WindowStats } from './window.js';
+import { evaluatePerUser, planWindow, type WindowPlan, type WindowStats } from './window.js';
 
 export const STEPS = [
   'snapshot',

@@ -118,31 +118,6 @@ export function planWindow(data: Interactions, firstSeen: ArrayLike<number>, opt
   return { incumbentSequence: options.incumbentSequence, from, to: options.sequence, before, truth, rankable, stats };
 }
 
-/**
- * A model restricted to some items: the others score −∞, so they are never recommended (items no pair before the
- * window introduced, whose vectors no fit has trained).
- */
-export class RankOnly implements Recommender {
-  readonly name: string;
-  constructor(
-    private readonly model: Recommender,
-    private readonly items: Uint8Array,
-  ) {
-    this.name = model.name;
-  }
-  fit(): Promise<never> {
-    throw new Error(`${this.name}: RankOnly wraps a fitted model`);
-  }
-  async scoreUsers(users: Uint32Array, out: Float32Array): Promise<void> {
-    await this.model.scoreUsers(users, out);
-    const { items } = this;
-    const m = items.length;
-    for (let b = 0; b < users.length; b++) {
-      for (let i = 0; i < m; i++) if (items[i] === 0) out[b * m + i] = Number.NEGATIVE_INFINITY;
-    }
-  }
-}
-
 export interface PerUserEvaluation extends Evaluation {
   /** Evaluated users in index order, and each one's value of the chosen metric@K (aligned). */
   evaluatedUsers: Uint32Array;

@@ -2,14 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fromTriples, type Interactions, indexOfIds, partitionByMask, Random, splitPerUser } from '@pncf/data';
-import { evaluateModel, MostPop, type Recommender } from '@pncf/evaluation';
+import { evaluateModel, MostPop, RankOnly, type Recommender } from '@pncf/evaluation';
 import { InteractionStore } from '@pncf/store';
 import { AuthorTagGenerator, scaledOptions } from '@pncf/synthetic';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pairedBootstrap } from '../src/bootstrap.js';
 import { gate, windowGate } from '../src/gate.js';
 import { sampleHoldout } from '../src/pipeline.js';
-import { evaluatePerUser, planWindow, RankOnly, windowStart } from '../src/window.js';
+import { evaluatePerUser, planWindow, windowStart } from '../src/window.js';
 
 describe('windowStart', () => {
   const firstSeen = Float64Array.of(0, 1, 1, 2, 3, 3, 3, 4, 5, 5);
