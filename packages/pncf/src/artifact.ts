@@ -44,7 +44,8 @@ const manifestSchema = z.object({
   numItems: z.number().int().nonnegative(),
   dim: z.number().int().positive(),
   batchNorm: z.boolean(),
-  hidden: z.array(z.number().int().positive()),
+  // A tower without a hidden layer cannot be served: refused when the artifact is read, not when it is scored.
+  hidden: z.array(z.number().int().positive()).min(1),
   userIds: z.array(z.string()),
   itemIds: z.array(z.string()),
   config: z.record(z.string(), z.unknown()),

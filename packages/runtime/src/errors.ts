@@ -109,7 +109,7 @@ export function deserializeError(serialized: SerializedError): PncfError {
     ? new Known(serialized.message, options)
     : new PncfError(serialized.code ?? UNCLASSIFIED, serialized.message, {
         ...options,
-        retriable: serialized.retriable ?? declaredRetriable({ name: serialized.name }) ?? false,
+        retriable: serialized.retriable ?? false,
       });
   error.name = serialized.name;
   if (serialized.stack !== undefined) error.stack = serialized.stack;

@@ -1,6 +1,6 @@
 import { startTsWorker } from '@pncf/pncf';
 import type { ModelRegistry } from '@pncf/registry';
-import { deserializeError, type Logger, StoreNotReadyError, WorkerError } from '@pncf/runtime';
+import { deserializeError, isRetriable, type Logger, StoreNotReadyError, WorkerError } from '@pncf/runtime';
 import type { HistorySource } from './history.js';
 import type { LoadAnswer, LoadRequest } from './load-worker.js';
 import type { ScorerMetrics } from './metrics.js';
@@ -126,11 +126,16 @@ export class ModelHolder {
       );
       this.deps.onSwap?.(model);
     } catch (error) {
-      this.refused = version;
       metrics.modelLoads.inc({ outcome: 'failed' });
+      // A version that is broken stays refused until CURRENT moves; one that failed for a passing reason (the
+      // store not created yet) is tried again on the next poll.
+      const retriable = isRetriable(error);
+      if (!retriable) this.refused = version;
       logger.error(
         { err: error, version, reason, serving: this.current?.version ?? null },
-        'model refused: it failed to verify or load; the previous model keeps serving',
+        retriable
+          ? 'model not loaded yet: retrying on the next poll; the previous model keeps serving'
+          : 'model refused: it failed to verify or load; the previous model keeps serving',
       );
     }
   }

@@ -341,8 +341,9 @@ export interface PreparedModel {
 /** The pure, expensive part of loading: centroids and popularity from the store snapshot, the prepared tower. */
 export function prepareModel(source: ServingModelSource): PreparedModel {
   const { artifact, data } = source;
-  if (!artifact.model.tower.layers[0]) throw new Error(`model ${source.version}: the tower has no hidden layer`);
-  const popularity = itemPopularity(artifact, data);
+  // Snapshot item index → model item index (-1: the model does not know it), for centroids and popularity.
+  const modelItem = mapIds(data.itemIds, artifact.itemIds);
+  const popularity = itemPopularity(artifact, data, modelItem);
   const popularOrder = popularityOrder(popularity, Math.max(POPULAR_KEPT, 2 * source.candidates.popular));
   const top = popularOrder.length > 0 ? popularity[popularOrder[0]!]! : 1;
   return {
@@ -352,7 +353,7 @@ export function prepareModel(source: ServingModelSource): PreparedModel {
     userIds: artifact.userIds,
     itemIds: artifact.itemIds,
     tower: prepareTower(artifact.model),
-    centroids: itemCentroids(artifact, data),
+    centroids: itemCentroids(artifact, data, modelItem),
     popularOrder,
     popularScore: Float32Array.from(popularity, (count) => count / top),
   };
@@ -368,11 +369,10 @@ export function preparedBuffers(p: PreparedModel): ArrayBuffer[] {
  * Per model item, the count^0.75-weighted centroid of its users' vectors, from the store's snapshot (fresher
  * than the training data) mapped by id; zeros for items the snapshot lacks.
  */
-function itemCentroids(artifact: ModelArtifact, data: Interactions): Float32Array {
+function itemCentroids(artifact: ModelArtifact, data: Interactions, modelItem: Int32Array): Float32Array {
   const { model } = artifact;
   const d = model.tower.dim;
   const storeCentroids = itemUserCentroids(model.userVectors, d, mapIds(data.userIds, artifact.userIds), data.byItem);
-  const modelItem = mapIds(data.itemIds, artifact.itemIds);
   const centroids = new Float32Array(model.numItems * d);
   for (let i = 0; i < modelItem.length; i++) {
     const m = modelItem[i]!;
@@ -382,9 +382,8 @@ function itemCentroids(artifact: ModelArtifact, data: Interactions): Float32Arra
 }
 
 /** Per model item, its total count in the store's snapshot. */
-function itemPopularity(artifact: ModelArtifact, data: Interactions): Float64Array {
+function itemPopularity(artifact: ModelArtifact, data: Interactions, modelItem: Int32Array): Float64Array {
   const { indptr, counts } = data.byItem;
-  const modelItem = mapIds(data.itemIds, artifact.itemIds);
   const popularity = new Float64Array(artifact.model.numItems);
   for (let i = 0; i < modelItem.length; i++) {
     const m = modelItem[i]!;
