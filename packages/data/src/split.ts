@@ -53,6 +53,18 @@ export function protocolSplit(
   validationFraction = 0.1,
 ): ProtocolSplit {
   const { train, test } = splitPerUser(data, testFraction, deriveSeed(seed, 1));
+  return { train, test, ...carveValidation(train, seed, validationFraction) };
+}
+
+/**
+ * The validation part of the protocol, carved per user from a train part (for early stopping and tuning):
+ * `fit` is the rest. The same seed stream whoever carves it, so the trainer's splits match the harness's.
+ */
+export function carveValidation(
+  train: Interactions,
+  seed: number,
+  validationFraction = 0.1,
+): { fit: Interactions; validation: Interactions } {
   const inner = splitPerUser(train, validationFraction, deriveSeed(seed, 2));
-  return { train, test, fit: inner.train, validation: inner.test };
+  return { fit: inner.train, validation: inner.test };
 }

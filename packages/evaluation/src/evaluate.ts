@@ -8,8 +8,11 @@ export interface EvaluateOptions {
   blockSize?: number;
   /** Length of the rankings handed to `onRanking` (≥ max K). */
   listLength?: number;
-  /** Called per test user with their ranked items (dense indices, best first); `items` is reused. */
-  onRanking?: (user: number, items: Uint32Array, length: number) => void;
+  /**
+   * Called per test user with their ranked items (dense indices, best first), whether each is a test item
+   * (`hits`, aligned with `items`) and the user's number of test items; the arrays are reused.
+   */
+  onRanking?: (user: number, items: Uint32Array, length: number, hits: Uint8Array, testItems: number) => void;
   onProgress?: (doneUsers: number, totalUsers: number) => void;
 }
 
@@ -69,7 +72,7 @@ export async function evaluateModel(
       for (let j = 0; j < length; j++) hits[j] = isTest[items[j]!]!;
       for (let p = t0; p < t1; p++) isTest[testCsr.indices[p]!] = 0;
       acc.add(hits, length, t1 - t0);
-      options.onRanking?.(u, items, length);
+      options.onRanking?.(u, items, length, hits, t1 - t0);
     }
     options.onProgress?.(Math.min(users.length, start + blockSize), users.length);
   }

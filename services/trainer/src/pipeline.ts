@@ -1,5 +1,6 @@
 import {
   alignPairValues,
+  carveValidation,
   deriveSeed,
   type Interactions,
   kCore,
@@ -28,7 +29,7 @@ import { type Recovery, verifiedCurrent } from './baseline.js';
 import { type PairedComparison, pairedBootstrap } from './bootstrap.js';
 import type { TrainerConfig } from './config.js';
 import { type GateRule, gate, windowGate } from './gate.js';
-import { evaluatePerUser, planWindow, type WindowPlan, type WindowStats } from './window.js';
+import { evaluatePerUser, type PerUserEvaluation, planWindow, type WindowPlan, type WindowStats } from './window.js';
 
 export const STEPS = [
   'snapshot',
@@ -182,9 +183,7 @@ function splitFor(
       : splitPerUser(data, config.TRAIN_HOLDOUT, config.TRAIN_SEED);
   }
   if (!usesValidation) return { train: plan.before, test: plan.truth };
-  // The same validation share and seed stream as protocolSplit carves from its train part.
-  const inner = splitPerUser(plan.before, 0.1, deriveSeed(config.TRAIN_SEED, 2));
-  return { train: plan.before, test: plan.truth, fit: inner.train, validation: inner.test };
+  return { train: plan.before, test: plan.truth, ...carveValidation(plan.before, config.TRAIN_SEED) };
 }
 
 /**
@@ -290,21 +289,31 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   // knows) for the same sampled users, each user's earlier items excluded: one per-user value each for the gate.
   const evaluated = sampleHoldout(split.test, config.TRAIN_EVAL_USERS, config.TRAIN_SEED);
   const perUser = { ks: REPORT_KS, metric: config.GATE_METRIC, k: config.GATE_K };
-  const candidateEval = await evaluatePerUser(
-    plan ? new RankOnly(candidate, plan.rankable) : candidate,
-    split.train,
-    evaluated,
-    perUser,
-  );
+  // Scoring ends here, also when it fails: the candidate's fit result is what is published or continued from.
+  let candidateEval: PerUserEvaluation;
+  try {
+    candidateEval = await evaluatePerUser(
+      plan ? new RankOnly(candidate, plan.rankable) : candidate,
+      split.train,
+      evaluated,
+      perUser,
+    );
+  } finally {
+    candidate.dispose();
+  }
   const holdout = holdoutReport(candidateEval);
   let comparison: PairedComparison | undefined;
   let currentValue: number | null = null;
   if (plan && serving) {
     // The gate's baseline: the serving model scored on the candidate's snapshot (see ArtifactRecommender).
     const baseline = new ArtifactRecommender(serving, 'current');
-    await baseline.fit(plan.before);
-    const incumbentEval = await evaluatePerUser(new RankOnly(baseline, plan.rankable), split.train, evaluated, perUser);
-    baseline.dispose();
+    let incumbentEval: PerUserEvaluation;
+    try {
+      await baseline.fit(plan.before);
+      incumbentEval = await evaluatePerUser(new RankOnly(baseline, plan.rankable), split.train, evaluated, perUser);
+    } finally {
+      baseline.dispose();
+    }
     currentValue = meanOf(incumbentEval.values);
     if (candidateEval.values.length > 0) {
       comparison = pairedBootstrap(candidateEval.values, incumbentEval.values, {
@@ -372,8 +381,6 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
     createdBy: `pncf-trainer pid ${process.pid}`,
   };
   step('gate', { publish: decision.publish, rule: decision.rule, reason: decision.reason });
-  // Scoring is done: the candidate's fit result is what is published or continued from.
-  candidate.dispose();
   if (!decision.publish) return { outcome: 'rejected', reason: decision.reason, metadata };
 
   let final = { fit, config: pncfConfig };

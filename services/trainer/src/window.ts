@@ -1,4 +1,4 @@
-import { type Interactions, indexOfIds, partitionByMask, sortedContains } from '@pncf/data';
+import { type Interactions, indexOfIds, partitionByMask } from '@pncf/data';
 import { type Evaluation, evaluateModel, type MetricName, type Recommender, userMetrics } from '@pncf/evaluation';
 
 /**
@@ -136,20 +136,14 @@ export async function evaluatePerUser(
   options: { ks: readonly number[]; metric: MetricName; k: number },
 ): Promise<PerUserEvaluation> {
   const { metric, k } = options;
-  const { indptr, indices } = test.byUser;
   const users: number[] = [];
   const values: number[] = [];
-  const hits = new Uint8Array(k);
   const evaluation = await evaluateModel(model, train, test, {
     ks: options.ks,
     listLength: k,
-    onRanking: (user, items, length) => {
-      const start = indptr[user]!;
-      const end = indptr[user + 1]!;
-      const n = Math.min(k, length);
-      for (let j = 0; j < n; j++) hits[j] = sortedContains(indices, start, end, items[j]!) ? 1 : 0;
+    onRanking: (user, _items, length, hits, testItems) => {
       users.push(user);
-      values.push(userMetrics(hits.subarray(0, n), end - start, [k])[metric][0]!);
+      values.push(userMetrics(hits.subarray(0, Math.min(k, length)), testItems, [k])[metric][0]!);
     },
   });
   return { ...evaluation, evaluatedUsers: Uint32Array.from(users), values: Float64Array.from(values) };
