@@ -91,8 +91,17 @@ function requireId(field: string | undefined, what: string, file: string, line: 
   return field;
 }
 
-/** Parse the text of one file into triples over `ids`. `file` is only used in error messages. */
-export function parseTriples(text: string, format: DataFormat, file: string, ids: IdSpace): Triples {
+/**
+ * Parse the text of one file into triples over `ids`. `file` is only used in error messages. With `timestamps`
+ * (MovieLens formats only), each event's timestamp is appended to it, checked to be an integer.
+ */
+export function parseTriples(
+  text: string,
+  format: DataFormat,
+  file: string,
+  ids: IdSpace,
+  timestamps?: number[],
+): Triples {
   const lines = text.split('\n');
   const out = new TripleBuilder();
   let first = 0;
@@ -144,6 +153,11 @@ export function parseTriples(text: string, format: DataFormat, file: string, ids
       if (!NUMBER.test(fields[2]!)) throw new DataFormatError(file, lineNo, `rating "${fields[2]}" is not a number`);
       const user = requireId(fields[0], 'user', file, lineNo);
       const item = requireId(fields[1], 'item', file, lineNo);
+      if (timestamps) {
+        const ts = fields[3]!;
+        if (!/^\d+$/.test(ts)) throw new DataFormatError(file, lineNo, `timestamp "${ts}" is not an integer`);
+        timestamps.push(Number(ts));
+      }
       out.push(ids.user(user), ids.item(item), 1);
     } else {
       if (fields.length < 2 || fields.length > 3)

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { fromTriples, type Interactions, indexOfIds, internId, sortedContains } from '@pncf/data';
-import { DataFormatError } from './loaders.js';
+import { fromPairs, fromTriples, type Interactions, indexOfIds, sortedContains } from '@pncf/data';
+import { testUsers } from './evaluate.js';
+import { IdSpace, parseTriples } from './loaders.js';
 
 /**
  * Prequential (test-then-train) evaluation over a time-ordered interaction log, the pure part of
@@ -43,28 +44,14 @@ export interface EventLog {
  * log in file order, each rating one event with count 1 and its timestamp (seconds, as in the file).
  */
 export function parseTimedLog(text: string, format: 'ml-100k' | 'ml-1m', file = '<text>'): EventLog {
-  const delimiter = format === 'ml-100k' ? '\t' : '::';
-  const users: string[] = [];
-  const items: string[] = [];
+  // The harness's own MovieLens parser (same checks and errors as loadInteractions), keeping the timestamps.
+  const ids = new IdSpace();
   const timestamps: number[] = [];
-  const lines = text.split('\n');
-  for (let n = 0; n < lines.length; n++) {
-    const line = lines[n]!.replace(/\r$/, '');
-    if (line.trim().length === 0) continue;
-    const fields = line.split(delimiter);
-    if (fields.length !== 4)
-      throw new DataFormatError(file, n + 1, `expected 4 fields (user, item, rating, timestamp), got ${fields.length}`);
-    const [user, item, , ts] = fields as [string, string, string, string];
-    if (user.length === 0 || item.length === 0) throw new DataFormatError(file, n + 1, 'missing user or item id');
-    if (!/^\d+$/.test(ts)) throw new DataFormatError(file, n + 1, `timestamp "${ts}" is not an integer`);
-    users.push(user);
-    items.push(item);
-    timestamps.push(Number(ts));
-  }
+  const triples = parseTriples(text, format, file, ids, timestamps);
   return {
-    users,
-    items,
-    counts: new Uint32Array(users.length).fill(1),
+    users: Array.from(triples.users, (u) => ids.userIds[u]!),
+    items: Array.from(triples.items, (i) => ids.itemIds[i]!),
+    counts: triples.counts,
     timestamps: Float64Array.from(timestamps),
   };
 }
@@ -111,17 +98,14 @@ export function chunkBoundaries(n: number, protocol: PrequentialProtocol = PREQU
  * numbering, so a snapshot of a store fed these events in order is the same Interactions).
  */
 export function prefixInteractions(log: EventLog, end: number): Interactions {
-  const userIndex = new Map<string, number>();
-  const itemIndex = new Map<string, number>();
-  const userIds: string[] = [];
-  const itemIds: string[] = [];
+  const ids = new IdSpace();
   const users = new Uint32Array(end);
   const items = new Uint32Array(end);
   for (let k = 0; k < end; k++) {
-    users[k] = internId(log.users[k]!, userIndex, userIds);
-    items[k] = internId(log.items[k]!, itemIndex, itemIds);
+    users[k] = ids.user(log.users[k]!);
+    items[k] = ids.item(log.items[k]!);
   }
-  return fromTriples(userIds, itemIds, users, items, log.counts.slice(0, end));
+  return fromTriples(ids.userIds, ids.itemIds, users, items, log.counts.slice(0, end));
 }
 
 /** How a chunk's distinct pairs were sorted (each pair counted once, in the first category it falls into). */
@@ -189,16 +173,9 @@ export function chunkTestSet(
     users.push(u);
     items.push(i);
   }
-  const test = fromTriples(
-    prefix.userIds,
-    prefix.itemIds,
-    Uint32Array.from(users),
-    Uint32Array.from(items),
-    new Uint32Array(users.length).fill(1),
-  );
+  const test = fromPairs(prefix.userIds, prefix.itemIds, users, items);
   stats.evaluatedPairs = users.length;
-  for (let u = 0; u < test.byUser.rows; u++)
-    if (test.byUser.indptr[u + 1]! > test.byUser.indptr[u]!) stats.evaluatedUsers++;
+  stats.evaluatedUsers = testUsers(test).length;
   return { test, stats };
 }
 
