@@ -44,7 +44,11 @@ interface Metadata {
 /** The current model of a registry in one line's worth of numbers, or undefined before the first one. */
 export function summarizeModel(modelRegistry: ModelRegistry): ModelSummary | undefined {
   const version = modelRegistry.currentVersion();
-  if (!version) return undefined;
+  return version ? summarizeVersion(modelRegistry, version) : undefined;
+}
+
+/** One version of a registry in one line's worth of numbers (throws when the version fails verification). */
+export function summarizeVersion(modelRegistry: ModelRegistry, version: string): ModelSummary {
   const { manifest } = modelRegistry.open(version);
   const meta = manifest.metadata as Metadata;
   const at = meta.holdout?.ks.indexOf(10) ?? -1;

@@ -1,24 +1,20 @@
 import path from 'node:path';
 import { ModelRegistry } from '@pncf/registry';
 import { Command } from 'commander';
+import { holdoutLabel, summarizeVersion } from '../pipeline-status.js';
 
 const defaultModelDir = () => process.env.MODEL_DIR ?? path.resolve('.data/models');
 
 function summary(modelRegistry: ModelRegistry, version: string): string {
   try {
-    const { manifest } = modelRegistry.open(version);
-    const meta = manifest.metadata as {
-      evaluation?: 'window' | 'random-holdout';
-      holdout?: { ks: number[]; metrics: Record<string, number[]> };
-    };
-    const at = meta.holdout?.ks.indexOf(10) ?? -1;
-    const recall = at >= 0 ? meta.holdout?.metrics.recall?.[at] : undefined;
-    const ndcg = at >= 0 ? meta.holdout?.metrics.ndcg?.[at] : undefined;
+    const model = summarizeVersion(modelRegistry, version);
     // Which data the figures come from: the gate's window, or the first model's random holdout.
-    const label =
-      meta.evaluation === 'window' ? 'window ' : meta.evaluation === 'random-holdout' ? 'random holdout ' : '';
-    const scores = recall === undefined ? '' : `  ${label}recall@10 ${recall.toFixed(4)}  ndcg@10 ${ndcg?.toFixed(4)}`;
-    return `${manifest.createdAt}${scores}`;
+    const label = model.evaluation ? `${holdoutLabel(model)} ` : '';
+    const scores =
+      model.recall10 === undefined
+        ? ''
+        : `  ${label}recall@10 ${model.recall10.toFixed(4)}  ndcg@10 ${model.ndcg10?.toFixed(4)}`;
+    return `${model.createdAt}${scores}`;
   } catch (error) {
     return `BROKEN: ${(error as Error).message}`;
   }
