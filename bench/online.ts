@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Interactions, numItems, numPairs, numUsers } from '@pncf/data';
+import { type Interactions, indexOfIds, mapIds, numItems, numPairs, numUsers } from '@pncf/data';
 import {
   type ChunkStats,
   chunkBoundaries,
@@ -100,15 +100,15 @@ if (opts.dataset === 'ml-100k') {
  * that knows the latent topics. Only meaningful on the generated stream.
  */
 function topicOracle(generator: AuthorTagGenerator, authorIds: string[], tagIds: string[]): Recommender {
-  const authorOf = new Map(authorIds.map((id, a) => [id, a]));
-  const tagOf = new Map(tagIds.map((id, t) => [id, t]));
-  let users: number[] = [];
-  let items: number[] = [];
+  const authorOf = indexOfIds(authorIds);
+  const tagOf = indexOfIds(tagIds);
+  let users = new Int32Array(0);
+  let items = new Int32Array(0);
   return {
     name: 'Oracle (latent topics)',
     async fit(data: Interactions) {
-      users = data.userIds.map((id) => authorOf.get(id)!);
-      items = data.itemIds.map((id) => tagOf.get(id)!);
+      users = mapIds(data.userIds, authorOf);
+      items = mapIds(data.itemIds, tagOf);
     },
     scoreUsers(block: Uint32Array, out: Float32Array) {
       const m = items.length;
