@@ -102,8 +102,8 @@ if (opts.dataset === 'ml-100k') {
 function topicOracle(generator: AuthorTagGenerator, authorIds: string[], tagIds: string[]): Recommender {
   const authorOf = indexOfIds(authorIds);
   const tagOf = indexOfIds(tagIds);
-  let users = new Int32Array(0);
-  let items = new Int32Array(0);
+  let users: Int32Array = new Int32Array(0);
+  let items: Int32Array = new Int32Array(0);
   return {
     name: 'Oracle (latent topics)',
     async fit(data: Interactions) {
