@@ -96,3 +96,18 @@ export function windowGate(input: WindowGateInput): GateDecision {
   }
   return { publish: true, rule: 'within-tolerance', reason: `${interval}: its upper end is not below −${tolerance}` };
 }
+
+/**
+ * A candidate whose training loss became non-finite is broken whatever its ranking shows (the one top-K drops NaN
+ * scores, so a NaN model ranks nothing and scores a finite 0): rejected on every path, the first model's and a
+ * too-small window's included.
+ */
+export function divergedCandidate(history: readonly { epoch: number; loss: number }[]): GateDecision | undefined {
+  const bad = history.find((record) => !Number.isFinite(record.loss));
+  if (!bad) return undefined;
+  return {
+    publish: false,
+    rule: 'invalid-candidate',
+    reason: `the fit diverged: training loss ${bad.loss} at epoch ${bad.epoch + 1}`,
+  };
+}

@@ -28,7 +28,7 @@ import type { InteractionStore } from '@pncf/store';
 import { type Recovery, verifiedCurrent } from './baseline.js';
 import { type PairedComparison, pairedBootstrap } from './bootstrap.js';
 import type { TrainerConfig } from './config.js';
-import { type GateRule, gate, windowGate } from './gate.js';
+import { divergedCandidate, type GateRule, gate, windowGate } from './gate.js';
 import { evaluatePerUser, type PerUserEvaluation, planWindow, type WindowPlan, type WindowStats } from './window.js';
 
 export const STEPS = [
@@ -331,17 +331,19 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   checkpoint();
 
   const label = `${config.GATE_METRIC}@${config.GATE_K}`;
-  const decision = plan
-    ? windowGate({
-        comparison,
-        users: plan.stats.evaluable.users,
-        pairs: plan.stats.evaluable.pairs,
-        minUsers: config.GATE_MIN_WINDOW_USERS,
-        minPairs: config.GATE_MIN_WINDOW_PAIRS,
-        tolerance: config.GATE_TOLERANCE,
-        label,
-      })
-    : gate({ candidate: candidateValue ?? Number.NaN, current: undefined, tolerance: config.GATE_TOLERANCE });
+  const decision =
+    divergedCandidate(report.history) ??
+    (plan
+      ? windowGate({
+          comparison,
+          users: plan.stats.evaluable.users,
+          pairs: plan.stats.evaluable.pairs,
+          minUsers: config.GATE_MIN_WINDOW_USERS,
+          minPairs: config.GATE_MIN_WINDOW_PAIRS,
+          tolerance: config.GATE_TOLERANCE,
+          label,
+        })
+      : gate({ candidate: candidateValue ?? Number.NaN, current: undefined, tolerance: config.GATE_TOLERANCE }));
   const evaluation: EvaluationKind = plan ? 'window' : 'random-holdout';
   const metadata: ModelMetadata = {
     snapshotSequence: snapshot.sequence,

@@ -7,7 +7,7 @@ import { InteractionStore } from '@pncf/store';
 import { AuthorTagGenerator, scaledOptions } from '@pncf/synthetic';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pairedBootstrap } from '../src/bootstrap.js';
-import { gate, windowGate } from '../src/gate.js';
+import { divergedCandidate, gate, windowGate } from '../src/gate.js';
 import { sampleHoldout } from '../src/pipeline.js';
 import { evaluatePerUser, planWindow, windowStart } from '../src/window.js';
 
@@ -237,5 +237,19 @@ describe('the gate on the future', () => {
         tolerance,
       }),
     ).toMatchObject({ publish: false, rule: 'worse-beyond-tolerance' });
+  });
+});
+
+describe('divergedCandidate', () => {
+  it('rejects a fit whose training loss became non-finite, and passes a finite one on', () => {
+    const finite = [
+      { epoch: 0, loss: 0.5 },
+      { epoch: 1, loss: 0.4 },
+    ];
+    expect(divergedCandidate(finite)).toBeUndefined();
+    const decision = divergedCandidate([...finite, { epoch: 2, loss: Number.NaN }]);
+    expect(decision).toMatchObject({ publish: false, rule: 'invalid-candidate' });
+    expect(decision?.reason).toContain('epoch 3');
+    expect(divergedCandidate([{ epoch: 0, loss: Number.POSITIVE_INFINITY }])?.publish).toBe(false);
   });
 });
