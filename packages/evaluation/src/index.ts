@@ -7,6 +7,7 @@ export * from './metrics.js';
 export * from './model.js';
 export * from './models/ease.js';
 export * from './models/gram.js';
+export * from './models/ials.js';
 export * from './models/item-knn.js';
 export * from './models/most-pop.js';
 export * from './models/negative-sampling.js';

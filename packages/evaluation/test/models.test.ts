@@ -86,6 +86,20 @@ describe('ItemKNN on the toy matrix', () => {
     // rows keep: 0 → {1}, 1 → {0}, 2 → {1}; u2 = rows 1 + 2
     expectClose(await scores(knn, 2), [s01, s12, 0]);
   });
+
+  it('target pruning scores each item from its own top neighbours instead', async () => {
+    const knn = new ItemKnn({ neighbours: 1, prune: 'target' });
+    await knn.fit(toy);
+    // targets keep: 0 ← {1}, 1 ← {0}, 2 ← {1}; u2 has items 1 and 2, and only item 1 is anyone's top neighbour
+    expectClose(await scores(knn, 2), [s01, 0, s12]);
+    expectClose(await scores(knn, 0), [s01, s01, s12]);
+  });
+
+  it('shrink is added to the cosine denominator', async () => {
+    const knn = new ItemKnn({ neighbours: 0, shrink: 1 });
+    await knn.fit(toy);
+    expectClose(await scores(knn, 2), [2 / (Math.sqrt(6) + 1), 1 / (Math.sqrt(3) + 1), 1 / (Math.sqrt(3) + 1)]);
+  });
 });
 
 describe('MostPop', () => {

@@ -5,24 +5,37 @@ import { cooccurrence } from './gram.js';
 export interface ItemKnnOptions {
   /** Neighbours kept per item (the most similar); 0 keeps all. */
   neighbours?: number;
-  /** Added to the cosine denominator, damping similarities built on few co-occurrences. */
+  /**
+   * Added to the cosine denominator, damping similarities built on few co-occurrences (on the sparse author-tag
+   * set, rare items otherwise look perfectly similar to whatever they co-occurred with once).
+   */
   shrink?: number;
+  /**
+   * Whose neighbour list is cut to `neighbours`: 'source' — each of the user's items votes only for its own
+   * most similar items (implicit's ItemItemRecommender); 'target' — each candidate item is scored from its own
+   * most similar items only (Sarwar et al. 2001, RecBole's ItemKNN), so a candidate is never scored from
+   * items that are far down its list. Identical when all neighbours are kept.
+   */
+  prune?: 'source' | 'target';
 }
 
 /**
  * Item-based KNN with cosine similarity on binary interactions: sim(i, j) = |U_i ∩ U_j| / (√|U_i|·√|U_j| + shrink),
- * each item keeping its `neighbours` most similar items; score(u, j) = Σ_{i ∈ train(u)} sim(i, j).
+ * pruned to the `neighbours` most similar items per source or per target item (`prune`);
+ * score(u, j) = Σ_{i ∈ train(u)} W[i, j], W the pruned similarity.
  */
 export class ItemKnn implements Recommender {
   readonly name = 'ItemKNN';
   private readonly neighbours: number;
   private readonly shrink: number;
-  private similarity: Float32Array = new Float32Array(0); // dense items × items, row i = neighbours of i
+  private readonly prune: 'source' | 'target';
+  private similarity: Float32Array = new Float32Array(0); // dense items × items, W[i, j] = weight of i's vote for j
   private train: Interactions | undefined;
 
   constructor(options: ItemKnnOptions = {}) {
     this.neighbours = options.neighbours ?? 100;
     this.shrink = options.shrink ?? 0;
+    this.prune = options.prune ?? 'source';
   }
 
   async fit(train: Interactions): Promise<void> {
@@ -38,7 +51,12 @@ export class ItemKnn implements Recommender {
         if (v !== 0) sim[row + j] = v / (norm[i]! * norm[j]! + this.shrink);
       }
     }
-    if (this.neighbours > 0 && this.neighbours < n) keepTopPerRow(sim, n, this.neighbours);
+    // The similarity is symmetric, so row i is both what i votes for and what j = i is scored from: pruning rows
+    // cuts the source lists; pruning rows and then transposing cuts the target lists (W[·, j] = j's neighbours).
+    if (this.neighbours > 0 && this.neighbours < n) {
+      keepTopPerRow(sim, n, this.neighbours);
+      if (this.prune === 'target') transposeInPlace(sim, n);
+    }
     this.similarity = sim;
     this.train = train;
   }
@@ -47,6 +65,16 @@ export class ItemKnn implements Recommender {
     const train = this.train;
     if (!train) throw new Error('ItemKNN: fit before scoring');
     sparseRowsTimesDense(train, users, this.similarity, out);
+  }
+}
+
+function transposeInPlace(m: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const t = m[i * n + j]!;
+      m[i * n + j] = m[j * n + i]!;
+      m[j * n + i] = t;
+    }
   }
 }
 

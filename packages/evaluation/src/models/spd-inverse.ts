@@ -50,6 +50,40 @@ export function invertSpdCholesky(a: Float64Array, n: number): Float64Array {
 }
 
 /**
+ * Solve A·x = b in place for a symmetric positive definite n × n A (row-major, Float64): A's lower triangle is
+ * overwritten by its Cholesky factor L (the upper triangle is never read), b by x. For small systems solved
+ * many times (iALS rows), so nothing is allocated.
+ */
+export function choleskySolveInPlace(a: Float64Array, b: Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const ri = i * n;
+    for (let j = 0; j <= i; j++) {
+      const rj = j * n;
+      let s = a[ri + j]!;
+      for (let k = 0; k < j; k++) s -= a[ri + k]! * a[rj + k]!;
+      if (i === j) {
+        if (!(s > 0)) throw new Error(`matrix is not positive definite (pivot ${i})`);
+        a[ri + i] = Math.sqrt(s);
+      } else {
+        a[ri + j] = s / a[rj + j]!;
+      }
+    }
+  }
+  // L·z = b, then Lᵀ·x = z.
+  for (let i = 0; i < n; i++) {
+    const ri = i * n;
+    let s = b[i]!;
+    for (let k = 0; k < i; k++) s -= a[ri + k]! * b[k]!;
+    b[i] = s / a[ri + i]!;
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    let s = b[i]!;
+    for (let k = i + 1; k < n; k++) s -= a[k * n + i]! * b[k]!;
+    b[i] = s / a[i * n + i]!;
+  }
+}
+
+/**
  * Inverse of a symmetric positive definite matrix by a blocked sweep (Gauss–Jordan without pivoting, which
  * SPD matrices do not need): for each block K of `block` pivots, with C = A[:, K] and P = A_KK⁻¹,
  * A ← A − (CP)Cᵀ, then A[:, K] = CP, A[K, :] = (CP)ᵀ, A_KK = −P. After all blocks A holds −A⁻¹.
