@@ -10,9 +10,19 @@
  *    (KAFKA_BROKERS, or a fresh local one), the scorer process; the full refresh it publishes after loading is
  *    timed from its own metrics, then autocannon measures GET /recommendations/:user (random users, k=10).
  *
+ * A fourth part, `latency` (SCORE_PARTS), times single requests to the in-process ServingModel.recommend
+ * (Top-10 of one user, the API's path without HTTP).
+ *
  * The model is PNCF with the default preset fitted by bench/score-model.ts (cached in the OS temp folder).
  * Environment: SCORE_QUALITY_USERS (1000), SCORE_HTTP_SECONDS (15), SCORE_CONNECTIONS (1,4,16),
- * SCORE_PARTS (quality,refresh,service; a partial run writes score-<parts>.json instead of score.json).
+ * SCORE_LATENCY_REQUESTS (2000), SCORE_PARTS (quality,refresh,service; a partial run writes
+ * score-<parts>.json instead of score.json).
+ *
+ * With another preset (`npm run bench:score -- --preset plus [--epochs N] [--dataset author-tag]`), the model of
+ * that preset (e.g. PNCF+'s history model) is measured next to the default tower model, by default with the
+ * parts latency and service (SCORE_PARTS), and written to bench/results/score-<preset>.json. --epochs bounds
+ * the preset model's fit (its learned scorer's epochs, recorded as scorerEpochs; serving cost does not depend
+ * on them, only on the model's shape).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,19 +32,24 @@ import { fileURLToPath } from 'node:url';
 import { Random } from '@pncf/data';
 import { MetricAccumulator, testUsers, tfRuntime } from '@pncf/evaluation';
 import { freePort, kafkaForRun, type StartedBroker } from '@pncf/kafka-local';
+import { isHistoryModel } from '@pncf/pncf';
 import { ModelRegistry } from '@pncf/registry';
 import { loadConfig } from '@pncf/runtime';
 import { scorerConfigSchema } from '@pncf/scorer/config';
 import { type CandidateSettings, historyOfRow, type RecommendRequest, ServingModel } from '@pncf/scorer/serving';
 import { InteractionStore, type StoredEvent } from '@pncf/store';
 import autocannon from 'autocannon';
-import { scoreBenchModel } from './score-model.js';
+import { benchModelArgs, type ScoreBenchModel, scoreBenchModel } from './score-model.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const QUALITY_USERS = Number(process.env.SCORE_QUALITY_USERS ?? 1000);
 const HTTP_SECONDS = Number(process.env.SCORE_HTTP_SECONDS ?? 15);
 const CONNECTIONS = (process.env.SCORE_CONNECTIONS ?? '1,4,16').split(',').map(Number);
+const LATENCY_REQUESTS = Number(process.env.SCORE_LATENCY_REQUESTS ?? 2000);
 const K = 10;
+const args = benchModelArgs(process.argv.slice(2));
+/** Another preset than the default: its model is compared with the default's (score-<preset>.json). */
+const comparing = args.preset !== 'default' || args.epochs !== undefined;
 // What the service runs with (the config schema's defaults), plus a sweep around it.
 const defaults = loadConfig('scorer', scorerConfigSchema, {});
 const DEFAULT_CANDIDATES: CandidateSettings = {
@@ -50,8 +65,10 @@ const SWEEP: CandidateSettings[] = [
   { nearest: 0, popular: 1500 },
 ].filter((s) => s.nearest !== DEFAULT_CANDIDATES.nearest || s.popular !== DEFAULT_CANDIDATES.popular);
 SWEEP.unshift(DEFAULT_CANDIDATES);
-/** quality, refresh, service: which parts to run (all by default; results of skipped parts are left out). */
-const PARTS = new Set((process.env.SCORE_PARTS ?? 'quality,refresh,service').split(','));
+/** quality, refresh, service, latency: which parts to run (results of skipped parts are left out). */
+const PARTS = new Set(
+  (process.env.SCORE_PARTS ?? (comparing ? 'latency,service' : 'quality,refresh,service')).split(','),
+);
 
 const runtime = await tfRuntime();
 const loadAverageAtStart = os.loadavg();
@@ -61,7 +78,8 @@ console.log(
     .map((x) => x.toFixed(1))
     .join(' ')}`,
 );
-const bench = await scoreBenchModel();
+const bench = await scoreBenchModel(comparing ? {} : { force: args.force });
+const compared = comparing ? await scoreBenchModel(args) : undefined;
 const { artifact, train, test } = bench;
 const createdAt = new Date().toISOString();
 
@@ -188,7 +206,52 @@ function runRefresh() {
   };
 }
 
-async function runService() {
+/** 4. Single requests to the in-process ServingModel: Top-K of one random test user each, as the API asks. */
+function runLatency(model: ScoreBenchModel) {
+  const serving = new ServingModel({
+    version: 'v000001',
+    createdAt,
+    artifact: model.artifact,
+    data,
+    candidates: DEFAULT_CANDIDATES,
+  });
+  const users = all.slice(0, Math.min(5000, all.length));
+  const request = (j: number): RecommendRequest => {
+    const u = users[j % users.length]!;
+    return { user: data.userIds[u]!, history: historyOfRow(data, u) };
+  };
+  // Warm-up: tfjs creates its tensors and the JIT settles on the first calls.
+  for (let j = 0; j < 200; j++) serving.recommend([request(j)], K);
+  const ms = new Float64Array(LATENCY_REQUESTS);
+  let scored = 0;
+  for (let j = 0; j < LATENCY_REQUESTS; j++) {
+    const req = request(j + 200);
+    const started = performance.now();
+    scored += serving.recommend([req], K).scored;
+    ms[j] = performance.now() - started;
+  }
+  serving.dispose();
+  ms.sort();
+  const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!;
+  const latency = {
+    requests: LATENCY_REQUESTS,
+    k: K,
+    itemsScoredPerRequest: scored / LATENCY_REQUESTS,
+    ms: {
+      p50: at(0.5),
+      p90: at(0.9),
+      p99: at(0.99),
+      max: ms[ms.length - 1]!,
+      mean: ms.reduce((a, b) => a + b, 0) / ms.length,
+    },
+  };
+  console.log(
+    `in-process ServingModel.recommend (${model.preset}, ${serving.kind}), top-${K} of one user: p50 ${latency.ms.p50.toFixed(2)} ms, p99 ${latency.ms.p99.toFixed(2)} ms, max ${latency.ms.max.toFixed(2)} ms (${Math.round(latency.itemsScoredPerRequest)} items scored per request)`,
+  );
+  return latency;
+}
+
+async function runService(model: ScoreBenchModel = bench, options: { swap: boolean } = { swap: true }) {
   // 3. The service end to end.
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-bench-score-run-'));
   let broker: StartedBroker | undefined;
@@ -215,9 +278,10 @@ async function runService() {
     await store.close();
     const modelRegistry = new ModelRegistry(path.join(scratch, 'models'));
     const staged = modelRegistry.createStaging();
-    for (const file of fs.readdirSync(bench.artifactDir))
-      fs.copyFileSync(path.join(bench.artifactDir, file), path.join(staged, file));
+    for (const file of fs.readdirSync(model.artifactDir))
+      fs.copyFileSync(path.join(model.artifactDir, file), path.join(staged, file));
     const version = modelRegistry.publish(staged, { bench: true }).version;
+    const artifactDir = model.artifactDir;
 
     const kafka = await kafkaForRun(path.join(scratch, 'kafka'));
 
@@ -295,18 +359,19 @@ async function runService() {
       };
       http.push(row);
       console.log(
-        `HTTP, ${connections} connection(s): ${row.throughputPerSecond} req/s, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms, max ${row.latencyMs.max} ms, non-2xx ${row.non2xx}, errors ${row.errors}`,
+        `HTTP (${model.preset}), ${connections} connection(s): ${row.throughputPerSecond} req/s, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms, max ${row.latencyMs.max} ms, non-2xx ${row.non2xx}, errors ${row.errors}`,
       );
     }
     service.http = http;
+    if (!options.swap) return service;
 
     // A swap under load: the same artifact published again as the next version; the pointer poll (5 s) finds
     // it, the worker loads it, the swap happens and the full refresh starts, all while requests keep coming.
     const swapLoad = autocannon({ url, connections: 1, duration: HTTP_SECONDS, requests: paths });
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const again = modelRegistry.createStaging();
-    for (const file of fs.readdirSync(bench.artifactDir))
-      fs.copyFileSync(path.join(bench.artifactDir, file), path.join(again, file));
+    for (const file of fs.readdirSync(artifactDir))
+      fs.copyFileSync(path.join(artifactDir, file), path.join(again, file));
     const next = modelRegistry.publish(again, { bench: true }).version;
     const during = await swapLoad;
     const swapped = (await (await fetch(`${url}/readyz`)).json()) as { model: string };
@@ -336,38 +401,86 @@ async function runService() {
   return service;
 }
 
-const quality = PARTS.has('quality') ? runQuality() : undefined;
-const inProcessFullRefresh = PARTS.has('refresh') ? runRefresh() : undefined;
-const service = PARTS.has('service') ? await runService() : undefined;
-const result = {
-  generatedAt: new Date().toISOString(),
-  command: 'npm run bench:score',
-  machine: {
-    cpus: os.cpus().length,
-    loadAverageAtStart,
-    loadAverageAtEnd: os.loadavg(),
-    node: process.version,
-    tfBackend: runtime.backend,
-  },
-  data: {
-    file: 'bilibili/bt_test_set.csv',
-    users: data.userIds.length,
-    items: data.itemIds.length,
-    pairs: data.byUser.indices.length,
-  },
-  model: {
-    preset: 'default',
-    hidden: artifact.config.tower.hidden,
-    dim: artifact.model.tower.dim,
-    fitSeconds: bench.fitSeconds ?? null,
-  },
-  candidatesOfTheService: DEFAULT_CANDIDATES,
-  quality,
-  inProcessFullRefresh,
-  service,
+/** What the results say about a model: its preset, kind, shape and fit. */
+function describeModel(model: ScoreBenchModel) {
+  const m = model.artifact.model;
+  return {
+    preset: model.preset,
+    kind: isHistoryModel(m) ? 'history' : 'tower',
+    dim: isHistoryModel(m) ? m.dim : m.tower.dim,
+    ...(isHistoryModel(m) ? {} : { hidden: model.config.tower.hidden }),
+    scorerEpochs: isHistoryModel(m) ? model.config.history.epochs : model.config.tower.epochs,
+    users: m.numUsers,
+    items: m.numItems,
+    fitSeconds: model.fitSeconds,
+  };
+}
+
+const machine = () => ({
+  cpus: os.cpus().length,
+  loadAverageAtStart,
+  loadAverageAtEnd: os.loadavg(),
+  node: process.version,
+  tfBackend: runtime.backend,
+});
+const dataSummary = {
+  file: 'bilibili/bt_test_set.csv',
+  users: data.userIds.length,
+  items: data.itemIds.length,
+  pairs: data.byUser.indices.length,
 };
 fs.mkdirSync(path.join(repoRoot, 'bench', 'results'), { recursive: true });
-// A partial run gets a file of its own, so score.json always holds one complete run.
-const name = PARTS.size === 3 ? 'score.json' : `score-${[...PARTS].sort().join('-')}.json`;
-fs.writeFileSync(path.join(repoRoot, 'bench', 'results', name), `${JSON.stringify(result, null, 2)}\n`);
-console.log(`wrote bench/results/${name}`);
+
+if (compared) {
+  // The preset's model next to the default tower model: in-process and HTTP latency of Top-10 requests.
+  const models = [];
+  for (const model of [bench, compared]) {
+    const row: Record<string, unknown> = describeModel(model);
+    if (PARTS.has('latency')) row.inProcess = runLatency(model);
+    if (PARTS.has('service')) row.service = await runService(model, { swap: false });
+    models.push(row);
+  }
+  const result = {
+    generatedAt: new Date().toISOString(),
+    command: `npm run bench:score -- ${process.argv.slice(2).join(' ')}`.trim(),
+    target: 'Top-10 p99 ≤ 10 ms on the author-tag model (issue 15)',
+    notes:
+      'inProcess: ServingModel.recommend for one user (k=10) in this process, after 200 warm-up requests; ' +
+      'service.http: GET /recommendations/:user?k=10 against the scorer process (autocannon), after its full refresh. ' +
+      'A history model ranks every unseen item; the tower its candidates (CANDIDATES_NEAREST + CANDIDATES_POPULAR).',
+    machine: machine(),
+    data: dataSummary,
+    candidatesOfTheService: DEFAULT_CANDIDATES,
+    models,
+  };
+  const name = `score-${args.preset}.json`;
+  fs.writeFileSync(path.join(repoRoot, 'bench', 'results', name), `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`wrote bench/results/${name}`);
+} else {
+  const quality = PARTS.has('quality') ? runQuality() : undefined;
+  const inProcessFullRefresh = PARTS.has('refresh') ? runRefresh() : undefined;
+  const service = PARTS.has('service') ? await runService() : undefined;
+  const inProcessLatency = PARTS.has('latency') ? runLatency(bench) : undefined;
+  const result = {
+    generatedAt: new Date().toISOString(),
+    command: 'npm run bench:score',
+    machine: machine(),
+    data: dataSummary,
+    model: {
+      preset: 'default',
+      hidden: artifact.config.tower.hidden,
+      dim: describeModel(bench).dim,
+      fitSeconds: bench.fitSeconds,
+    },
+    candidatesOfTheService: DEFAULT_CANDIDATES,
+    quality,
+    inProcessFullRefresh,
+    service,
+    ...(inProcessLatency ? { inProcessLatency } : {}),
+  };
+  // A partial run gets a file of its own, so score.json always holds one complete run.
+  const full = ['quality', 'refresh', 'service'].every((part) => PARTS.has(part)) && PARTS.size === 3;
+  const name = full ? 'score.json' : `score-${[...PARTS].sort().join('-')}.json`;
+  fs.writeFileSync(path.join(repoRoot, 'bench', 'results', name), `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`wrote bench/results/${name}`);
+}

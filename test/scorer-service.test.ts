@@ -5,7 +5,7 @@ import { ModelRegistry } from '@pncf/registry';
 import autocannon from 'autocannon';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishRandomModel, scratchDir, syntheticStore } from './scorer-support.js';
+import { publishRandomHistoryModel, publishRandomModel, scratchDir, syntheticStore } from './scorer-support.js';
 import { testBrokers, testKafka, uniqueName } from './support/kafka.js';
 import { type ServiceProcess, spawnService, stopService, waitForHttp, waitForOutput } from './support/services.js';
 
@@ -226,5 +226,39 @@ describe('scorer service on the real broker', () => {
     expect(metrics).toMatch(/scorer_recommendations_published_total\{reason="interaction",service="scorer"\} [1-9]/);
     expect(metrics).toMatch(/scorer_model_age_seconds\{service="scorer"\} \d/);
     expect(messages).toBeGreaterThan(ids.users.length);
+  });
+
+  it('serves a history model (PNCF+) published to the registry: known users, newcomers and strangers', async () => {
+    const version = publishRandomHistoryModel(modelRegistry, ids, 4);
+    // No model-updated event: the CURRENT poll (MODEL_POLL_MS) finds it.
+    const deadline = Date.now() + 30_000;
+    while ((await ready()).model !== version) {
+      if (Date.now() > deadline) throw new Error(`the history model was not served:\n${scorer.output().slice(-5000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await waitForOutput(
+      scorer,
+      new RegExp(`"version":"${version}","kind":"history"[^\\n]*model loaded and swapped in`),
+      10_000,
+    );
+    const user = ids.users[5]!;
+    const response = await fetch(`${scorer.url}/recommendations/${encodeURIComponent(user)}?k=10`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Recommendation;
+    expect(body).toMatchObject({ user, modelVersion: version, source: 'model' });
+    expect(body.items).toHaveLength(10);
+    const scores = body.items.map((x) => x.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    // The newcomer (unknown to every model, one interaction the scorer remembers): their history alone.
+    const newcomer = (await (await fetch(`${scorer.url}/recommendations/newcomer`)).json()) as Recommendation;
+    expect(newcomer).toMatchObject({ modelVersion: version, source: 'cold-start' });
+    expect(newcomer.items).toHaveLength(10);
+    const stranger = (await (await fetch(`${scorer.url}/recommendations/nobody-at-all?k=5`)).json()) as Recommendation;
+    expect(stranger.source).toBe('popular');
+    // The swap's full refresh publishes every user's list from the history model.
+    await until('the refresh with the history model', () =>
+      latest(ids.users.at(-1)!)?.recommendation.modelVersion === version ? true : undefined,
+    );
+    expect(latest(ids.users.at(-1)!)!.recommendation.items).toHaveLength(10);
   });
 });

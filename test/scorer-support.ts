@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Random } from '@pncf/data';
-import { initTower, presets, saveArtifact } from '@pncf/pncf';
+import { type HistoryModel, initTower, presets, saveArtifact } from '@pncf/pncf';
 import type { ModelRegistry } from '@pncf/registry';
 import { InteractionStore, type StoredEvent } from '@pncf/store';
 import { AuthorTagGenerator, scaledOptions, streamEvents } from '@pncf/synthetic';
@@ -51,6 +51,32 @@ export function publishRandomModel(
     config: presets.default,
     metrics: {},
   });
+  return modelRegistry.publish(staged, { seed }).version;
+}
+
+/** Publish a history model (PNCF+) over the given ids with random weights, as publishRandomModel does a tower. */
+export function publishRandomHistoryModel(
+  modelRegistry: ModelRegistry,
+  ids: { users: string[]; items: string[] },
+  seed: number,
+): string {
+  const dim = 64;
+  const rng = new Random(seed);
+  const table = (rows: number, cols = dim) => Float32Array.from({ length: rows * cols }, () => rng.next() * 2 - 1);
+  const model: HistoryModel = {
+    kind: 'history',
+    numUsers: ids.users.length,
+    numItems: ids.items.length,
+    dim,
+    itemInput: table(ids.items.length),
+    historyKernel: table(dim),
+    userVectors: table(ids.users.length),
+    userKernel: table(dim),
+    itemOutput: table(ids.items.length),
+    itemBias: table(ids.items.length, 1),
+  };
+  const staged = modelRegistry.createStaging();
+  saveArtifact(staged, { model, userIds: ids.users, itemIds: ids.items, config: presets.plus, metrics: {} });
   return modelRegistry.publish(staged, { seed }).version;
 }
 

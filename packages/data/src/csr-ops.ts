@@ -96,3 +96,26 @@ export function alignPairValues(from: Interactions, values: ArrayLike<number>, t
   }
   return out;
 }
+
+/**
+ * The given rows of `lists`, in that order, as lists of their own (e.g. the histories of a block of users), with
+ * their counts when `lists` has counts.
+ */
+export function selectRows(
+  lists: Pick<Csr, 'indptr' | 'indices'> & { counts?: Uint32Array },
+  which: ArrayLike<number>,
+): { indptr: Uint32Array; indices: Uint32Array; counts?: Uint32Array } {
+  const indptr = new Uint32Array(which.length + 1);
+  for (let j = 0; j < which.length; j++) {
+    const r = which[j]!;
+    indptr[j + 1] = indptr[j]! + lists.indptr[r + 1]! - lists.indptr[r]!;
+  }
+  const indices = new Uint32Array(indptr[which.length]!);
+  const counts = lists.counts ? new Uint32Array(indices.length) : undefined;
+  for (let j = 0; j < which.length; j++) {
+    const r = which[j]!;
+    indices.set(lists.indices.subarray(lists.indptr[r]!, lists.indptr[r + 1]!), indptr[j]!);
+    counts?.set(lists.counts!.subarray(lists.indptr[r]!, lists.indptr[r + 1]!), indptr[j]!);
+  }
+  return counts ? { indptr, indices, counts } : { indptr, indices };
+}

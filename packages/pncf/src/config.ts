@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { BagOptions } from './bags.js';
+import type { HistoryOptions } from './train-history.js';
 import type { TowerOptions } from './train-tower.js';
 import { referenceWord2Vec, type Word2VecOptions } from './word2vec.js';
 
@@ -13,7 +14,14 @@ export interface PncfConfig {
   bags: BagOptions;
   userWord2Vec: Word2VecOptions;
   itemWord2Vec: Word2VecOptions;
+  /**
+   * The learned scorer over the pre-trained tables: the paper's tower on (user, item) pairs, or PNCF+'s
+   * history model (history-model.ts: the user's pre-trained vector plus their pooled items, dot product with
+   * the items, full softmax).
+   */
+  scorer: 'tower' | 'history';
   tower: TowerOptions;
+  history: HistoryOptions;
 }
 
 const count = (min: number) => z.number().int().min(min);
@@ -56,6 +64,36 @@ export const towerOptionsSchema = z.object({
   validationK: count(1),
 });
 
+export const historyOptionsSchema = z.object({
+  historyDrop: z.number().min(0).lt(1),
+  targets: z.enum(['all', 'dropped']),
+  dropout: z.number().min(0).lt(1),
+  learningRate: z.number().positive(),
+  weightDecay: z.number().min(0),
+  batchSize: count(1),
+  epochs: count(1),
+  fineTuneEmbeddings: z.boolean(),
+  // Defaults: history artifacts written before these options existed.
+  userSide: z.enum(['both', 'history', 'own']).default('both'),
+  countExponent: z.number().min(0).default(0),
+  poolNormExponent: z.number().min(0).default(1),
+});
+
+/** PNCF+'s history model as tuned on validation (bench/pncf-plus-tuning.ts); presets override per data set. */
+export const HISTORY_DEFAULTS: HistoryOptions = {
+  historyDrop: 0.5,
+  targets: 'all',
+  dropout: 0.3,
+  learningRate: 0.001,
+  weightDecay: 0.5,
+  batchSize: 64,
+  epochs: 60,
+  fineTuneEmbeddings: true,
+  userSide: 'both',
+  countExponent: 0,
+  poolNormExponent: 1,
+};
+
 /** The schema of `PncfConfig`: presets are built through it and artifacts' configs are checked against it. */
 export const pncfConfigSchema = z
   .object({
@@ -64,7 +102,10 @@ export const pncfConfigSchema = z
     bags: bagOptionsSchema,
     userWord2Vec: word2VecOptionsSchema,
     itemWord2Vec: word2VecOptionsSchema,
+    // Artifacts written before PNCF+ have neither field: they are tower models.
+    scorer: z.enum(['tower', 'history']).default('tower'),
     tower: towerOptionsSchema,
+    history: historyOptionsSchema.default(HISTORY_DEFAULTS),
   })
   .refine((c) => c.itemWord2Vec.dim === c.userWord2Vec.dim, {
     path: ['itemWord2Vec', 'dim'],
@@ -76,6 +117,7 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 true satisfies Same<z.output<typeof bagOptionsSchema>, BagOptions>;
 true satisfies Same<z.output<typeof word2VecOptionsSchema>, Word2VecOptions>;
 true satisfies Same<z.output<typeof towerOptionsSchema>, TowerOptions>;
+true satisfies Same<z.output<typeof historyOptionsSchema>, HistoryOptions>;
 true satisfies Same<z.output<typeof pncfConfigSchema>, PncfConfig>;
 
 /** A config that fails `pncfConfigSchema`; the message names where it came from and every bad field. */
@@ -109,11 +151,13 @@ export function parsePncfConfig(value: unknown, source: string): PncfConfig {
 export interface PncfConfigOverrides {
   pretrain?: boolean | undefined;
   randomInitRange?: number | undefined;
+  scorer?: PncfConfig['scorer'] | undefined;
   bags?: Partial<BagOptions> | undefined;
   word2vec?: Partial<Word2VecOptions> | undefined;
   userWord2Vec?: Partial<Word2VecOptions> | undefined;
   itemWord2Vec?: Partial<Word2VecOptions> | undefined;
   tower?: Partial<TowerOptions> | undefined;
+  history?: Partial<HistoryOptions> | undefined;
 }
 
 function defined<T extends object>(overrides: T | undefined): Partial<T> {
@@ -126,7 +170,11 @@ function defined<T extends object>(overrides: T | undefined): Partial<T> {
 
 /** `overrides` laid over `base` (not validated: `resolvePncfConfig` validates the result). */
 export function mergePncfConfig(base: PncfConfig, overrides: PncfConfigOverrides): PncfConfig {
-  const top = defined({ pretrain: overrides.pretrain, randomInitRange: overrides.randomInitRange });
+  const top = defined({
+    pretrain: overrides.pretrain,
+    randomInitRange: overrides.randomInitRange,
+    scorer: overrides.scorer,
+  });
   const word2vec = defined(overrides.word2vec);
   return {
     ...base,
@@ -135,6 +183,7 @@ export function mergePncfConfig(base: PncfConfig, overrides: PncfConfigOverrides
     userWord2Vec: { ...base.userWord2Vec, ...word2vec, ...defined(overrides.userWord2Vec) },
     itemWord2Vec: { ...base.itemWord2Vec, ...word2vec, ...defined(overrides.itemWord2Vec) },
     tower: { ...base.tower, ...defined(overrides.tower) },
+    history: { ...base.history, ...defined(overrides.history) },
   };
 }
 
@@ -167,6 +216,8 @@ export const PNCF_DEFAULTS: PncfConfig = pncfConfigSchema.parse({
     validationUsers: 1000,
     validationK: 20,
   },
+  scorer: 'tower',
+  history: HISTORY_DEFAULTS,
 } satisfies PncfConfig);
 
 /** Each preset as overrides of PNCF_DEFAULTS. */
@@ -195,6 +246,40 @@ const PRESET_OVERRIDES = {
   },
   /** NPNCF: the default tower on random embeddings. */
   npncf: { pretrain: false },
+  /**
+   * The paper's model as its text describes it: formula-1 bags (floor(n^0.75) bags of 20 per row, members drawn
+   * ∝ count^0.75), word2vec on both sides, the 64→256→128→64→1 tower with batch norm, ReLU, dropout and a
+   * sigmoid, trained with MSE on positives and sampled negatives. What the text leaves open comes from the
+   * reference code: CBOW with gensim's defaults, 32-d per side (so 64 into the tower), dropout 0.5, 5 random
+   * (user, item) negatives per positive, Adam lr 0.001, batch 1024, 10 epochs, no early stopping, no minimum
+   * bag membership. Ours: negatives are resampled every epoch.
+   */
+  paper: {
+    bags: { bagsExponent: 0.75, weightExponent: 0.75, minMembers: 1 },
+    word2vec: referenceWord2Vec,
+    tower: {
+      hidden: [256, 128, 64],
+      batchNorm: true,
+      dropout: 0.5,
+      loss: 'mse',
+      learningRate: 0.001,
+      batchSize: 1024,
+      epochs: 10,
+      negatives: 5,
+      negativeSampling: 'random',
+      patience: 0,
+    },
+  },
+  /**
+   * PNCF+: the same pre-training (formula-1 bags, word2vec on both sides, here 64-d skip-gram without
+   * subsampling), then the history model (history-model.ts) with a full softmax instead of the tower. Batch
+   * and epochs as chosen on author-tag's validation part (bench/pncf-plus-tuning.ts): best NDCG@10 at epoch 12.
+   */
+  plus: {
+    scorer: 'history',
+    word2vec: { mode: 'skipgram', dim: 64, window: 5, sample: 0 },
+    history: { batchSize: 256, epochs: 12 },
+  },
 } satisfies Record<string, PncfConfigOverrides>;
 
 export type PresetName = keyof typeof PRESET_OVERRIDES;
@@ -218,6 +303,8 @@ export const presets: Readonly<Record<PresetName, PncfConfig>> = {
   default: resolvePncfConfig('default'),
   reference: resolvePncfConfig('reference'),
   npncf: resolvePncfConfig('npncf'),
+  paper: resolvePncfConfig('paper'),
+  plus: resolvePncfConfig('plus'),
 };
 export const defaultPreset: PncfConfig = presets.default;
 export const referencePreset: PncfConfig = presets.reference;

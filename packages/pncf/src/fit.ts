@@ -2,15 +2,24 @@ import { type Interactions, Random } from '@pncf/data';
 import { type FitOptions, tfRuntime } from '@pncf/evaluation';
 import { sampleBags } from './bags.js';
 import { type PncfConfig, parsePncfConfig } from './config.js';
+import { type HistoryModel, warmStartHistoryModel } from './history-model.js';
 import type { PncfModel } from './inference.js';
 import { initTower, type TowerWeights } from './tower-weights.js';
+import { initHistoryModel, trainHistoryModel } from './train-history.js';
 import { type EpochRecord, trainTower } from './train-tower.js';
 import { type Embeddings, trainWord2Vec, warmStartEmbeddings } from './word2vec.js';
 
+/** What a fit learned: the paper's tower, or PNCF+'s history model (config.scorer). */
+export type TrainedModel = PncfModel | HistoryModel;
+
+export const isHistoryModel = (model: TrainedModel): model is HistoryModel => model.kind === 'history';
+
 /** What a fit measured, kept with the model (and in its artifact). */
 export interface FitReport {
+  /** `tower`: training the scorer over the pre-trained tables (the tower, or the history model). */
   seconds: { bags: number; pretrain: number; tower: number; total: number };
   pretrainPairsPerSecond: number;
+  /** Training samples per second of the scorer: (user, item) pairs for the tower, users for the history model. */
   towerSamplesPerSecond: number;
   bestEpoch: number;
   history: EpochRecord[];
@@ -40,6 +49,11 @@ export interface PncfWarmStart {
   embeddings?: PretrainedEmbeddings;
   /** Tower weights to continue from; ignored when their shape differs from the config's tower. */
   tower?: TowerWeights;
+  /**
+   * A history model to continue from (config.scorer 'history'), with the ids of its rows: known users and items
+   * keep their rows, new ones start from this fit's pre-trained tables. Ignored when its dim differs.
+   */
+  history?: { model: HistoryModel; userIds: string[]; itemIds: string[] };
 }
 
 export interface PncfFitOptions extends FitOptions {
@@ -48,7 +62,7 @@ export interface PncfFitOptions extends FitOptions {
 
 /** The result of a fit: everything the caller may keep, save or continue from. */
 export interface PncfFit {
-  model: PncfModel;
+  model: TrainedModel;
   /** The word2vec tables with the ids of their rows (absent for NPNCF). Artifacts store them; warm starts use them. */
   pretrained?: PretrainedEmbeddings;
   report: FitReport;
@@ -57,11 +71,12 @@ export interface PncfFit {
    * know at least one of the fit's users or items, `tower` when the tower has the config's shape. The trainer
    * records this in each version's metadata.
    */
-  warmStarted: { embeddings: boolean; tower: boolean };
+  warmStarted: { embeddings: boolean; tower: boolean; history?: boolean };
 }
 
 /** Whether fits with this config early-stop, i.e. need a validation part held out from train. */
-export const pncfUsesValidation = (config: PncfConfig): boolean => config.tower.patience > 0;
+export const pncfUsesValidation = (config: PncfConfig): boolean =>
+  config.scorer === 'tower' && config.tower.patience > 0;
 
 /**
  * Step 1 and 2 of PNCF: bags of users per item train the user vectors, bags of items per user train the
@@ -129,7 +144,11 @@ export async function fitPncf(train: Interactions, config: PncfConfig, options: 
   const pretrainSeed = rng.nextU32();
   // Tables that know none of these users and items continue nothing: the fit is then a cold one.
   const offered = config.pretrain ? options.warmStart?.embeddings : undefined;
-  const previous = offered && sharesIds(offered, train) ? offered : undefined;
+  // Tables of another dimension (e.g. a 32-d default model before a 64-d PNCF+ one) cannot be continued either.
+  const previous =
+    offered && offered.users.dim === dim && offered.items.dim === dim && sharesIds(offered, train)
+      ? offered
+      : undefined;
   if (config.pretrain) {
     options.onProgress?.(0, 'pre-training embeddings');
     const warm = previous && {
@@ -146,6 +165,14 @@ export async function fitPncf(train: Interactions, config: PncfConfig, options: 
     userVectors = uniformTable(numUsers, dim, config.randomInitRange, rng.fork(2));
     itemVectors = uniformTable(numItems, dim, config.randomInitRange, rng.fork(3));
   }
+  const tables = {
+    userVectors,
+    itemVectors,
+    itemContext: pretrained?.items.context ?? uniformTable(numItems, dim, config.randomInitRange, rng.fork(4)),
+  };
+  const pretrain = { seconds, pairs, warmStarted: previous !== undefined };
+  if (config.scorer === 'history')
+    return fitHistory(train, config, options, rng, tables, pretrain, pretrained, started);
   // Drawn even when warm-started, so the seeds that follow do not depend on the warm start.
   const fresh = initTower(dim, config.tower.hidden, config.tower.batchNorm, rng.nextU32());
   const warmTower = options.warmStart?.tower;
@@ -180,5 +207,54 @@ export async function fitPncf(train: Interactions, config: PncfConfig, options: 
       history: result.history,
     },
     warmStarted: { embeddings: previous !== undefined, tower: towerWarmStarted },
+  };
+}
+
+/** Step 3 of PNCF+: the history model over the pre-trained tables (or continued from options.warmStart.history). */
+function fitHistory(
+  train: Interactions,
+  config: PncfConfig,
+  options: PncfFitOptions,
+  rng: Random,
+  tables: { userVectors: Float32Array; itemVectors: Float32Array; itemContext: Float32Array },
+  pretrain: { seconds: { bags: number; pretrain: number }; pairs: number; warmStarted: boolean },
+  pretrained: PretrainedEmbeddings | undefined,
+  started: number,
+): PncfFit {
+  const dim = config.userWord2Vec.dim;
+  let start = initHistoryModel(
+    { userVectors: tables.userVectors, itemInput: tables.itemVectors, itemOutput: tables.itemContext, dim },
+    train.byUser.rows,
+    train.byUser.cols,
+  );
+  const warm = options.warmStart?.history;
+  const historyWarmStarted = warm !== undefined && warm.model.dim === dim;
+  if (historyWarmStarted) start = warmStartHistoryModel(warm.model, warm.userIds, warm.itemIds, start, train);
+  const epochs = config.history.epochs;
+  const scorerStarted = performance.now();
+  const result = trainHistoryModel(train, start, config.history, rng.nextU32(), (r) =>
+    options.onProgress?.((r.epoch + 1) / epochs, `epoch ${r.epoch + 1} loss ${r.loss.toFixed(4)}`),
+  );
+  const { seconds } = pretrain;
+  return {
+    model: result.model,
+    ...(pretrained ? { pretrained } : {}),
+    report: {
+      seconds: {
+        ...seconds,
+        tower: (performance.now() - scorerStarted) / 1000,
+        total: (performance.now() - started) / 1000,
+      },
+      pretrainPairsPerSecond: seconds.pretrain > 0 ? pretrain.pairs / seconds.pretrain : 0,
+      towerSamplesPerSecond: result.usersPerSecond,
+      bestEpoch: result.history.length - 1,
+      history: result.history.map((r) => ({
+        epoch: r.epoch,
+        loss: r.loss,
+        samples: train.byUser.rows,
+        seconds: r.seconds,
+      })),
+    },
+    warmStarted: { embeddings: pretrain.warmStarted, tower: false, history: historyWarmStarted },
   };
 }

@@ -1,9 +1,12 @@
-import { type Csr, topK } from '@pncf/data';
+import type { Csr } from '@pncf/data';
 import * as tf from '@tensorflow/tfjs';
+import { rankAll, rankCandidates, type VectorScorer } from './ranking.js';
 import { foldBatchNorm, type TowerWeights } from './tower-weights.js';
 
 /** A trained model: both embedding tables (rows = dense indices) and the tower. */
 export interface PncfModel {
+  /** Absent in models written before PNCF+ (all tower models). */
+  kind?: 'tower';
   numUsers: number;
   numItems: number;
   userVectors: Float32Array;
@@ -121,7 +124,7 @@ export function preparedTowerBuffers(p: PreparedTower): ArrayBuffer[] {
  *
  * `dispose()` releases every tfjs tensor; the full-ranking tensors are only created on first use.
  */
-export class TowerInference {
+export class TowerInference implements VectorScorer {
   readonly numUsers: number;
   readonly numItems: number;
   readonly dim: number;
@@ -135,7 +138,7 @@ export class TowerInference {
   /** Full ranking only: the user half of the first layer and the item half of every item, as tensors. */
   private firstLayer: { userKernel: tf.Tensor2D; itemPart: tf.Tensor2D } | undefined;
   /** Zeroed scratch of numItems, left zeroed (seen items in candidate mode). */
-  private readonly marks: Uint8Array;
+  readonly marks: Uint8Array;
 
   constructor(prepared: PreparedTower, options: InferenceOptions = {}) {
     this.prepared = prepared;
@@ -233,7 +236,7 @@ export class TowerInference {
 
   /** Best k items for each of `users` (model indices), full ranking, without the user's row of `seen`. */
   recommend(users: Uint32Array, k: number, seen?: ItemRows): TopK {
-    return this.rankAll(this.userVectors(users), k, seen, (row) => users[row]!);
+    return rankAll(this, this.userVectors(users), k, seen, (row) => users[row]!);
   }
 
   /**
@@ -243,8 +246,8 @@ export class TowerInference {
   recommendVectors(vectors: Float32Array, k: number, options: { seen?: ItemRows; candidates?: ItemRows } = {}): TopK {
     const { seen, candidates } = options;
     return candidates
-      ? this.rankCandidates(vectors, k, candidates, seen)
-      : this.rankAll(vectors, k, seen, (row) => row);
+      ? rankCandidates(this, vectors, k, candidates, seen)
+      : rankAll(this, vectors, k, seen, (row) => row);
   }
 
   dispose(): void {
@@ -259,79 +262,8 @@ export class TowerInference {
     this.firstLayer = undefined;
   }
 
-  /** Full ranking then top-K per row; `seenRow` maps a block row to its row of `seen`. */
-  private rankAll(
-    vectors: Float32Array,
-    k: number,
-    seen: ItemRows | undefined,
-    seenRow: (row: number) => number,
-  ): TopK {
-    const d = this.dim;
-    const m = this.numItems;
-    const rows = vectors.length / d;
-    const top = emptyTopK(rows, k);
-    const block = Math.min(rows, this.usersPerPass());
-    const scores = new Float32Array(block * m);
-    for (let start = 0; start < rows; start += block) {
-      const n = Math.min(block, rows - start);
-      this.scoreVectors(vectors.subarray(start * d, (start + n) * d), scores);
-      for (let b = 0; b < n; b++) {
-        const u = seenRow(start + b);
-        if (seen && u + 1 < seen.indptr.length) {
-          for (let p = seen.indptr[u]!; p < seen.indptr[u + 1]!; p++)
-            scores[b * m + seen.indices[p]!] = Number.NEGATIVE_INFINITY;
-        }
-        top.counts[start + b] = topK(scores, b * m, m, k, top.items, top.scores, (start + b) * k);
-      }
-    }
-    return top;
-  }
-
-  /** Candidate mode then top-K per row; ties go to the earlier candidate. */
-  private rankCandidates(vectors: Float32Array, k: number, candidates: ItemRows, seen: ItemRows | undefined): TopK {
-    const rows = vectors.length / this.dim;
-    const pairs = this.candidatePairs(rows, candidates, seen);
-    const scores = this.scorePairs(vectors, pairs.rows, pairs.items);
-    const top = emptyTopK(rows, k);
-    for (let r = 0; r < rows; r++) {
-      const start = pairs.indptr[r]!;
-      const found = topK(scores, start, pairs.indptr[r + 1]! - start, k, top.items, top.scores, r * k);
-      for (let j = 0; j < found; j++) top.items[r * k + j] = pairs.items[start + top.items[r * k + j]!]!;
-      top.counts[r] = found;
-    }
-    return top;
-  }
-
-  /** The (row, item) pairs of each row's candidates that are not in its seen items, row by row. */
-  private candidatePairs(
-    rows: number,
-    candidates: ItemRows,
-    seen: ItemRows | undefined,
-  ): { indptr: Uint32Array; rows: Uint32Array; items: Uint32Array } {
-    const total = candidates.indptr[rows]! - candidates.indptr[0]!;
-    const indptr = new Uint32Array(rows + 1);
-    const pairRows = new Uint32Array(total);
-    const pairItems = new Uint32Array(total);
-    const marks = this.marks;
-    let at = 0;
-    for (let r = 0; r < rows; r++) {
-      const s0 = seen ? seen.indptr[r]! : 0;
-      const s1 = seen ? seen.indptr[r + 1]! : 0;
-      for (let p = s0; p < s1; p++) marks[seen!.indices[p]!] = 1;
-      for (let p = candidates.indptr[r]!; p < candidates.indptr[r + 1]!; p++) {
-        const item = candidates.indices[p]!;
-        if (marks[item] === 1) continue;
-        pairRows[at] = r;
-        pairItems[at++] = item;
-      }
-      for (let p = s0; p < s1; p++) marks[seen!.indices[p]!] = 0;
-      indptr[r + 1] = at;
-    }
-    return { indptr, rows: pairRows.subarray(0, at), items: pairItems.subarray(0, at) };
-  }
-
   /** Users per full-ranking pass: every item per user, at most maxPairsPerPass pairs (at least one user). */
-  private usersPerPass(): number {
+  usersPerPass(): number {
     return Math.max(1, Math.floor(this.maxPairsPerPass / Math.max(1, this.numItems)));
   }
 
@@ -353,12 +285,8 @@ export class TowerInference {
   }
 }
 
-function emptyTopK(rows: number, k: number): TopK {
-  return { k, items: new Uint32Array(rows * k), scores: new Float32Array(rows * k), counts: new Uint32Array(rows) };
-}
-
 /** rows × inner times inner × outputs (row-major), plus an optional bias per output, in typed arrays. */
-function matMulRows(
+export function matMulRows(
   a: Float32Array,
   rows: number,
   inner: number,

@@ -1,12 +1,13 @@
-import type { Interactions } from '@pncf/data';
+import { type Interactions, selectRows } from '@pncf/data';
 import type { Recommender } from '@pncf/evaluation';
 import type { PncfConfig } from './config.js';
-import { fitPncf, type PncfFit, type PncfFitOptions, pncfUsesValidation } from './fit.js';
+import { fitPncf, isHistoryModel, type PncfFit, type PncfFitOptions, pncfUsesValidation } from './fit.js';
+import { HistoryInference } from './history-inference.js';
 import { type PncfModel, prepareTower, TowerInference } from './inference.js';
 import { ParallelScorer } from './parallel-scorer.js';
 
 export interface PncfRecommenderOptions {
-  /** Name in experiment results (default PNCF, or NPNCF when the config does not pre-train). */
+  /** Name in experiment results (default PNCF+ for the history scorer, else PNCF, or NPNCF without pre-training). */
   name?: string;
   /**
    * Threads that score (this one included): full ranking in evaluation is bound by matmul FLOPs on one
@@ -15,7 +16,7 @@ export interface PncfRecommenderOptions {
   scoringThreads?: number;
 }
 
-/** PNCF (or NPNCF with config.pretrain = false) as a harness Recommender. */
+/** PNCF, PNCF+ (config.scorer 'history') or NPNCF (config.pretrain false) as a harness Recommender. */
 export class PncfRecommender implements Recommender<PncfFit> {
   readonly name: string;
   /** Early stopping needs the harness to hold out a validation part of train. */
@@ -25,12 +26,14 @@ export class PncfRecommender implements Recommender<PncfFit> {
   private model?: PncfModel;
   private inference?: TowerInference;
   private parallel?: Promise<ParallelScorer>;
+  /** PNCF+: the history model and the train interactions it takes each user's history from. */
+  private history?: { inference: HistoryInference; train: Interactions };
 
   constructor(
     readonly config: PncfConfig,
     options: PncfRecommenderOptions = {},
   ) {
-    this.name = options.name ?? (config.pretrain ? 'PNCF' : 'NPNCF');
+    this.name = options.name ?? (config.scorer === 'history' ? 'PNCF+' : config.pretrain ? 'PNCF' : 'NPNCF');
     this.scoringThreads = options.scoringThreads ?? 1;
     this.usesValidation = pncfUsesValidation(config);
   }
@@ -42,11 +45,17 @@ export class PncfRecommender implements Recommender<PncfFit> {
   async fit(train: Interactions, options: PncfFitOptions = {}): Promise<PncfFit> {
     const fit = await fitPncf(train, this.config, options);
     this.disposeScorers();
-    this.model = fit.model;
+    if (isHistoryModel(fit.model)) this.history = { inference: new HistoryInference(fit.model), train };
+    else this.model = fit.model;
     return fit;
   }
 
   scoreUsers(users: Uint32Array, out: Float32Array): void | Promise<void> {
+    if (this.history) {
+      const { inference, train } = this.history;
+      inference.scoreVectors(inference.userVectors(users, selectRows(train.byUser, users)), out);
+      return;
+    }
     if (!this.model) throw new Error(`${this.name}: scoreUsers before fit`);
     if (this.scoringThreads <= 1) {
       this.inference ??= TowerInference.fromModel(this.model);
@@ -63,6 +72,9 @@ export class PncfRecommender implements Recommender<PncfFit> {
   }
 
   private disposeScorers(): void {
+    this.model = undefined;
+    this.history?.inference.dispose();
+    this.history = undefined;
     this.inference?.dispose();
     this.inference = undefined;
     // Worker threads end asynchronously; nothing waits on them.

@@ -1,6 +1,6 @@
 import { type Interactions, indexOfIds, mapIds } from '@pncf/data';
 import { coldStartUserVector, itemUserCentroids } from './cold-start.js';
-import type { PncfModel } from './inference.js';
+import type { ItemRows, PncfModel } from './inference.js';
 
 export interface RemappedModel {
   /** The model's tables re-indexed to the target id space; unknown items get zero vectors. */
@@ -71,4 +71,27 @@ export function remapModel(
     knownUsers,
     coldUsers,
   };
+}
+
+/**
+ * Each user's items in `data` as item indices of a model with items `modelItemIds`, with their counts; items the
+ * model does not know are left out (a history model's histories on a newer snapshot).
+ */
+export function historiesInModelSpace(data: Interactions, modelItemIds: string[]): ItemRows & { counts: Uint32Array } {
+  const modelItem = mapIds(data.itemIds, modelItemIds);
+  const { indptr, indices, counts, rows } = data.byUser;
+  const outIndptr = new Uint32Array(rows + 1);
+  const outIndices = new Uint32Array(indices.length);
+  const outCounts = new Uint32Array(indices.length);
+  let at = 0;
+  for (let u = 0; u < rows; u++) {
+    for (let p = indptr[u]!; p < indptr[u + 1]!; p++) {
+      const j = modelItem[indices[p]!]!;
+      if (j < 0) continue;
+      outIndices[at] = j;
+      outCounts[at++] = counts[p]!;
+    }
+    outIndptr[u + 1] = at;
+  }
+  return { indptr: outIndptr, indices: outIndices.subarray(0, at), counts: outCounts.subarray(0, at) };
 }

@@ -17,7 +17,7 @@ import { initTower } from '../src/tower-weights.js';
 
 describe('PNCF config: one precedence order, defaults → preset → overrides', () => {
   it('builds every preset through the schema', () => {
-    expect(PRESET_NAMES).toEqual(['default', 'reference', 'npncf']);
+    expect(PRESET_NAMES).toEqual(['default', 'reference', 'npncf', 'paper', 'plus']);
     for (const name of PRESET_NAMES) expect(parsePncfConfig(presets[name], name)).toEqual(presets[name]);
     expect(resolvePncfConfig()).toEqual(PNCF_DEFAULTS);
     expect(defaultPreset).toEqual(PNCF_DEFAULTS);

@@ -1,5 +1,5 @@
 import { recommenderContract } from '../../evaluation/test/support/recommender-contract.js';
-import { defaultPreset, type PncfConfig } from '../src/config.js';
+import { defaultPreset, HISTORY_DEFAULTS, type PncfConfig } from '../src/config.js';
 import { PncfRecommender } from '../src/pncf.js';
 
 /** Small enough for a fit in about a second; one word2vec thread, so a seeded fit is reproducible. */
@@ -13,3 +13,7 @@ const tiny: PncfConfig = {
 recommenderContract('PNCF', () => new PncfRecommender(tiny));
 recommenderContract('NPNCF', () => new PncfRecommender({ ...tiny, pretrain: false }));
 recommenderContract('PNCF scoring on 2 threads', () => new PncfRecommender(tiny, { scoringThreads: 2 }));
+recommenderContract(
+  'PNCF+',
+  () => new PncfRecommender({ ...tiny, scorer: 'history', history: { ...HISTORY_DEFAULTS, epochs: 3, batchSize: 16 } }),
+);

@@ -2,10 +2,17 @@ import { type Interactions, splitPerUser } from '@pncf/data';
 import { evaluateModel, runExperiment, testUsers } from '@pncf/evaluation';
 import { describe, expect, it } from 'vitest';
 import { defaultPreset, type PncfConfig } from '../src/config.js';
-import { fitPncf, type PncfFit, type PncfFitOptions } from '../src/fit.js';
+import { fitPncf, isHistoryModel, type PncfFit, type PncfFitOptions, type TrainedModel } from '../src/fit.js';
+import type { PncfModel } from '../src/inference.js';
 import { PncfRecommender } from '../src/pncf.js';
 import { validationRecall } from '../src/train-tower.js';
 import { clusteredData, groupOfItem } from './fixtures.js';
+
+/** The tower model of a tower config's fit. */
+function towerModel(model: TrainedModel): PncfModel {
+  if (isHistoryModel(model)) throw new Error('expected a tower model');
+  return model;
+}
 
 const small: PncfConfig = {
   ...defaultPreset,
@@ -90,7 +97,7 @@ describe('PNCF recommender', () => {
     shifted.byItem = { ...train.byItem, cols: train.byItem.cols + 1, indices: train.byItem.indices.map((u) => u + 1) };
     const warm = await fitPncf(shifted, config, {
       seed: 2,
-      warmStart: { embeddings: first, tower: earlier.model.tower },
+      warmStart: { embeddings: first, tower: towerModel(earlier.model).tower },
     });
     expect(warm.warmStarted).toEqual({ embeddings: true, tower: true });
     const second = warm.pretrained!;
@@ -115,7 +122,7 @@ describe('PNCF recommender', () => {
       { ...config, tower: { ...config.tower, hidden: [16] } },
       {
         seed: 2,
-        warmStart: { embeddings: first, tower: earlier.model.tower },
+        warmStart: { embeddings: first, tower: towerModel(earlier.model).tower },
       },
     );
     expect(otherShape.warmStarted).toEqual({ embeddings: true, tower: false });
@@ -146,7 +153,7 @@ describe('PNCF recommender', () => {
     expect(withValidation.report.bestEpoch).toBe(2);
     // It is ignored: the same fit as without it, i.e. the last epoch's tower.
     const without = await fitPncf(data, config, { seed: 4 });
-    expect(withValidation.model.tower.outKernel).toEqual(without.model.tower.outKernel);
+    expect(towerModel(withValidation.model).tower.outKernel).toEqual(towerModel(without.model).tower.outKernel);
     expect(withValidation.model.userVectors).toEqual(without.model.userVectors);
   });
 
@@ -182,7 +189,7 @@ describe('PNCF recommender', () => {
     // K = 1 < |validation items| = 2 per user: standard recall divides by 2, not by min(K, 2).
     for (const k of [1, 5]) {
       const harness = await evaluateModel(model, train, test, { ks: [k] });
-      expect(validationRecall(fit.model, train, test, k, users)).toBe(harness.metrics.recall[0]);
+      expect(validationRecall(towerModel(fit.model), train, test, k, users)).toBe(harness.metrics.recall[0]);
     }
     model.dispose();
   });
@@ -203,7 +210,7 @@ describe('PNCF recommender', () => {
     const config = { ...small, tower: { ...small.tower, dropout: 0, epochs: 2, patience: 0 } };
     const a = await fitPncf(train, config, { seed: 5 });
     const b = await fitPncf(train, config, { seed: 5 });
-    expect(a.model.itemVectors).toEqual(b.model.itemVectors);
-    expect(a.model.tower.layers[0]!.kernel).toEqual(b.model.tower.layers[0]!.kernel);
+    expect(towerModel(a.model).itemVectors).toEqual(towerModel(b.model).itemVectors);
+    expect(towerModel(a.model).tower.layers[0]!.kernel).toEqual(towerModel(b.model).tower.layers[0]!.kernel);
   });
 });

@@ -32,7 +32,7 @@ export const scorerConfigSchema = z.object({
     .min(0)
     .default(100)
     .describe(
-      'Candidates per user by affinity of the user vector to item centroids (with the popular ones, the only items the tower scores)',
+      'Candidates per user by affinity of the user vector to item centroids (with the popular ones, the only items the tower scores; a history model ranks every item)',
     ),
   CANDIDATES_POPULAR: z.coerce
     .number()
@@ -40,7 +40,10 @@ export const scorerConfigSchema = z.object({
     .min(0)
     .default(400)
     .describe('Most popular unseen items added to each user’s candidates (see bench/results/score.json for the sweep)'),
-  FULL_RANKING: env.flag(false, 'Score every item with the tower instead of the candidates (exact, much slower)'),
+  FULL_RANKING: env.flag(
+    false,
+    'Score every item with the tower instead of the candidates (exact, much slower); a history model (PNCF+) always ranks every item',
+  ),
   BLOCK_USERS: env.positiveInt(
     16,
     'Users scored in one batched pass and published in one Kafka send (a pass blocks the event loop: smaller keeps API latency low during a refresh)',

@@ -116,6 +116,7 @@ export class ModelHolder {
       logger.info(
         {
           version,
+          kind: model.kind,
           previous: previous?.version ?? null,
           reason,
           seconds: Number(seconds.toFixed(3)),

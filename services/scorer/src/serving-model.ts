@@ -1,10 +1,16 @@
-import { type Interactions, indexOfIds, mapIds } from '@pncf/data';
+import { type Interactions, indexOfIds, mapIds, selectRows } from '@pncf/data';
 import type { RecommendationSource } from '@pncf/events';
 import {
   coldStartUserVector,
+  HistoryInference,
+  type HistoryModel,
   type ItemRows,
+  isHistoryModel,
   itemUserCentroids,
   type ModelArtifact,
+  type ModelKind,
+  NO_USER,
+  type PncfModel,
   type PreparedTower,
   preparedTowerBuffers,
   prepareTower,
@@ -14,6 +20,7 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { popularityOrder, selectCandidates } from './candidates.js';
 
+/** How a tower model picks the items it scores (a history model ranks every item: see ServingModel). */
 export interface CandidateSettings {
   /** Items of highest affinity to the user's vector scored by the tower (0: no candidate generation). */
   nearest: number;
@@ -69,32 +76,49 @@ interface UserBlock {
   rows: number;
   /** The request of each row. */
   requestOf: Uint32Array;
+  /** The seen items of each row (model item indices): never recommended. */
+  seen: ItemRows;
   /** Per request: where its vector came from; "popular" (no vector, some items) and undefined (nothing) have no row. */
   sources: (RecommendationSource | undefined)[];
 }
 
 /**
  * The model version the scorer service serves: a user id and their history in, Top-K item ids out. It maps
- * ids to the model's indices, picks each user's vector (trained or cold start), generates candidates, and
- * leaves the tower to @pncf/pncf's TowerInference (candidate mode: the same folded weights and precomputed
- * first layer the evaluation harness ranks with), falling back to popularity when no vector can be built.
+ * ids to the model's indices, picks each user's vector, ranks, and falls back to popularity when no vector can
+ * be built. Two kinds of model (the artifact's kind), each with its own way of ranking:
  *
- * Candidate generation: users and items live in different word2vec spaces, so the user's vector cannot be
- * compared with item vectors. Each item instead gets the count^0.75-weighted centroid of the vectors of its
- * users (cold-start.ts); the affinity of a user to an item is the dot product of the user's vector with that
- * centroid, a 32-d product per item. The tower (about 17k FLOPs per pair with the default 128-64 preset, 80k
- * with the reference one) then runs only on the `nearest` best of those plus `popular` popular items.
- * `fullRanking` ranks every item instead (TowerInference's full ranking, as the harness does).
+ * A tower (PNCF): the user's trained vector, or a cold-start vector from their items; candidates are generated,
+ * and @pncf/pncf's TowerInference scores them (candidate mode: the same folded weights and precomputed first
+ * layer the evaluation harness ranks with).
  *
- * Cold start: a user the model has no vector for, but with items, gets the weighted mean of the centroids of
- * their items (coldStartUserVector), i.e. a point among the users who share their items; a user whose items
- * have no centroid either gets the most popular unseen items (source "popular").
+ *   Candidate generation: users and items live in different word2vec spaces, so the user's vector cannot be
+ *   compared with item vectors. Each item instead gets the count^0.75-weighted centroid of the vectors of its
+ *   users (cold-start.ts); the affinity of a user to an item is the dot product of the user's vector with that
+ *   centroid, a 32-d product per item. The tower (about 17k FLOPs per pair with the default 128-64 preset, 80k
+ *   with the reference one) then runs only on the `nearest` best of those plus `popular` popular items.
+ *   `fullRanking` ranks every item instead (TowerInference's full ranking, as the harness does).
+ *
+ *   Cold start: a user the model has no vector for, but with items, gets the weighted mean of the centroids of
+ *   their items (coldStartUserVector), i.e. a point among the users who share their items; a user whose items
+ *   have no centroid either gets the most popular unseen items (source "popular").
+ *
+ * A history model (PNCF+, @pncf/pncf's HistoryModel): the user's vector is built from the request's history
+ * (the pooled input vectors of its items the model knows, weighed by the request's counts when the model's pool
+ * weighs counts, through a kernel) plus, when the model was trained on the user, their own vector
+ * (HistoryInference.userVectors). A user the model does not know but with known items is
+ * served from the history alone (source "cold-start", no separate rule); one with no known item gets the
+ * popular items. The score of an item is one dot product of that vector with the item's output vector, plus
+ * its bias (64-d with the `plus` preset): scoring every item costs what the tower's candidate generation alone
+ * costs, so a history model always ranks every unseen item (exact: one matmul per block, the Top-K the offline
+ * HistoryInference ranks) and the candidate settings (`nearest`, `popular`, `fullRanking`) do not apply to it.
  *
  * Immutable after construction; tfjs tensors are released by dispose().
  */
 export class ServingModel {
   readonly version: string;
   readonly createdAt: string;
+  /** The artifact's kind: the paper's tower, or PNCF+'s history model. */
+  readonly kind: ModelKind;
   readonly numUsers: number;
   readonly numItems: number;
   readonly dim: number;
@@ -102,13 +126,9 @@ export class ServingModel {
   private readonly userIndex: Map<string, number>;
   private readonly itemIndex: Map<string, number>;
   private readonly itemIds: string[];
-  private readonly userVectors: Float32Array;
-  private readonly centroids: Float32Array;
   private readonly popularOrder: Uint32Array;
   private readonly popularScore: Float32Array;
-  /** Centroids transposed (dim × items), for the affinity matmul. */
-  private readonly centroidsT: tf.Tensor2D;
-  private readonly tower: TowerInference;
+  private readonly ranker: Ranker;
   /** Zeroed scratch of numItems, left zeroed. */
   private readonly marks: Uint8Array;
   private disposed = false;
@@ -117,20 +137,21 @@ export class ServingModel {
     const p = 'artifact' in source ? prepareModel(source) : source;
     this.version = p.version;
     this.createdAt = p.createdAt;
+    this.kind = p.kind;
     this.numUsers = p.userIds.length;
     this.numItems = p.itemIds.length;
-    this.dim = p.tower.dim;
     this.candidates = p.candidates;
     this.userIndex = indexOfIds(p.userIds);
     this.itemIndex = indexOfIds(p.itemIds);
     this.itemIds = p.itemIds;
-    this.userVectors = p.tower.userVectors;
-    this.centroids = p.centroids;
     this.popularOrder = p.popularOrder;
     this.popularScore = p.popularScore;
     this.marks = new Uint8Array(this.numItems);
-    this.centroidsT = tf.tidy(() => tf.transpose(tf.tensor2d(p.centroids, [this.numItems, this.dim])));
-    this.tower = new TowerInference(p.tower);
+    this.ranker =
+      p.kind === 'history'
+        ? new HistoryRanker(p, this.userIndex)
+        : new TowerRanker(p, this.userIndex, this.popularOrder, this.marks);
+    this.dim = this.ranker.dim;
   }
 
   /** Whether the model has a trained vector for the user. */
@@ -144,24 +165,22 @@ export class ServingModel {
   }
 
   /**
-   * Top-k for a block of users in one batched pass: one affinity matmul for the block, candidate selection
-   * per user in typed arrays, one tower pass over all (user, candidate) pairs. Returns the number of
-   * (user, item) pairs the tower ranked in `scored`.
+   * Top-k for a block of users in one batched pass. A tower: one affinity matmul for the block, candidate
+   * selection per user in typed arrays, one tower pass over all (user, candidate) pairs; a history model: one
+   * matmul of the block's vectors with every item. Returns the number of (user, item) pairs ranked in `scored`.
    */
   recommend(requests: readonly RecommendRequest[], k: number): { results: RecommendResult[]; scored: number } {
     if (this.disposed) throw new Error(`model ${this.version} was disposed`);
     const seen = this.seenItems(requests);
-    const block = this.userBlock(requests, seen);
+    const block = this.ranker.userBlock(requests, seen);
     const results: RecommendResult[] = new Array(requests.length);
     let scored = 0;
     if (block.rows > 0) {
-      const blockSeen = rowsOf(seen, block.requestOf);
-      const candidates = this.candidateLists(block, blockSeen);
-      scored = candidates ? candidates.indptr[block.rows]! : block.rows * this.numItems - blockSeen.indptr[block.rows]!;
-      const top = this.tower.recommendVectors(block.vectors, k, { seen: blockSeen, candidates });
+      const ranked = this.ranker.rank(block, k);
+      scored = ranked.scored;
       for (let row = 0; row < block.rows; row++) {
         const r = block.requestOf[row]!;
-        results[r] = { items: this.scoredItems(top, row), source: block.sources[r] };
+        results[r] = { items: this.scoredItems(ranked.top, row), source: block.sources[r] };
       }
     }
     for (let r = 0; r < requests.length; r++) {
@@ -182,8 +201,7 @@ export class ServingModel {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.centroidsT.dispose();
-    this.tower.dispose();
+    this.ranker.dispose();
   }
 
   /** Each request's history as model item indices; items the model does not know cannot be recommended anyway. */
@@ -204,8 +222,71 @@ export class ServingModel {
     return { indptr, indices: Uint32Array.from(indices), counts: Uint32Array.from(counts) };
   }
 
+  /** Row `row` of a Top-K as item ids with their scores. */
+  private scoredItems(top: TopK, row: number): ScoredItem[] {
+    const at = row * top.k;
+    const items: ScoredItem[] = new Array(top.counts[row]!);
+    for (let j = 0; j < items.length; j++) {
+      items[j] = { item: this.itemIds[top.items[at + j]!]!, score: top.scores[at + j]! };
+    }
+    return items;
+  }
+
+  /** The fallback without a vector: the k most popular items not in `seen`, scored relative to the most popular. */
+  private popularUnseen(seen: Uint32Array, k: number): ScoredItem[] {
+    for (const item of seen) this.marks[item] = 1;
+    const items: ScoredItem[] = [];
+    for (let p = 0; p < this.popularOrder.length && items.length < k; p++) {
+      const item = this.popularOrder[p]!;
+      if (this.marks[item] === 0) items.push({ item: this.itemIds[item]!, score: this.popularScore[item]! });
+    }
+    for (const item of seen) this.marks[item] = 0;
+    return items;
+  }
+}
+
+/** What differs between the kinds of model: how a block of requests gets its vectors, and how they are ranked. */
+interface Ranker {
+  readonly dim: number;
+  /** Each request's vector (trained, or from its items), or none; `seen` holds every request's known items. */
+  userBlock(requests: readonly RecommendRequest[], seen: SeenItems): UserBlock;
+  /** Top-k of each row of the block without its seen items, and how many (user, item) pairs were scored. */
+  rank(block: UserBlock, k: number): { top: TopK; scored: number };
+  dispose(): void;
+}
+
+/** How many (row, item) pairs `rows` rows of seen items hold. */
+const pairsOf = (seen: ItemRows, rows: number): number => seen.indptr[rows]! - seen.indptr[0]!;
+
+/** The tower: trained or cold-start vectors, candidate generation, the tower on the candidates (see ServingModel). */
+class TowerRanker implements Ranker {
+  readonly dim: number;
+  private readonly numItems: number;
+  private readonly candidates: CandidateSettings;
+  private readonly userVectors: Float32Array;
+  private readonly centroids: Float32Array;
+  /** Centroids transposed (dim × items), for the affinity matmul. */
+  private readonly centroidsT: tf.Tensor2D;
+  private readonly tower: TowerInference;
+
+  constructor(
+    p: PreparedTowerModel,
+    private readonly userIndex: Map<string, number>,
+    private readonly popularOrder: Uint32Array,
+    /** The ServingModel's zeroed scratch of numItems, left zeroed. */
+    private readonly marks: Uint8Array,
+  ) {
+    this.dim = p.tower.dim;
+    this.numItems = p.itemIds.length;
+    this.candidates = p.candidates;
+    this.userVectors = p.tower.userVectors;
+    this.centroids = p.centroids;
+    this.centroidsT = tf.tidy(() => tf.transpose(tf.tensor2d(p.centroids, [this.numItems, this.dim])));
+    this.tower = new TowerInference(p.tower);
+  }
+
   /** Each request's vector: the trained one, else a cold-start vector from its seen items, else none. */
-  private userBlock(requests: readonly RecommendRequest[], seen: SeenItems): UserBlock {
+  userBlock(requests: readonly RecommendRequest[], seen: SeenItems): UserBlock {
     const d = this.dim;
     const n = requests.length;
     const sources: (RecommendationSource | undefined)[] = new Array(n);
@@ -237,7 +318,26 @@ export class ServingModel {
       }
       requestOf[rows++] = r;
     }
-    return { vectors: vectors.subarray(0, rows * d), rows, requestOf: requestOf.subarray(0, rows), sources };
+    const blockRequests = requestOf.subarray(0, rows);
+    return {
+      vectors: vectors.subarray(0, rows * d),
+      rows,
+      requestOf: blockRequests,
+      sources,
+      seen: selectRows(seen, blockRequests),
+    };
+  }
+
+  rank(block: UserBlock, k: number): { top: TopK; scored: number } {
+    const { seen } = block;
+    const candidates = this.candidateLists(block, seen);
+    const scored = candidates ? candidates.indptr[block.rows]! : block.rows * this.numItems - pairsOf(seen, block.rows);
+    return { top: this.tower.recommendVectors(block.vectors, k, { seen, candidates }), scored };
+  }
+
+  dispose(): void {
+    this.centroidsT.dispose();
+    this.tower.dispose();
   }
 
   /**
@@ -280,65 +380,104 @@ export class ServingModel {
     product.dispose();
     return affinity;
   }
-
-  /** Row `row` of a Top-K as item ids with their scores. */
-  private scoredItems(top: TopK, row: number): ScoredItem[] {
-    const at = row * top.k;
-    const items: ScoredItem[] = new Array(top.counts[row]!);
-    for (let j = 0; j < items.length; j++) {
-      items[j] = { item: this.itemIds[top.items[at + j]!]!, score: top.scores[at + j]! };
-    }
-    return items;
-  }
-
-  /** The fallback without a vector: the k most popular items not in `seen`, scored relative to the most popular. */
-  private popularUnseen(seen: Uint32Array, k: number): ScoredItem[] {
-    for (const item of seen) this.marks[item] = 1;
-    const items: ScoredItem[] = [];
-    for (let p = 0; p < this.popularOrder.length && items.length < k; p++) {
-      const item = this.popularOrder[p]!;
-      if (this.marks[item] === 0) items.push({ item: this.itemIds[item]!, score: this.popularScore[item]! });
-    }
-    for (const item of seen) this.marks[item] = 0;
-    return items;
-  }
 }
 
-/** The given rows of `lists`, in that order, as lists of their own. */
-function rowsOf(lists: ItemRows, which: Uint32Array): ItemRows {
-  const indptr = new Uint32Array(which.length + 1);
-  for (let j = 0; j < which.length; j++) {
-    const r = which[j]!;
-    indptr[j + 1] = indptr[j]! + lists.indptr[r + 1]! - lists.indptr[r]!;
+/** PNCF+'s history model: vectors from the request's history (and the user's own vector), every item ranked. */
+class HistoryRanker implements Ranker {
+  readonly dim: number;
+  private readonly inference: HistoryInference;
+
+  constructor(
+    p: PreparedHistoryModel,
+    private readonly userIndex: Map<string, number>,
+  ) {
+    this.dim = p.history.dim;
+    this.inference = new HistoryInference(p.history);
   }
-  const indices = new Uint32Array(indptr[which.length]!);
-  for (let j = 0; j < which.length; j++) {
-    const r = which[j]!;
-    indices.set(lists.indices.subarray(lists.indptr[r]!, lists.indptr[r + 1]!), indptr[j]!);
+
+  /**
+   * A row for each request the model knows (its own vector plus its history: "model") or with at least one item
+   * the model knows (the history alone: "cold-start"); the others get none ("popular" with items, else nothing).
+   */
+  userBlock(requests: readonly RecommendRequest[], seen: SeenItems): UserBlock {
+    const n = requests.length;
+    const sources: (RecommendationSource | undefined)[] = new Array(n);
+    const requestOf = new Uint32Array(n);
+    const users = new Int32Array(n);
+    let rows = 0;
+    for (let r = 0; r < n; r++) {
+      const request = requests[r]!;
+      const u = this.userIndex.get(request.user);
+      if (u !== undefined) {
+        users[rows] = u;
+        sources[r] = 'model';
+      } else if (seen.indptr[r + 1]! > seen.indptr[r]!) {
+        users[rows] = NO_USER;
+        sources[r] = 'cold-start';
+      } else {
+        sources[r] = request.history.items.length > 0 ? 'popular' : undefined;
+        continue;
+      }
+      requestOf[rows++] = r;
+    }
+    const blockRequests = requestOf.subarray(0, rows);
+    // With the counts: the model may weigh its pool by them.
+    const blockSeen = selectRows(seen, blockRequests);
+    return {
+      vectors: this.inference.userVectors(users.subarray(0, rows), blockSeen),
+      rows,
+      requestOf: blockRequests,
+      sources,
+      seen: blockSeen,
+    };
   }
-  return { indptr, indices };
+
+  rank(block: UserBlock, k: number): { top: TopK; scored: number } {
+    const { seen } = block;
+    const top = this.inference.recommendVectors(block.vectors, k, { seen });
+    return { top, scored: block.rows * this.inference.numItems - pairsOf(seen, block.rows) };
+  }
+
+  dispose(): void {
+    this.inference.dispose();
+  }
 }
 
 /**
  * Everything a ServingModel holds, as plain arrays: what prepareModel computes (the expensive part of a load),
- * so it can run off the main thread and be transferred (see load-worker.ts).
+ * so it can run off the main thread and be transferred (see load-worker.ts). One kind per kind of model.
  */
-export interface PreparedModel {
+export type PreparedModel = PreparedTowerModel | PreparedHistoryModel;
+
+interface PreparedCommon {
   version: string;
   createdAt: string;
   candidates: CandidateSettings;
   userIds: string[];
   itemIds: string[];
-  /** The tower ready for inference, with the user vectors (@pncf/pncf prepareTower). */
-  tower: PreparedTower;
-  /** Per item, the count^0.75-weighted centroid of its users' vectors (items × dim). */
-  centroids: Float32Array;
   popularOrder: Uint32Array;
   /** Popularity relative to the most popular item. */
   popularScore: Float32Array;
 }
 
-/** The pure, expensive part of loading: centroids and popularity from the store snapshot, the prepared tower. */
+export interface PreparedTowerModel extends PreparedCommon {
+  kind: 'tower';
+  /** The tower ready for inference, with the user vectors (@pncf/pncf prepareTower). */
+  tower: PreparedTower;
+  /** Per item, the count^0.75-weighted centroid of its users' vectors (items × dim). */
+  centroids: Float32Array;
+}
+
+export interface PreparedHistoryModel extends PreparedCommon {
+  kind: 'history';
+  /** The history model's arrays as the artifact holds them (nothing to precompute). */
+  history: HistoryModel;
+}
+
+/**
+ * The pure, expensive part of loading: popularity from the store snapshot, and for a tower the centroids and the
+ * prepared tower.
+ */
 export function prepareModel(source: ServingModelSource): PreparedModel {
   const { artifact, data } = source;
   // Snapshot item index → model item index (-1: the model does not know it), for centroids and popularity.
@@ -346,33 +485,44 @@ export function prepareModel(source: ServingModelSource): PreparedModel {
   const popularity = itemPopularity(artifact, data, modelItem);
   const popularOrder = popularityOrder(popularity, Math.max(POPULAR_KEPT, 2 * source.candidates.popular));
   const top = popularOrder.length > 0 ? popularity[popularOrder[0]!]! : 1;
-  return {
+  const common: PreparedCommon = {
     version: source.version,
     createdAt: source.createdAt,
     candidates: source.candidates,
     userIds: artifact.userIds,
     itemIds: artifact.itemIds,
-    tower: prepareTower(artifact.model),
-    centroids: itemCentroids(artifact, data, modelItem),
     popularOrder,
     popularScore: Float32Array.from(popularity, (count) => count / top),
+  };
+  const { model } = artifact;
+  if (isHistoryModel(model)) return { kind: 'history', ...common, history: model };
+  return {
+    kind: 'tower',
+    ...common,
+    tower: prepareTower(model),
+    centroids: itemCentroids(model, artifact.userIds, data, modelItem),
   };
 }
 
 /** The buffers of a prepared model, to transfer (not copy) it between threads. */
 export function preparedBuffers(p: PreparedModel): ArrayBuffer[] {
-  const buffers = [p.centroids, p.popularOrder, p.popularScore].map((a) => a.buffer as ArrayBuffer);
-  return [...new Set([...preparedTowerBuffers(p.tower), ...buffers])];
+  const arrays: ArrayBufferView[] = [p.popularOrder, p.popularScore];
+  if (p.kind === 'history') {
+    const h = p.history;
+    arrays.push(h.itemInput, h.historyKernel, h.userVectors, h.userKernel, h.itemOutput, h.itemBias);
+    return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
+  }
+  arrays.push(p.centroids);
+  return [...new Set([...preparedTowerBuffers(p.tower), ...arrays.map((a) => a.buffer as ArrayBuffer)])];
 }
 
 /**
  * Per model item, the count^0.75-weighted centroid of its users' vectors, from the store's snapshot (fresher
  * than the training data) mapped by id; zeros for items the snapshot lacks.
  */
-function itemCentroids(artifact: ModelArtifact, data: Interactions, modelItem: Int32Array): Float32Array {
-  const { model } = artifact;
+function itemCentroids(model: PncfModel, userIds: string[], data: Interactions, modelItem: Int32Array): Float32Array {
   const d = model.tower.dim;
-  const storeCentroids = itemUserCentroids(model.userVectors, d, mapIds(data.userIds, artifact.userIds), data.byItem);
+  const storeCentroids = itemUserCentroids(model.userVectors, d, mapIds(data.userIds, userIds), data.byItem);
   const centroids = new Float32Array(model.numItems * d);
   for (let i = 0; i < modelItem.length; i++) {
     const m = modelItem[i]!;

@@ -1,5 +1,5 @@
 import { fromPairs, type Interactions, Random } from '@pncf/data';
-import { initTower, type ModelArtifact, presets } from '@pncf/pncf';
+import { type HistoryModel, initTower, type ModelArtifact, presets } from '@pncf/pncf';
 
 export const USERS = 60;
 export const ITEMS = 300;
@@ -32,4 +32,27 @@ export function fixture(): { artifact: ModelArtifact; data: Interactions } {
   items.push(3, 5, ITEMS);
   const data = fromPairs(userIds, itemIds, users, items);
   return { artifact, data };
+}
+
+/** The same ids and store snapshot as fixture(), with a random history model (PNCF+) of `dim` dimensions. */
+export function historyFixture(dim = DIM): { artifact: ModelArtifact; data: Interactions } {
+  const { artifact: tower, data } = fixture();
+  const rng = new Random(11);
+  const table = (rows: number, cols = dim) => Float32Array.from({ length: rows * cols }, () => rng.next() * 2 - 1);
+  const model: HistoryModel = {
+    kind: 'history',
+    numUsers: USERS,
+    numItems: ITEMS,
+    dim,
+    itemInput: table(ITEMS),
+    historyKernel: table(dim),
+    userVectors: table(USERS),
+    userKernel: table(dim),
+    itemOutput: table(ITEMS),
+    itemBias: table(ITEMS, 1),
+    // A pool weighted by counts, so a test sees whether the requests' counts reach it.
+    poolCountExponent: 0.75,
+    poolNormExponent: 0.5,
+  };
+  return { artifact: { ...tower, model, config: presets.plus, pretrained: undefined }, data };
 }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HistorySource } from '../src/history.js';
 import { scorerMetrics } from '../src/metrics.js';
 import { ModelHolder } from '../src/model-holder.js';
-import { fixture } from './fixture.js';
+import { fixture, historyFixture } from './fixture.js';
 
 interface LogLine {
   level: number;
@@ -43,9 +43,9 @@ describe('ModelHolder with the load worker (real store, registry and worker thre
   let history: HistorySource;
   const log = capturingLogger();
 
-  const publish = (mutate?: (staged: string) => void) => {
+  const publish = (mutate?: (staged: string) => void, model = artifact) => {
     const staged = modelRegistry.createStaging();
-    saveArtifact(staged, artifact);
+    saveArtifact(staged, model);
     mutate?.(staged);
     return modelRegistry.publish(staged, {}).version;
   };
@@ -146,6 +146,21 @@ describe('ModelHolder with the load worker (real store, registry and worker thre
     expect(refusal()).toMatchObject({ version: unreadable });
     expect(refusal()?.err).toMatchObject({ type: 'ModelArtifactError', code: ModelArtifactError.code });
     expect(refusal()?.err?.message).toMatch(new RegExp(`^model ${unreadable}: `));
+  });
+
+  it('loads a history model (PNCF+) in the worker and swaps it in, and a tower after it', async () => {
+    const history = historyFixture().artifact;
+    const version = publish(undefined, history);
+    await holder.check('test');
+    expect(holder.current?.version).toBe(version);
+    expect(holder.current?.kind).toBe('history');
+    const [result] = holder.current!.recommend([{ user: 'u1', history: { items: ['i1'], counts: [1] } }], 5).results;
+    expect(result).toMatchObject({ source: 'model' });
+    expect(result!.items).toHaveLength(5);
+    const tower = publish();
+    await holder.check('test');
+    expect(holder.current?.version).toBe(tower);
+    expect(holder.current?.kind).toBe('tower');
   });
 
   it('ArtifactIntegrityError is a ModelArtifactError for callers in this thread too', () => {

@@ -1,12 +1,12 @@
 import { fromPairs } from '@pncf/data';
 import { tfRuntime } from '@pncf/evaluation';
-import { TowerInference } from '@pncf/pncf';
+import { HistoryInference, type HistoryModel, NO_USER, type PncfModel, TowerInference } from '@pncf/pncf';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { popularityOrder, selectCandidates } from '../src/candidates.js';
 import { historyOfRow } from '../src/history.js';
-import { ServingModel } from '../src/serving-model.js';
-import { fixture, ITEMS, USERS } from './fixture.js';
+import { type PreparedModel, preparedBuffers, prepareModel, ServingModel } from '../src/serving-model.js';
+import { fixture, historyFixture, ITEMS, USERS } from './fixture.js';
 
 describe('selectCandidates', () => {
   it('takes the nearest unseen items, then popular ones not yet chosen, and leaves the marks clean', () => {
@@ -46,7 +46,7 @@ describe('ServingModel', () => {
   const historyOf = (u: number) => historyOfRow(data, u);
 
   it('full ranking gives the same Top-K as the offline inference (the harness ranking) with the seen items excluded', () => {
-    const reference = TowerInference.fromModel(artifact.model);
+    const reference = TowerInference.fromModel(artifact.model as PncfModel);
     const users = Uint32Array.from({ length: 10 }, (_, u) => u);
     // The store's history is the seen set; build the same CSR over the model's ids for the reference.
     const rows: number[] = [];
@@ -134,5 +134,131 @@ describe('ServingModel', () => {
     });
     model.dispose();
     expect(() => model.recommend([{ user: 'u1', history: historyOf(1) }], 3)).toThrow(/disposed/);
+  });
+});
+
+describe('ServingModel with a history model (PNCF+)', () => {
+  const { artifact, data } = historyFixture();
+  const model = artifact.model as HistoryModel;
+  const itemIndex = new Map(artifact.itemIds.map((id, i) => [id, i]));
+  const source = { version: 'v000003', createdAt: new Date().toISOString(), artifact, data };
+  let served: ServingModel;
+  let reference: HistoryInference;
+  beforeAll(async () => {
+    await tfRuntime();
+    // The service's default settings: candidates, no full ranking (they do not apply to a history model).
+    served = new ServingModel({ ...source, candidates: { nearest: 40, popular: 10 } });
+    reference = new HistoryInference(model);
+  });
+  afterAll(() => {
+    served.dispose();
+    reference.dispose();
+  });
+
+  const historyOf = (u: number) => historyOfRow(data, u);
+  /** The offline HistoryInference's Top-k for one user (model index or NO_USER) and their history's known items. */
+  const expected = (user: number, history: { items: string[]; counts: number[] }, k: number) => {
+    const known = history.items.flatMap((id, p) =>
+      itemIndex.has(id) ? [[itemIndex.get(id)!, history.counts[p]!]] : [],
+    );
+    const rows = {
+      indptr: Uint32Array.of(0, known.length),
+      indices: Uint32Array.from(known, ([item]) => item!),
+      counts: Uint32Array.from(known, ([, count]) => count!),
+    };
+    const top = reference.recommendVectors(reference.userVectors(Int32Array.of(user), rows), k, { seen: rows });
+    return {
+      items: [...top.items.subarray(0, top.counts[0]!)].map((i) => artifact.itemIds[i]!),
+      scores: [...top.scores.subarray(0, top.counts[0]!)],
+      seen: known.length,
+    };
+  };
+
+  it('a known user: their own vector plus their history, every unseen item ranked as the offline inference does', () => {
+    expect(served.kind).toBe('history');
+    expect(served.dim).toBe(model.dim);
+    const users = Array.from({ length: 12 }, (_, u) => u);
+    const { results, scored } = served.recommend(
+      users.map((u) => ({ user: `u${u}`, history: historyOf(u) })),
+      10,
+    );
+    // No candidate generation: every item but the user's own 6.
+    expect(scored).toBe(users.length * (ITEMS - 6));
+    users.forEach((u, b) => {
+      const want = expected(u, historyOf(u), 10);
+      const got = results[b]!;
+      expect(got.source).toBe('model');
+      expect(got.items.map((x) => x.item)).toEqual(want.items);
+      got.items.forEach((x, j) => {
+        expect(x.score).toBeCloseTo(want.scores[j]!, 5);
+      });
+      const seen = new Set(historyOf(u).items);
+      for (const { item } of got.items) expect(seen.has(item)).toBe(false);
+    });
+    // The request's history counts: the same user with a longer history, and with other counts, is ranked anew.
+    const longer = { items: [...historyOf(0).items, 'i1', 'i2', 'i4'], counts: [...historyOf(0).counts, 1, 1, 1] };
+    const [more] = served.recommend([{ user: 'u0', history: longer }], 10).results;
+    expect(more!.items.map((x) => x.item)).toEqual(expected(0, longer, 10).items);
+    expect(more!.items.map((x) => x.item)).not.toEqual(results[0]!.items.map((x) => x.item));
+    const heavier = { ...longer, counts: longer.counts.map((c, p) => (p === 0 ? 40 : c)) };
+    const [weighed] = served.recommend([{ user: 'u0', history: heavier }], 10).results;
+    const want = expected(0, heavier, 10);
+    expect(weighed!.items.map((x) => x.item)).toEqual(want.items);
+    expect(weighed!.items[0]!.score).toBeCloseTo(want.scores[0]!, 5);
+    expect(weighed!.items[0]!.score).not.toBeCloseTo(more!.items[0]!.score, 5);
+  });
+
+  it('a user the model does not know: served from the history alone ("cold-start"); unknown items only: popular', () => {
+    const [cold, popular, nobody] = served.recommend(
+      [
+        { user: 'new0', history: historyOf(USERS) },
+        { user: 'new1', history: { items: ['x0', 'x1'], counts: [1, 2] } },
+        { user: 'new2', history: { items: [], counts: [] } },
+      ],
+      5,
+    ).results;
+    // new0 has i3, i5 and x0 (unknown to the model): the vector of NO_USER with the history [i3, i5].
+    expect(cold!.source).toBe('cold-start');
+    const want = expected(NO_USER, historyOf(USERS), 5);
+    expect(want.seen).toBe(2);
+    expect(cold!.items.map((x) => x.item)).toEqual(want.items);
+    expect(cold!.items.map((x) => x.item)).not.toContain('i3');
+    expect(popular!.source).toBe('popular');
+    expect(popular!.items).toEqual(served.popular(5));
+    expect(popular!.items[0]!.score).toBe(1);
+    expect(nobody!.source).toBeUndefined();
+    expect(nobody!.items).toEqual([]);
+  });
+
+  it('survives the transfer between threads: a prepared model moved by postMessage serves the same lists', () => {
+    // A copy of the artifact of its own: transferring detaches the arrays the prepared model shares with it.
+    const prepared = prepareModel({
+      ...source,
+      artifact: historyFixture().artifact,
+      candidates: { nearest: 40, popular: 10 },
+    });
+    expect(prepared.kind).toBe('history');
+    const moved = structuredClone(prepared, { transfer: preparedBuffers(prepared) }) as PreparedModel;
+    // Transferred, not copied: the worker's arrays are detached.
+    expect(prepared.popularScore.length).toBe(0);
+    const other = new ServingModel(moved);
+    const requests = [0, 1, 2].map((u) => ({ user: `u${u}`, history: historyOf(u) }));
+    expect(other.recommend(requests, 10).results).toEqual(served.recommend(requests, 10).results);
+    other.dispose();
+  });
+
+  it('leaves no tfjs tensors behind per call, and none after dispose', () => {
+    const requests = Array.from({ length: 8 }, (_, u) => ({ user: `u${u}`, history: historyOf(u) }));
+    served.recommend(requests, 10);
+    const before = tf.memory().numTensors;
+    for (let r = 0; r < 5; r++) served.recommend(requests, 10);
+    served.recommend([{ user: 'new0', history: historyOf(USERS) }], 5);
+    expect(tf.memory().numTensors).toBe(before);
+    const model = new ServingModel({ ...source, candidates: { nearest: 5, popular: 5 } });
+    const empty = tf.memory().numTensors;
+    model.recommend(requests, 10);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(empty);
+    expect(() => model.recommend(requests, 3)).toThrow(/disposed/);
   });
 });

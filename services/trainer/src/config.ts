@@ -1,6 +1,9 @@
 import { commonConfigShape, env } from '@pncf/runtime';
 import { z } from 'zod';
 
+/** The presets of @pncf/pncf (PRESET_NAMES; preset.test.ts checks they are the same), named here to keep config light. */
+export const TRAIN_PRESETS = ['default', 'reference', 'npncf', 'paper', 'plus'] as const;
+
 const share = (fallback: number, description: string) =>
   z.coerce.number().min(0).max(0.9).default(fallback).describe(description);
 export const trainerConfigSchema = z.object({
@@ -19,13 +22,20 @@ export const trainerConfigSchema = z.object({
   TRAIN_POLL_S: z.coerce.number().positive().default(5).describe('How often the store is asked how much is new'),
   TRAIN_AT_STARTUP: env.flag(true, 'Run once at start-up when the store has data and no model is current'),
   TRAIN_MIN_PAIRS: env.positiveInt(500, 'Do not train on fewer distinct user-item pairs than this'),
-  TRAIN_PRESET: z.enum(['default', 'reference', 'npncf']).default('default').describe('PNCF hyper-parameter preset'),
+  TRAIN_PRESET: z
+    .enum(TRAIN_PRESETS)
+    .default('default')
+    .describe(
+      'PNCF hyper-parameter preset: default (the product’s PNCF), reference (the reference code’s), npncf (no pre-training), paper (the paper’s text), plus (PNCF+: the history model)',
+    ),
   TRAIN_TOWER_EPOCHS: z.coerce
     .number()
     .int()
     .min(0)
     .default(0)
-    .describe('Override the preset tower epochs (0: preset)'),
+    .describe(
+      'Override the preset’s epochs of the learned scorer: the tower’s, or the history model’s with plus (0: preset)',
+    ),
   TRAIN_W2V_EPOCHS: z.coerce
     .number()
     .int()

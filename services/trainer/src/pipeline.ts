@@ -16,10 +16,15 @@ import { type Evaluation, type MetricName, RankOnly, tfRuntime } from '@pncf/eva
 import {
   ArtifactRecommender,
   fitPncf,
+  isHistoryModel,
   loadArtifact,
+  type ModelArtifact,
+  modelKind,
   type PncfConfig,
   PncfRecommender,
   type PncfWarmStart,
+  pncfUsesValidation,
+  presets,
   resolvePncfConfig,
   saveArtifact,
 } from '@pncf/pncf';
@@ -98,8 +103,11 @@ export interface ModelMetadata {
   holdout: HoldoutReport;
   gate: GateRecord;
   refitOnAll: boolean;
-  /** Whether the word2vec tables and the tower continued from the serving model. */
-  warmStart: { embeddings: boolean; tower: boolean };
+  /**
+   * Whether the word2vec tables and the learned scorer (the tower, or the history model) continued from the
+   * serving model. `history` is absent in versions published before PNCF+.
+   */
+  warmStart: { embeddings: boolean; tower: boolean; history?: boolean };
   /** Set when this run found CURRENT corrupted and rolled it back before building on it. */
   recovery?: Recovery;
   config: PncfConfig;
@@ -126,13 +134,34 @@ export interface PipelineDeps {
 
 /**
  * The PNCF config of a run, through the one precedence order (resolvePncfConfig): defaults → TRAIN_PRESET →
- * TRAIN_W2V_EPOCHS (both word2vec tables) and TRAIN_TOWER_EPOCHS, where 0 keeps the preset's value.
+ * TRAIN_W2V_EPOCHS (both word2vec tables) and TRAIN_TOWER_EPOCHS (the epochs of the preset's learned scorer: the
+ * tower's, or the history model's for `plus`), where 0 keeps the preset's value.
  */
 export function presetFor(config: TrainerConfig): PncfConfig {
+  const epochs = config.TRAIN_TOWER_EPOCHS || undefined;
   return resolvePncfConfig(config.TRAIN_PRESET, {
     word2vec: { epochs: config.TRAIN_W2V_EPOCHS || undefined },
-    tower: { epochs: config.TRAIN_TOWER_EPOCHS || undefined },
+    ...(presets[config.TRAIN_PRESET].scorer === 'history' ? { history: { epochs } } : { tower: { epochs } }),
   });
+}
+
+/**
+ * What a fit with `config` continues from the serving model: its word2vec tables when they have the config's
+ * dimensions (the serving model may come from another preset), its tower for a tower config, its history model
+ * for a history config (fitPncf uses the tower only when its shape is the config's, the history model only when
+ * its dim is). Nothing for a config without pre-training.
+ */
+export function warmStartFrom(serving: ModelArtifact | undefined, config: PncfConfig): PncfWarmStart | undefined {
+  if (!serving || !config.pretrain) return undefined;
+  const { pretrained, model, userIds, itemIds } = serving;
+  const sameDims =
+    pretrained !== undefined &&
+    pretrained.users.dim === config.userWord2Vec.dim &&
+    pretrained.items.dim === config.itemWord2Vec.dim;
+  const warm: PncfWarmStart = sameDims ? { embeddings: { ...pretrained, userIds, itemIds } } : {};
+  if (config.scorer === 'history' && isHistoryModel(model)) warm.history = { model, userIds, itemIds };
+  if (config.scorer === 'tower' && !isHistoryModel(model)) warm.tower = model.tower;
+  return warm;
 }
 
 /**
@@ -246,21 +275,15 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   const split = splitFor(data, plan, config, candidate.usesValidation);
   const fitData = split.fit ?? split.train;
   // The fit matches rows by id (known users and items continue, new ones start fresh) and keeps the serving
-  // tower when it has the configured shape.
-  const warmStart: PncfWarmStart | undefined =
-    serving && pncfConfig.pretrain
-      ? {
-          ...(serving.pretrained
-            ? { embeddings: { ...serving.pretrained, userIds: serving.userIds, itemIds: serving.itemIds } }
-            : {}),
-          tower: serving.model.tower,
-        }
-      : undefined;
+  // tower or history model when it is of the configured kind and shape.
+  const warmStart = warmStartFrom(serving, pncfConfig);
   step('prepare', {
     users: numUsers(data),
     items: numItems(data),
     pairs: numPairs(data),
     baseline: current?.version ?? null,
+    ...(serving ? { baselineKind: modelKind(serving.model) } : {}),
+    scorer: pncfConfig.scorer,
     evaluation: plan ? 'window' : 'random-holdout',
     ...(plan ? { window: { from: plan.from, to: plan.to, ...plan.stats } } : {}),
   });
@@ -277,10 +300,12 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   seconds.tower = report.seconds.tower;
   deps.onStep?.('bags', report.seconds.bags);
   deps.onStep?.('pretrain', report.seconds.pretrain, { pairsPerSecond: Math.round(report.pretrainPairsPerSecond) });
+  // 'tower' is the learned scorer's step: the tower, or the history model (PNCF+).
   deps.onStep?.('tower', report.seconds.tower, {
+    scorer: pncfConfig.scorer,
     samplesPerSecond: Math.round(report.towerSamplesPerSecond),
     bestEpoch: report.bestEpoch,
-    warmStart: fit.warmStarted.tower,
+    warmStart: pncfConfig.scorer === 'history' ? (fit.warmStarted.history ?? false) : fit.warmStarted.tower,
   });
   mark = performance.now();
   checkpoint();
@@ -375,7 +400,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
       ...(comparison ? { comparison } : {}),
     },
     refitOnAll: config.TRAIN_REFIT_ALL,
-    warmStart: { ...fit.warmStarted },
+    warmStart: { ...fit.warmStarted, history: fit.warmStarted.history ?? false },
     ...(recovery ? { recovery } : {}),
     config: pncfConfig,
     seconds,
@@ -388,14 +413,14 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   let final = { fit, config: pncfConfig };
   if (config.TRAIN_REFIT_ALL) {
     // The candidate's recipe once more on all data (the holdout pairs are real signal): the same start — the
-    // serving model's tables and tower when the candidate was warm-started from them, else fresh — and as many
-    // tower epochs as early stopping chose for the candidate (bestEpoch + 1, no early stopping: there is no
-    // validation part left). Not continued from the candidate's own tower and tables, which would train them
-    // about twice as long as the candidate that passed the gate.
-    const refitConfig: PncfConfig = {
-      ...pncfConfig,
-      tower: { ...pncfConfig.tower, epochs: report.bestEpoch + 1, patience: 0 },
-    };
+    // serving model's tables and tower (or history model) when the candidate was warm-started from them, else
+    // fresh — and, for a tower that early-stopped, as many tower epochs as early stopping chose for the candidate
+    // (bestEpoch + 1, no early stopping: there is no validation part left); other configs train their configured
+    // epochs again. Not continued from the candidate's own scorer and tables, which would train them about twice
+    // as long as the candidate that passed the gate.
+    const refitConfig: PncfConfig = pncfUsesValidation(pncfConfig)
+      ? { ...pncfConfig, tower: { ...pncfConfig.tower, epochs: report.bestEpoch + 1, patience: 0 } }
+      : pncfConfig;
     const refit = await fitPncf(data, refitConfig, {
       seed: config.TRAIN_SEED + 1,
       ...(warmStart ? { warmStart } : {}),

@@ -81,8 +81,8 @@ describe('trainOnce on a real LMDB store and registry', () => {
     expect(second.metadata.data.users).toBeGreaterThan(first.metadata.data.users);
     expect(second.metadata.data.items).toBeGreaterThan(first.metadata.data.items);
     expect(second.metadata.gate.current).not.toBeNull();
-    expect(first.metadata.warmStart).toEqual({ embeddings: false, tower: false });
-    expect(second.metadata.warmStart).toEqual({ embeddings: true, tower: true });
+    expect(first.metadata.warmStart).toEqual({ embeddings: false, tower: false, history: false });
+    expect(second.metadata.warmStart).toEqual({ embeddings: true, tower: true, history: false });
     expect(second.metadata.snapshotSequence).toBeGreaterThan(first.metadata.snapshotSequence);
 
     // v2 was judged on a window of pairs first seen after v1's snapshot, at most about GATE_WINDOW_MAX_SHARE of
@@ -188,7 +188,7 @@ describe('trainOnce on a real LMDB store and registry', () => {
     expect(outcome.outcome).toBe('published');
     if (outcome.outcome !== 'published') return;
     expect(outcome.metadata.gate.current).toBeNull();
-    expect(outcome.metadata.warmStart).toEqual({ embeddings: false, tower: false });
+    expect(outcome.metadata.warmStart).toEqual({ embeddings: false, tower: false, history: false });
     expect(modelRegistry.current()!.version).toBe('v000004');
   });
 

@@ -1,6 +1,7 @@
+import { PRESET_NAMES, presets } from '@pncf/pncf';
 import { loadConfig } from '@pncf/runtime';
 import { describe, expect, it } from 'vitest';
-import { trainerConfigSchema } from '../src/config.js';
+import { TRAIN_PRESETS, trainerConfigSchema } from '../src/config.js';
 import { presetFor } from '../src/pipeline.js';
 
 const configFrom = (env: Record<string, string>) => presetFor(loadConfig('trainer', trainerConfigSchema, env));
@@ -18,5 +19,24 @@ describe('the trainer’s PNCF config: defaults → TRAIN_PRESET → TRAIN_W2V_E
     expect([config.userWord2Vec.epochs, config.itemWord2Vec.epochs, config.tower.epochs]).toEqual([3, 3, 4]);
     expect(config.tower.hidden).toEqual([256, 128, 64]);
     expect(config.tower.patience).toBe(0);
+  });
+});
+
+describe('TRAIN_PRESET', () => {
+  it('accepts every preset of @pncf/pncf, paper and plus included', () => {
+    expect([...TRAIN_PRESETS].sort()).toEqual([...PRESET_NAMES].sort());
+    expect(configFrom({ TRAIN_PRESET: 'paper' }).tower.hidden).toEqual([256, 128, 64]);
+    expect(configFrom({ TRAIN_PRESET: 'plus' }).scorer).toBe('history');
+    expect(() => configFrom({ TRAIN_PRESET: 'best' })).toThrow(/TRAIN_PRESET/);
+  });
+
+  it('TRAIN_TOWER_EPOCHS sets the epochs of the preset’s learned scorer: the history model’s for plus', () => {
+    const plus = configFrom({ TRAIN_PRESET: 'plus', TRAIN_TOWER_EPOCHS: '2', TRAIN_W2V_EPOCHS: '1' });
+    expect(plus.history.epochs).toBe(2);
+    expect(plus.tower.epochs).toBe(presets.plus.tower.epochs);
+    expect(plus.userWord2Vec.epochs).toBe(1);
+    expect(configFrom({ TRAIN_PRESET: 'plus' }).history.epochs).toBe(presets.plus.history.epochs);
+    const tower = configFrom({ TRAIN_TOWER_EPOCHS: '2' });
+    expect([tower.tower.epochs, tower.history.epochs]).toEqual([2, presets.default.history.epochs]);
   });
 });

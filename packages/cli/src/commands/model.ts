@@ -1,23 +1,83 @@
 import path from 'node:path';
+import { type ArtifactManifest, readManifest } from '@pncf/pncf';
 import { ModelRegistry } from '@pncf/registry';
 import { Command } from 'commander';
 import { holdoutLabel, summarizeVersion } from '../pipeline-status.js';
 
 const defaultModelDir = () => process.env.MODEL_DIR ?? path.resolve('.data/models');
 
+/** A model artifact's kind and shape in a few words: "tower 32-d 128-64" or "history 64-d" (PNCF+). */
+export function describeKind(manifest: ArtifactManifest): string {
+  return manifest.kind === 'tower'
+    ? `tower ${manifest.dim}-d ${manifest.hidden.join('-')}`
+    : `history ${manifest.dim}-d (PNCF+)`;
+}
+
 function summary(modelRegistry: ModelRegistry, version: string): string {
   try {
     const model = summarizeVersion(modelRegistry, version);
+    // summarizeVersion verified the version's files: its artifact manifest can be read as it is.
+    const kind = describeKind(readManifest(path.join(modelRegistry.versionsDir, version)));
     // Which data the figures come from: the gate's window, or the first model's random holdout.
     const label = model.evaluation ? `${holdoutLabel(model)} ` : '';
     const scores =
       model.recall10 === undefined
         ? ''
         : `  ${label}recall@10 ${model.recall10.toFixed(4)}  ndcg@10 ${model.ndcg10?.toFixed(4)}`;
-    return `${model.createdAt}${scores}`;
+    return `${model.createdAt}  ${kind}${scores}`;
   } catch (error) {
     return `BROKEN: ${(error as Error).message}`;
   }
+}
+
+interface VersionMetadata {
+  snapshotSequence?: number;
+  data?: { users: number; items: number; pairs: number };
+  gate?: { decision?: string; rule?: string; reason?: string; metric?: string; k?: number };
+  warmStart?: Record<string, boolean>;
+  seconds?: Record<string, number>;
+}
+
+/** One version in detail (verified first): its kind and shape, data, figures, gate and warm start. */
+function showVersion(modelRegistry: ModelRegistry, version: string): string[] {
+  const opened = modelRegistry.open(version);
+  const artifact = readManifest(opened.dir);
+  const meta = opened.manifest.metadata as VersionMetadata;
+  const model = summarizeVersion(modelRegistry, version);
+  const config = artifact.config as {
+    scorer?: string;
+    userWord2Vec?: { mode: string; dim: number; epochs: number };
+    tower?: { epochs: number };
+    history?: { epochs: number };
+  };
+  const scorerEpochs = artifact.kind === 'history' ? config.history?.epochs : config.tower?.epochs;
+  const w2v = config.userWord2Vec;
+  const lines = [
+    `${version}${version === modelRegistry.currentVersion() ? ' (current)' : ''}`,
+    `  published   ${opened.manifest.createdAt}`,
+    `  trained     ${artifact.createdAt}`,
+    `  kind        ${describeKind(artifact)}${artifact.kind === 'tower' && artifact.batchNorm ? ', batch norm' : ''}`,
+    `  model       ${artifact.numUsers} users, ${artifact.numItems} items`,
+    `  config      ${w2v ? `word2vec ${w2v.mode} ${w2v.dim}-d ${w2v.epochs} epochs, ` : ''}${artifact.kind} ${scorerEpochs ?? '?'} epochs`,
+  ];
+  if (meta.data) {
+    const sequence = meta.snapshotSequence === undefined ? '' : ` (snapshot sequence ${meta.snapshotSequence})`;
+    lines.push(`  data        ${meta.data.users} users, ${meta.data.items} items, ${meta.data.pairs} pairs${sequence}`);
+  }
+  if (model.recall10 !== undefined) {
+    lines.push(
+      `  ${holdoutLabel(model).padEnd(11)} recall@10 ${model.recall10.toFixed(4)}  ndcg@10 ${model.ndcg10?.toFixed(4)}` +
+        (model.holdoutUsers === undefined ? '' : `  (${model.holdoutUsers} users)`),
+    );
+  }
+  if (meta.gate)
+    lines.push(`  gate        ${meta.gate.decision ?? 'publish'} (${meta.gate.rule ?? '?'}): ${meta.gate.reason}`);
+  if (meta.warmStart) {
+    const parts = Object.entries(meta.warmStart).map(([part, used]) => `${part} ${used ? 'yes' : 'no'}`);
+    lines.push(`  warm start  ${parts.join(', ')}`);
+  }
+  lines.push(`  payload     ${artifact.payload.bytes} bytes, sha256 ${artifact.payload.sha256}`);
+  return lines;
 }
 
 /**
@@ -40,15 +100,25 @@ function registrySubcommand(
     });
 }
 
-/** `pncf model list|verify|rollback`: operate the model registry the trainer publishes to. */
+/** `pncf model list|show|verify|rollback`: operate the model registry the trainer publishes to. */
 export function modelCommand(): Command {
-  const command = new Command('model').description('list, verify and roll back model versions in the registry');
+  const command = new Command('model').description('list, show, verify and roll back model versions in the registry');
   registrySubcommand(command, 'list', 'versions on disk, the current one marked with *', (modelRegistry) => {
     const current = modelRegistry.currentVersion();
     for (const version of modelRegistry.list()) {
       console.log(`${version === current ? '*' : ' '} ${version}  ${summary(modelRegistry, version)}`);
     }
   });
+  registrySubcommand(
+    command,
+    'show [version]',
+    'one version in detail (default: the current one): kind (tower or history), shape, data, figures, gate',
+    (modelRegistry, version) => {
+      const target = version ?? modelRegistry.currentVersion();
+      if (!target) throw new Error('no current model');
+      for (const line of showVersion(modelRegistry, target)) console.log(line);
+    },
+  );
   registrySubcommand(
     command,
     'verify [version]',

@@ -2,9 +2,11 @@ import { kCore, numItems, numPairs, numUsers, splitPerUser } from '@pncf/data';
 import { loadInteractions, tfRuntime } from '@pncf/evaluation';
 import {
   fitPncf,
+  modelKind,
   PRESET_NAMES,
   type PresetName,
   pncfUsesValidation,
+  presets,
   resolvePncfConfig,
   saveArtifact,
 } from '@pncf/pncf';
@@ -22,13 +24,19 @@ interface Options extends DataSetOptions {
   progress: boolean;
 }
 
-/** Fit PNCF on a whole data set (k-core applied) and write a model artifact the scorer can load. */
+/**
+ * Fit PNCF on a whole data set (k-core applied) and write a model artifact the scorer can load: a tower, or with
+ * `--preset plus` PNCF+'s history model (the artifact's kind).
+ */
 export async function runTrain(o: Options): Promise<void> {
   const log = (m: string) => console.error(m);
   const dataSet = resolveDataSet(o);
   if (!dataSet) throw new InvalidArgumentError('give --dataset NAME or --data FILE');
-  // defaults → --preset → --threads / --epochs (an option not given keeps the preset's value); checked first
-  const config = resolvePncfConfig(o.preset, { word2vec: { threads: o.threads }, tower: { epochs: o.epochs } });
+  // defaults → --preset → --threads / --epochs (an option not given keeps the preset's value; --epochs are the
+  // epochs of the preset's learned scorer: the tower's, or the history model's); checked first
+  const scorerEpochs =
+    presets[o.preset]?.scorer === 'history' ? { history: { epochs: o.epochs } } : { tower: { epochs: o.epochs } };
+  const config = resolvePncfConfig(o.preset, { word2vec: { threads: o.threads }, ...scorerEpochs });
   const { path, format, core } = dataSet;
   const data = kCore(loadInteractions(path, format), core);
   log(`${path}: ${core}-core ${numPairs(data)} pairs, ${numUsers(data)} users, ${numItems(data)} items`);
@@ -53,6 +61,7 @@ export async function runTrain(o: Options): Promise<void> {
   bar?.stop();
   const { report } = fit;
   const best = report.history[report.bestEpoch];
+  const kind = modelKind(fit.model);
   const manifest = saveArtifact(o.out, {
     model: fit.model,
     userIds: data.userIds,
@@ -63,9 +72,10 @@ export async function runTrain(o: Options): Promise<void> {
       pairs: numPairs(data),
       seed: o.seed,
       preset: o.preset,
+      kind,
       bestEpoch: report.bestEpoch,
       validationRecall: best?.validationRecall ?? null,
-      validationK: config.tower.validationK,
+      ...(kind === 'tower' ? { validationK: config.tower.validationK } : {}),
       seconds: report.seconds,
       pretrainPairsPerSecond: report.pretrainPairsPerSecond,
       towerSamplesPerSecond: report.towerSamplesPerSecond,
@@ -75,6 +85,7 @@ export async function runTrain(o: Options): Promise<void> {
   console.log(
     JSON.stringify({
       out: o.out,
+      kind,
       sha256: manifest.payload.sha256,
       bytes: manifest.payload.bytes,
       bestEpoch: report.bestEpoch,
@@ -87,14 +98,27 @@ export async function runTrain(o: Options): Promise<void> {
 export function trainCommand(): Command {
   return withDataSetOptions(
     new Command('train').description(
-      'Fit PNCF (or NPNCF) on a data set and write a model artifact (manifest.json + tensors.bin)',
+      'Fit PNCF (NPNCF, or PNCF+ with --preset plus) on a data set and write a model artifact (manifest.json + tensors.bin)',
     ),
   )
-    .addOption(new Option('--preset <name>', 'hyper-parameter preset').choices(PRESET_NAMES).default('default'))
+    .addOption(
+      new Option('--preset <name>', 'hyper-parameter preset (plus: PNCF+, a history model)')
+        .choices(PRESET_NAMES)
+        .default('default'),
+    )
     .option('--seed <n>', 'random seed', nonNegativeInteger, 1)
     .option('--threads <n>', 'word2vec worker threads (1 = deterministic)', nonNegativeInteger)
-    .option('--epochs <n>', 'maximum tower epochs', nonNegativeInteger)
-    .option('--validation-fraction <f>', 'share of each user’s items held out for early stopping', Number, 0.1)
+    .option(
+      '--epochs <n>',
+      'maximum epochs of the tower (or of the history model with --preset plus)',
+      nonNegativeInteger,
+    )
+    .option(
+      '--validation-fraction <f>',
+      'share of each user’s items held out for early stopping (presets that early-stop)',
+      Number,
+      0.1,
+    )
     .requiredOption('--out <dir>', 'artifact directory to write')
     .option('--no-progress', 'no progress bar')
     .action(async (options: Options) => {
