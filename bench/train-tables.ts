@@ -3,7 +3,8 @@
  * PNCF results tables: paper-compatible metrics at K=20 beside the paper's Table 3 rows (K=20 values under an
  * @10 header, see PAPER_K_NOTE), the same metrics at K=10, standard metrics at K=10, fit times, and seed counts.
  * Baselines may come from other result files of the same protocol (same data set, k-core and seeds give the
- * same splits; the train sizes per seed are checked).
+ * same splits; the train sizes per seed are checked). A (model, seed) run found in several files is taken from
+ * the first file given: newer runs go first (e.g. the tuned baselines before an older file's untuned ones).
  *   npx tsx bench/train-tables.ts [file-or-folder ...]   (default bench/results/train-experiments)
  * Writes bench/results/train-tables.{md,json}.
  */
