@@ -58,6 +58,19 @@ describe('PNCF+ history model', () => {
     expect(Array.from(out)).toEqual([1.5, 2, 2, 4, 0, 0]);
   });
 
+  it('with count weights, the pool weighs each item by count^exponent and divides by the total weight^norm', () => {
+    const model: HistoryModel = { ...handModel(), poolCountExponent: 1, poolNormExponent: 0.5 };
+    const out = new Float32Array(2);
+    // NO_USER with item 0 (count 3) and item 1 (count 1): (3·(1, 0) + (0, 1)) / √4 = (1.5, 0.5) → (1.5, 1).
+    historyUserVectors(
+      model,
+      Int32Array.of(NO_USER),
+      { indptr: Uint32Array.of(0, 2), indices: Uint32Array.of(0, 1), counts: Uint32Array.of(3, 1) },
+      out,
+    );
+    expect(Array.from(out)).toEqual([1.5, 1]);
+  });
+
   it('full ranking and candidate mode give the same scores, and top-K leaves out seen items', async () => {
     const inference = new HistoryInference(handModel());
     const vectors = Float32Array.of(1.5, 2, 2, 4);
