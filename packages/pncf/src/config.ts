@@ -220,6 +220,19 @@ export const PNCF_DEFAULTS: PncfConfig = pncfConfigSchema.parse({
   history: HISTORY_DEFAULTS,
 } satisfies PncfConfig);
 
+/** The reference code's tower and its training (main.py on ML-100K), shared by the reference and paper presets. */
+const REFERENCE_TOWER: Partial<TowerOptions> = {
+  hidden: [256, 128, 64],
+  dropout: 0.5,
+  loss: 'mse',
+  learningRate: 0.001,
+  batchSize: 1024,
+  epochs: 10,
+  negatives: 5,
+  negativeSampling: 'random',
+  patience: 0,
+};
+
 /** Each preset as overrides of PNCF_DEFAULTS. */
 const PRESET_OVERRIDES = {
   /** The product default: PNCF_DEFAULTS as they are. */
@@ -232,17 +245,7 @@ const PRESET_OVERRIDES = {
   reference: {
     bags: { weightExponent: 1, minMembers: 1 },
     word2vec: referenceWord2Vec,
-    tower: {
-      hidden: [256, 128, 64],
-      dropout: 0.5,
-      loss: 'mse',
-      learningRate: 0.001,
-      batchSize: 1024,
-      epochs: 10,
-      negatives: 5,
-      negativeSampling: 'random',
-      patience: 0,
-    },
+    tower: REFERENCE_TOWER,
   },
   /** NPNCF: the default tower on random embeddings. */
   npncf: { pretrain: false },
@@ -257,18 +260,7 @@ const PRESET_OVERRIDES = {
   paper: {
     bags: { bagsExponent: 0.75, weightExponent: 0.75, minMembers: 1 },
     word2vec: referenceWord2Vec,
-    tower: {
-      hidden: [256, 128, 64],
-      batchNorm: true,
-      dropout: 0.5,
-      loss: 'mse',
-      learningRate: 0.001,
-      batchSize: 1024,
-      epochs: 10,
-      negatives: 5,
-      negativeSampling: 'random',
-      patience: 0,
-    },
+    tower: { ...REFERENCE_TOWER, batchNorm: true },
   },
   /**
    * PNCF+: the same pre-training (formula-1 bags, word2vec on both sides, here 64-d skip-gram without
