@@ -165,14 +165,13 @@ export async function fitPncf(train: Interactions, config: PncfConfig, options: 
     userVectors = uniformTable(numUsers, dim, config.randomInitRange, rng.fork(2));
     itemVectors = uniformTable(numItems, dim, config.randomInitRange, rng.fork(3));
   }
-  const tables = {
-    userVectors,
-    itemVectors,
-    itemContext: pretrained?.items.context ?? uniformTable(numItems, dim, config.randomInitRange, rng.fork(4)),
-  };
   const pretrain = { seconds, pairs, warmStarted: previous !== undefined };
-  if (config.scorer === 'history')
+  if (config.scorer === 'history') {
+    // Only the history model scores against context vectors: a tower fit draws no such table (and no seed for it).
+    const itemContext = pretrained?.items.context ?? uniformTable(numItems, dim, config.randomInitRange, rng.fork(4));
+    const tables = { userVectors, itemVectors, itemContext };
     return fitHistory(train, config, options, rng, tables, pretrain, pretrained, started);
+  }
   // Drawn even when warm-started, so the seeds that follow do not depend on the warm start.
   const fresh = initTower(dim, config.tower.hidden, config.tower.batchNorm, rng.nextU32());
   const warmTower = options.warmStart?.tower;
