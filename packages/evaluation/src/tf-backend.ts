@@ -2,6 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 
 export type TfBackendName = 'tensorflow' | 'wasm' | 'cpu';
 
+/** Values of TF_BACKEND (the services' config schemas list the same ones; a test keeps them equal). */
+export const TF_BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type TfBackendChoice = (typeof TF_BACKEND_CHOICES)[number];
+
 export interface TfRuntime {
   tf: typeof tf;
   backend: TfBackendName;
@@ -17,35 +21,63 @@ async function trySet(name: string): Promise<boolean> {
   }
 }
 
-/**
- * Picks the fastest TensorFlow.js backend that loads here — tfjs-node ('tensorflow', native), else wasm,
- * else the pure-JS cpu backend — once per process, and reports which through `log`. tfjs-node is optional
- * (native build), so it is imported dynamically by a name the type checker does not resolve.
- */
-export function tfRuntime(log: (message: string) => void = () => {}): Promise<TfRuntime> {
-  selected ??= (async () => {
-    const nodeBackend = '@tensorflow/tfjs-node';
-    try {
+/** Returns why the backend could not be had, or undefined when it is now the active one. */
+async function activate(name: TfBackendName): Promise<string | undefined> {
+  try {
+    if (name === 'tensorflow') {
+      // Optional and native (built by `npm run tfjs-node:setup`), so imported by a name the type checker skips.
+      const nodeBackend = '@tensorflow/tfjs-node';
+      process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
       await import(/* @vite-ignore */ nodeBackend);
-      if (await trySet('tensorflow')) {
-        log('tfjs backend: tensorflow (tfjs-node)');
-        return { tf, backend: 'tensorflow' as const };
-      }
-    } catch {
-      // not installed or no native binary for this platform
-    }
-    try {
+    } else if (name === 'wasm') {
       await import('@tensorflow/tfjs-backend-wasm');
       registerWasmSegmentSum();
-      if (await trySet('wasm')) {
-        log('tfjs backend: wasm');
-        return { tf, backend: 'wasm' as const };
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return name === 'tensorflow'
+      ? `tfjs-node did not load (${message}); \`npm run tfjs-node:setup\` builds it`
+      : message;
+  }
+  return (await trySet(name)) ? undefined : `tf.setBackend('${name}') failed`;
+}
+
+export function parseTfBackendChoice(value: string | undefined): TfBackendChoice {
+  const choice = value === undefined || value === '' ? 'auto' : value;
+  if (!(TF_BACKEND_CHOICES as readonly string[]).includes(choice)) {
+    throw new Error(`TF_BACKEND=${JSON.stringify(value)}: expected one of ${TF_BACKEND_CHOICES.join(', ')}`);
+  }
+  return choice as TfBackendChoice;
+}
+
+/**
+ * The TensorFlow.js backend of this process, chosen once. TF_BACKEND=auto (the default) takes the fastest
+ * that loads — tfjs-node ('tensorflow', native, both cores), else wasm (one core), else the pure-JS cpu
+ * backend — and says through `log` why a faster one was passed over; a named backend that cannot be had is
+ * an error, so a test or deployment that asks for one never silently runs on another.
+ */
+export function tfRuntime(
+  log: (message: string) => void = () => {},
+  choice: TfBackendChoice = parseTfBackendChoice(process.env.TF_BACKEND),
+): Promise<TfRuntime> {
+  selected ??= (async () => {
+    if (choice !== 'auto') {
+      const failure = await activate(choice);
+      if (failure !== undefined) throw new Error(`TF_BACKEND=${choice} is not available: ${failure}`);
+      log(`tfjs backend: ${choice} (TF_BACKEND)`);
+      return { tf, backend: choice };
+    }
+    const passedOver: string[] = [];
+    for (const name of ['tensorflow', 'wasm'] as const) {
+      const failure = await activate(name);
+      if (failure === undefined) {
+        log(`tfjs backend: ${name}${passedOver.length > 0 ? ` (${passedOver.join('; ')})` : ''}`);
+        return { tf, backend: name };
       }
-    } catch {
-      // wasm binary missing
+      passedOver.push(`${name}: ${failure}`);
     }
     await trySet('cpu');
-    log('tfjs backend: cpu (slow: neither tfjs-node nor wasm could be loaded)');
+    log(`tfjs backend: cpu, slow (${passedOver.join('; ')})`);
     return { tf, backend: 'cpu' as const };
   })();
   return selected;

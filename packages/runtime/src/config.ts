@@ -86,6 +86,14 @@ export const env = {
       .default(fallback ? 'true' : 'false')
       .transform((value) => value === 'true' || value === '1')
       .describe(description),
+  /** The same values as @pncf/evaluation's TF_BACKEND_CHOICES (tf-backend.test.ts keeps them equal). */
+  tfBackend: () =>
+    z
+      .enum(['auto', 'tensorflow', 'wasm', 'cpu'])
+      .default('auto')
+      .describe(
+        'TensorFlow.js backend: auto (tfjs-node when `npm run tfjs-node:setup` built it, else wasm), or one of tensorflow, wasm, cpu (an error if it cannot load)',
+      ),
   logLevel: () =>
     z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

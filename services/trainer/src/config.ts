@@ -8,6 +8,7 @@ const share = (fallback: number, description: string) =>
   z.coerce.number().min(0).max(0.9).default(fallback).describe(description);
 export const trainerConfigSchema = z.object({
   ...commonConfigShape,
+  TF_BACKEND: env.tfBackend(),
   HTTP_PORT: env.port(9102, 'Port of the trainer HTTP server (/healthz, /metrics, POST /train)'),
   MODEL_UPDATES_TOPIC: env.string('model-updated', 'Topic on which the trainer announces new model versions'),
   STORE_PATH: env.string('.data/store', 'Directory of the LMDB interaction store (written by the ingester)'),

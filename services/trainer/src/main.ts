@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { tfRuntime } from '@pncf/evaluation';
 import { MODEL_UPDATED_KEY, type ModelUpdatedEvent } from '@pncf/events';
 import { ModelRegistry } from '@pncf/registry';
 import { connectKafkaAdmin, createKafka, runService } from '@pncf/runtime';
@@ -34,6 +35,8 @@ await runService({
   portVariable: 'HTTP_PORT',
   async start({ config, logger, metricsRegistry, http }) {
     const metrics = trainerMetrics(metricsRegistry);
+    // Chosen once here, so a TF_BACKEND that cannot load stops the start instead of the first training run.
+    await tfRuntime((message) => logger.info(message), config.TF_BACKEND);
     const modelRegistry = new ModelRegistry<ModelMetadata>(config.MODEL_DIR);
     const logRecovery = (recovery: Recovery) => {
       metrics.recoveries.inc();
