@@ -1,5 +1,6 @@
 import { Random } from '@pncf/data';
 import * as tf from '@tensorflow/tfjs';
+import { type AdamStep, adamStep, adamUpdate } from './adam.js';
 import { BATCH_NORM_EPSILON, type TowerWeights } from './tower-weights.js';
 
 export interface StepOptions {
@@ -10,100 +11,71 @@ export interface StepOptions {
   fineTuneEmbeddings: boolean;
 }
 
-const BETA1 = 0.9;
-const BETA2 = 0.999;
-const ADAM_EPSILON = 1e-7;
 /** PyTorch's BatchNorm1d momentum: running = 0.9·running + 0.1·batch. */
 const BN_MOMENTUM = 0.1;
 
-/*
- * Hand-written gradients for the two layer types. The wasm backend's matMul with a transposed operand (what
- * the built-in matMul gradient uses) is 20–100× slower than an explicit transpose plus a plain matMul, and its
- * reductions over the batch axis (bias gradients, batch-norm moments) are slower still; a column sum written
- * as ones[1×B] · M[B×H] is one fast matMul instead.
- */
-function columnSums(m: tf.Tensor2D): tf.Tensor1D {
-  return tf.reshape(tf.matMul(tf.ones([1, m.shape[0]]), m), [m.shape[1]]);
+/** A parameter as the optimiser sees it: the weights and their Adam moments, all plain arrays. */
+interface Parameter {
+  value: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
 }
 
-/** x·W + b. */
-const dense = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-  save([x, w]);
-  return {
-    value: tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
-      tf.matMul(dy as tf.Tensor2D, tf.transpose(saved[1]!) as tf.Tensor2D),
-      tf.matMul(tf.transpose(saved[0]!) as tf.Tensor2D, dy as tf.Tensor2D),
-      columnSums(dy as tf.Tensor2D),
-    ],
-  };
-}) as unknown as Parameters<typeof tf.customGrad>[0]) as (
-  x: tf.Tensor2D,
-  w: tf.Tensor2D,
-  b: tf.Tensor1D,
-) => tf.Tensor2D;
+const parameter = (value: Float32Array): Parameter => ({
+  value: value.slice(),
+  m: new Float32Array(value.length),
+  v: new Float32Array(value.length),
+});
 
-/**
- * Training-mode batch norm, γ·(z − μ)/√(σ² + ε) + β with batch moments; also returns μ and σ² (biased) for the
- * running statistics. Backward: dz = (1/σ̂)·(dẑ − mean(dẑ) − ẑ·mean(dẑ·ẑ)).
- */
-function batchNorm(z: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, moments: tf.Tensor[]): tf.Tensor2D {
-  const n = z.shape[0];
-  // Everything inside one custom op, so the moments are not differentiated a second time by the tape.
-  const op = tf.customGrad(((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-    const mean = tf.div(columnSums(x as tf.Tensor2D), n);
-    const centred = tf.sub(x, mean) as tf.Tensor2D;
-    const variance = tf.div(columnSums(tf.square(centred) as tf.Tensor2D), n);
-    moments.push(tf.keep(mean), tf.keep(variance));
-    const rstd = tf.rsqrt(tf.add(variance, BATCH_NORM_EPSILON));
-    const normalised = tf.mul(centred, rstd);
-    save([normalised, rstd, g]);
-    return {
-      value: tf.add(tf.mul(normalised, g), b),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xhat, r, gm] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
-        const dxhat = tf.mul(dy, gm) as tf.Tensor2D;
-        const meanD = tf.div(columnSums(dxhat), n);
-        const meanDX = tf.div(columnSums(tf.mul(dxhat, xhat) as tf.Tensor2D), n);
-        const dx = tf.mul(tf.sub(tf.sub(dxhat, meanD), tf.mul(xhat, meanDX)), r);
-        return [dx, columnSums(tf.mul(dy, xhat) as tf.Tensor2D), columnSums(dy as tf.Tensor2D)];
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]) as (
-    x: tf.Tensor2D,
-    g: tf.Tensor1D,
-    b: tf.Tensor1D,
-  ) => tf.Tensor2D;
-  return op(z, gamma, beta);
+interface Layer {
+  inputs: number;
+  outputs: number;
+  kernel: Parameter;
+  bias: Parameter;
+  gamma: Parameter;
+  beta: Parameter;
+  runningMean: Float32Array;
+  runningVariance: Float32Array;
+  /** Dropout mask of the current step, scaled by 1/(1 − p); reused across steps. */
+  mask: Float32Array;
 }
 
-interface LayerVariables {
-  kernel: tf.Variable;
-  bias: tf.Variable;
-  gamma: tf.Variable;
-  beta: tf.Variable;
-  runningMean: tf.Variable;
-  runningVariance: tf.Variable;
+/** What the backward pass needs of a layer's forward pass (tensors of the current tidy scope). */
+interface Saved {
+  input: tf.Tensor2D;
+  kernel: tf.Tensor2D;
+  /** ReLU output before dropout: its sign is the ReLU's derivative. */
+  activated: tf.Tensor2D;
+  mask?: tf.Tensor2D;
+  normalised?: tf.Tensor2D;
+  rstd?: tf.Tensor1D;
+  gamma?: tf.Tensor1D;
+  mean?: tf.Tensor1D;
+  variance?: tf.Tensor1D;
 }
 
 /**
- * Training state of the tower: dense layers as TensorFlow.js variables updated by Adam in one tidy'd step
- * over the whole batch, embedding tables in plain arrays updated by a lazy (sparse) Adam from the gradient
- * of the tower's input. The wasm backend has no gradient for gather, and a dense gradient over a table of
- * tens of thousands of rows per step would cost more than the step itself.
+ * Training state of the tower: an explicit forward and backward pass over the whole batch, with every
+ * parameter, Adam moment and embedding table in plain arrays. A step is a handful of large backend ops
+ * (a fused matmul+bias+ReLU per layer forward, three matmuls and a column sum per layer backward), so on
+ * tfjs-node, where each op is one synchronous native call, the batch's FLOPs — not op dispatch — set the
+ * pace, and on wasm the same code runs with explicit transposes. The loss and its gradient at the logits
+ * and the Adam updates run in JavaScript: they are O(batch + parameters) and would each be a dozen ops.
+ * Embedding rows get a lazy (sparse) Adam from the gradient at the tower's input.
  */
 export class TowerTrainer {
   readonly dim: number;
   readonly userVectors: Float32Array;
   readonly itemVectors: Float32Array;
-  private readonly layers: LayerVariables[];
-  private readonly outKernel: tf.Variable;
-  private readonly outBias: tf.Variable;
-  private readonly optimizer: tf.AdamOptimizer;
-  private readonly trainable: tf.Variable[];
+  private readonly layers: Layer[];
+  private readonly outKernel: Parameter;
+  private readonly outBias: Parameter;
   private readonly batchNorm: boolean;
   private readonly rng: Random;
+  /** wasm's matmul with a transposed operand is 20–100× slower than a transpose plus a plain matmul. */
+  private readonly explicitTranspose: boolean;
   private input = new Float32Array(0);
+  private logitGradient = new Float32Array(0);
   private readonly embeddingState: {
     m: Float32Array;
     v: Float32Array;
@@ -125,25 +97,20 @@ export class TowerTrainer {
     this.userVectors = userVectors.slice();
     this.itemVectors = itemVectors.slice();
     this.rng = new Random(seed);
-    // tidy disposes each initial tensor (a variable keeps its data) and keeps the variables.
-    const variable = (initial: () => tf.Tensor, trainable = true) => tf.tidy(() => tf.variable(initial(), trainable));
+    this.explicitTranspose = tf.getBackend() !== 'tensorflow';
     this.layers = tower.layers.map((l) => ({
-      kernel: variable(() => tf.tensor2d(l.kernel, [l.inputs, l.outputs])),
-      bias: variable(() => tf.tensor1d(l.bias)),
-      gamma: variable(() => tf.tensor1d(l.gamma), tower.batchNorm),
-      beta: variable(() => tf.tensor1d(l.beta), tower.batchNorm),
-      runningMean: variable(() => tf.tensor1d(l.runningMean), false),
-      runningVariance: variable(() => tf.tensor1d(l.runningVariance), false),
+      inputs: l.inputs,
+      outputs: l.outputs,
+      kernel: parameter(l.kernel),
+      bias: parameter(l.bias),
+      gamma: parameter(l.gamma),
+      beta: parameter(l.beta),
+      runningMean: l.runningMean.slice(),
+      runningVariance: l.runningVariance.slice(),
+      mask: new Float32Array(0),
     }));
-    const last = tower.layers.at(-1)?.outputs ?? 2 * tower.dim;
-    this.outKernel = variable(() => tf.tensor2d(tower.outKernel, [last, 1]));
-    this.outBias = variable(() => tf.tensor1d(tower.outBias));
-    this.trainable = [
-      ...this.layers.flatMap((l) => (tower.batchNorm ? [l.kernel, l.bias, l.gamma, l.beta] : [l.kernel, l.bias])),
-      this.outKernel,
-      this.outBias,
-    ];
-    this.optimizer = tf.train.adam(options.learningRate, BETA1, BETA2, ADAM_EPSILON);
+    this.outKernel = parameter(tower.outKernel);
+    this.outBias = parameter(tower.outBias);
     this.embeddingState = [this.userVectors, this.itemVectors].map((table) => {
       const rows = table.length / this.dim;
       return {
@@ -167,72 +134,154 @@ export class TowerTrainer {
       input.set(this.userVectors.subarray(users[s]! * d, users[s]! * d + d), s * width);
       input.set(this.itemVectors.subarray(items[s]! * d, items[s]! * d + d), s * width + d);
     }
-    const dropoutSeed = this.rng.nextU32();
-    const moments: tf.Tensor[] = [];
-    let inputGradient: Float32Array | undefined;
-    // A variable shares its initial tensor's data; dispose that tensor too, or every step leaks a batch of
-    // inputs (about 200 MB per epoch on the author-tag set, which exhausts the wasm heap within an hour).
-    const initial = tf.tensor2d(input, [batch, width]);
-    const x = tf.variable(initial, this.options.fineTuneEmbeddings);
-    initial.dispose();
-    let loss = 0;
-    try {
-      tf.tidy(() => {
-        const y = tf.tensor2d(labels, [batch, 1]);
-        const variables = this.options.fineTuneEmbeddings ? [...this.trainable, x] : this.trainable;
-        const { value, grads } = tf.variableGrads(() => this.loss(x, y, dropoutSeed, moments), variables);
-        if (this.options.fineTuneEmbeddings) {
-          inputGradient = grads[x.name]!.dataSync() as Float32Array;
-          delete grads[x.name];
-        }
-        this.optimizer.applyGradients(grads as tf.NamedTensorMap as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
-        loss = value.dataSync()[0]!;
-      });
-      if (this.batchNorm) this.updateRunningStats(moments, batch);
-    } finally {
-      x.dispose();
-      for (const t of moments) t.dispose();
-    }
+    if (this.options.dropout > 0) this.drawMasks(batch);
     this.steps++;
-    if (inputGradient) this.updateEmbeddings(users, items, inputGradient);
+    const adam = adamStep(this.options.learningRate, this.steps);
+    let loss = 0;
+    tf.tidy(() => {
+      const saved: Saved[] = [];
+      let h = tf.tensor2d(input, [batch, width]);
+      for (const layer of this.layers) {
+        const step = this.forwardLayer(layer, h, batch);
+        saved.push(step);
+        h = step.mask ? tf.mul(step.activated, step.mask) : step.activated;
+      }
+      const outKernel = tf.tensor2d(this.outKernel.value, [this.outKernel.value.length, 1]);
+      const logits = tf.fused.matMul({ a: h, b: outKernel, bias: tf.tensor1d(this.outBias.value) });
+      loss = this.lossAndGradient(logits.dataSync() as Float32Array, labels);
+      const dLogits = tf.tensor2d(this.logitGradient.subarray(0, batch), [batch, 1]);
+      // Every gradient first, then every update: the backend may still read a weight array it was given.
+      const gradients: [Parameter, tf.Tensor][] = [
+        [this.outKernel, this.matMul(h, dLogits, true, false)],
+        [this.outBias, tf.tensor1d([sum(this.logitGradient.subarray(0, batch))])],
+      ];
+      let dh = this.matMul(dLogits, outKernel, false, true);
+      for (let k = this.layers.length - 1; k >= 0; k--) {
+        const step = saved[k]!;
+        const dz = this.backwardLayer(this.layers[k]!, step, dh, gradients);
+        if (k > 0 || this.options.fineTuneEmbeddings) dh = this.matMul(dz, step.kernel, false, true);
+      }
+      for (const [target, gradient] of gradients) {
+        adamUpdate(target.value, gradient.dataSync() as Float32Array, target.m, target.v, adam);
+      }
+      if (this.options.fineTuneEmbeddings) this.updateEmbeddings(users, items, dh.dataSync() as Float32Array, adam);
+    });
     return loss;
   }
 
-  private loss(x: tf.Tensor2D, y: tf.Tensor2D, seed: number, moments: tf.Tensor[]): tf.Scalar {
-    let h: tf.Tensor2D = x;
-    this.layers.forEach((l, k) => {
-      let z = dense(h, l.kernel as tf.Tensor2D, l.bias as tf.Tensor1D);
-      if (this.batchNorm) z = batchNorm(z, l.gamma as tf.Tensor1D, l.beta as tf.Tensor1D, moments);
-      h = tf.relu(z);
-      if (this.options.dropout > 0) h = tf.dropout(h, this.options.dropout, undefined, seed + k) as tf.Tensor2D;
-    });
-    const logits = dense(h, this.outKernel as tf.Tensor2D, this.outBias as tf.Tensor1D);
-    if (this.options.loss === 'bce') return tf.losses.sigmoidCrossEntropy(y, logits) as tf.Scalar;
-    return tf.mean(tf.squaredDifference(tf.sigmoid(logits), y)) as tf.Scalar;
+  /**
+   * Σ over the batch (scale 1) or the batch mean (scale 1/batch) of each column. wasm reduces over axis 0
+   * slowly, so there it is one matmul with a row of `scale`s.
+   */
+  private columnSum(m: tf.Tensor2D, scale = 1): tf.Tensor1D {
+    if (!this.explicitTranspose) return (scale === 1 ? tf.sum(m, 0) : tf.mean(m, 0)) as tf.Tensor1D;
+    return tf.reshape(tf.matMul(tf.fill([1, m.shape[0]], scale), m), [m.shape[1]]);
   }
 
-  private updateRunningStats(moments: tf.Tensor[], batch: number): void {
+  private matMul(a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean, transposeB: boolean): tf.Tensor2D {
+    if (!this.explicitTranspose) return tf.matMul(a, b, transposeA, transposeB);
+    return tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b);
+  }
+
+  private forwardLayer(layer: Layer, input: tf.Tensor2D, batch: number): Saved {
+    const kernel = tf.tensor2d(layer.kernel.value, [layer.inputs, layer.outputs]);
+    const bias = tf.tensor1d(layer.bias.value);
+    const mask =
+      this.options.dropout > 0
+        ? tf.tensor2d(layer.mask.subarray(0, batch * layer.outputs), [batch, layer.outputs])
+        : undefined;
+    if (!this.batchNorm) {
+      const activated = tf.fused.matMul({ a: input, b: kernel, bias, activation: 'relu' });
+      return { input, kernel, activated, mask };
+    }
+    const z = tf.fused.matMul({ a: input, b: kernel, bias });
+    // Spelled out rather than tf.moments, which adds casts and a second pass: each op is a native call.
+    const mean = this.columnSum(z, 1 / batch);
+    const centred = tf.sub(z, mean);
+    const variance = this.columnSum(tf.square(centred) as tf.Tensor2D, 1 / batch);
+    const rstd = tf.rsqrt(tf.add(variance, BATCH_NORM_EPSILON)) as tf.Tensor1D;
+    const normalised = tf.mul(centred, rstd) as tf.Tensor2D;
+    const gamma = tf.tensor1d(layer.gamma.value);
+    const activated = tf.relu(tf.add(tf.mul(normalised, gamma), tf.tensor1d(layer.beta.value))) as tf.Tensor2D;
+    return { input, kernel, activated, mask, normalised, rstd, gamma, mean, variance };
+  }
+
+  /** Gradients of one layer's parameters (appended) from the gradient at its output; returns dL/dz. */
+  private backwardLayer(layer: Layer, step: Saved, dh: tf.Tensor2D, gradients: [Parameter, tf.Tensor][]): tf.Tensor2D {
+    const batch = dh.shape[0];
+    if (step.mask) dh = tf.mul(dh, step.mask);
+    // The ReLU's derivative is the sign of its output (which is ≥ 0): one op, where tf.step is four on tfjs-node.
+    const da = tf.mul(dh, tf.sign(step.activated)) as tf.Tensor2D;
+    let dz = da;
+    if (step.normalised && step.rstd && step.gamma) {
+      // dz = (1/σ̂)·(dẑ − mean(dẑ) − ẑ·mean(dẑ·ẑ)), dẑ = γ·da; γ and β get Σ da·ẑ and Σ da.
+      const dNormalised = tf.mul(da, step.gamma);
+      const centred = tf.sub(dNormalised, this.columnSum(dNormalised as tf.Tensor2D, 1 / batch));
+      const along = this.columnSum(tf.mul(dNormalised, step.normalised) as tf.Tensor2D, 1 / batch);
+      dz = tf.mul(tf.sub(centred, tf.mul(step.normalised, along)), step.rstd);
+      gradients.push(
+        [layer.gamma, this.columnSum(tf.mul(da, step.normalised) as tf.Tensor2D)],
+        [layer.beta, this.columnSum(da)],
+      );
+      this.updateRunningStats(layer, step.mean!, step.variance!, batch);
+    }
+    gradients.push([layer.kernel, this.matMul(step.input, dz, true, false)], [layer.bias, this.columnSum(dz)]);
+    return dz;
+  }
+
+  /**
+   * The batch's mean loss from the logits, and dLoss/dlogit into logitGradient. BCE is
+   * tf.losses.sigmoidCrossEntropy's stable form, max(l,0) − l·y + log(1 + e^−|l|); MSE is on sigmoid(l).
+   */
+  private lossAndGradient(logits: Float32Array, labels: Float32Array): number {
+    const batch = logits.length;
+    if (this.logitGradient.length < batch) this.logitGradient = new Float32Array(batch);
+    const gradient = this.logitGradient;
+    let total = 0;
+    for (let s = 0; s < batch; s++) {
+      const l = logits[s]!;
+      const y = labels[s]!;
+      const p = 1 / (1 + Math.exp(-l));
+      if (this.options.loss === 'bce') {
+        total += Math.max(l, 0) - l * y + Math.log1p(Math.exp(-Math.abs(l)));
+        gradient[s] = (p - y) / batch;
+      } else {
+        total += (p - y) * (p - y);
+        gradient[s] = (2 * (p - y) * p * (1 - p)) / batch;
+      }
+    }
+    return total / batch;
+  }
+
+  /** Inverted dropout: keep with probability 1 − p and scale by 1/(1 − p), as tf.dropout and PyTorch do. */
+  private drawMasks(batch: number): void {
+    const keep = 1 - this.options.dropout;
+    const threshold = keep * 4294967296;
+    const scale = 1 / keep;
+    for (const layer of this.layers) {
+      const size = batch * layer.outputs;
+      if (layer.mask.length < size) layer.mask = new Float32Array(size);
+      const mask = layer.mask;
+      for (let k = 0; k < size; k++) mask[k] = this.rng.nextU32() < threshold ? scale : 0;
+    }
+  }
+
+  private updateRunningStats(layer: Layer, mean: tf.Tensor1D, variance: tf.Tensor1D, batch: number): void {
     // Running variance uses the unbiased batch variance, as PyTorch does.
     const unbias = batch > 1 ? batch / (batch - 1) : 1;
-    tf.tidy(() => {
-      this.layers.forEach((l, k) => {
-        const mean = moments[2 * k]!;
-        const variance = moments[2 * k + 1]!;
-        l.runningMean.assign(tf.add(tf.mul(l.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
-        l.runningVariance.assign(
-          tf.add(tf.mul(l.runningVariance, 1 - BN_MOMENTUM), tf.mul(variance, BN_MOMENTUM * unbias)),
-        );
-      });
-    });
+    const mu = mean.dataSync();
+    const sigma2 = variance.dataSync();
+    for (let o = 0; o < layer.outputs; o++) {
+      layer.runningMean[o] = (1 - BN_MOMENTUM) * layer.runningMean[o]! + BN_MOMENTUM * mu[o]!;
+      layer.runningVariance[o] = (1 - BN_MOMENTUM) * layer.runningVariance[o]! + BN_MOMENTUM * unbias * sigma2[o]!;
+    }
   }
 
   /** Lazy Adam: only rows seen in the batch move; duplicate rows in a batch have their gradients summed first. */
-  private updateEmbeddings(users: Uint32Array, items: Uint32Array, gradient: Float32Array): void {
+  private updateEmbeddings(users: Uint32Array, items: Uint32Array, gradient: Float32Array, adam: AdamStep): void {
     const d = this.dim;
     const width = 2 * d;
-    const lr = this.options.learningRate;
     const t = this.steps;
-    const correction = (lr * Math.sqrt(1 - BETA2 ** t)) / (1 - BETA1 ** t);
     const sides = [
       { rows: users, table: this.userVectors, state: this.embeddingState[0]!, column: 0 },
       { rows: items, table: this.itemVectors, state: this.embeddingState[1]!, column: d },
@@ -250,44 +299,37 @@ export class TowerTrainer {
         const g = s * width + column;
         for (let x = 0; x < d; x++) acc[r * d + x]! += gradient[g + x]!;
       }
-      for (let k = 0; k < n; k++) {
-        const base = touched[k]! * d;
-        for (let x = base; x < base + d; x++) {
-          const g = acc[x]!;
-          m[x] = BETA1 * m[x]! + (1 - BETA1) * g;
-          v[x] = BETA2 * v[x]! + (1 - BETA2) * g * g;
-          table[x]! -= (correction * m[x]!) / (Math.sqrt(v[x]!) + ADAM_EPSILON);
-        }
-      }
+      for (let k = 0; k < n; k++) adamUpdate(table, acc, m, v, adam, touched[k]! * d, touched[k]! * d + d);
     }
   }
 
   /** Current weights as plain arrays (copies), for scoring, early-stopping snapshots and artifacts. */
   weights(): { tower: TowerWeights; userVectors: Float32Array; itemVectors: Float32Array } {
-    const read = (v: tf.Variable) => v.dataSync().slice() as Float32Array;
     const tower: TowerWeights = {
       dim: this.dim,
       batchNorm: this.batchNorm,
       layers: this.layers.map((l) => ({
-        inputs: l.kernel.shape[0]!,
-        outputs: l.kernel.shape[1]!,
-        kernel: read(l.kernel),
-        bias: read(l.bias),
-        gamma: read(l.gamma),
-        beta: read(l.beta),
-        runningMean: read(l.runningMean),
-        runningVariance: read(l.runningVariance),
+        inputs: l.inputs,
+        outputs: l.outputs,
+        kernel: l.kernel.value.slice(),
+        bias: l.bias.value.slice(),
+        gamma: l.gamma.value.slice(),
+        beta: l.beta.value.slice(),
+        runningMean: l.runningMean.slice(),
+        runningVariance: l.runningVariance.slice(),
       })),
-      outKernel: read(this.outKernel),
-      outBias: read(this.outBias),
+      outKernel: this.outKernel.value.slice(),
+      outBias: this.outBias.value.slice(),
     };
     return { tower, userVectors: this.userVectors.slice(), itemVectors: this.itemVectors.slice() };
   }
 
-  dispose(): void {
-    for (const l of this.layers) for (const v of Object.values(l)) v.dispose();
-    this.outKernel.dispose();
-    this.outBias.dispose();
-    this.optimizer.dispose();
-  }
+  /** Nothing to release: every tensor lives inside one step's tidy scope. */
+  dispose(): void {}
+}
+
+function sum(values: Float32Array): number {
+  let total = 0;
+  for (let k = 0; k < values.length; k++) total += values[k]!;
+  return total;
 }

@@ -92,7 +92,7 @@ describe('tower', () => {
           if (Math.sign(m) === -Math.sign(g[j]!)) agree++;
         }
       });
-      expect(agree).toBe(counted);
+      expect(agree, `layer ${k}`).toBe(counted);
       const gGamma = grads[vars[4 * k + 2]!.name]!.dataSync();
       after.layers[k]!.gamma.forEach((w, j) => {
         if (Math.abs(gGamma[j]!) > 1e-6) expect(Math.sign(w - l.gamma[j]!)).toBe(-Math.sign(gGamma[j]!));
