@@ -1,13 +1,16 @@
 import swagger from '@fastify/swagger';
-import { recommendationSchema } from '@pncf/events';
-import type { FastifyInstance } from 'fastify';
+import { recommendationMessage, recommendationSchema } from '@pncf/events';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HistorySource } from './history.js';
-import type { ScorerMetrics } from './metrics.js';
+import { NO_CACHE, type ScorerMetrics } from './metrics.js';
 import type { ModelHolder } from './model-holder.js';
+import type { CacheOutcome, TopKCache } from './topk-cache.js';
 
 export interface ApiOptions {
   holder: Pick<ModelHolder, 'current'>;
-  history: Pick<HistorySource, 'historyOf'>;
+  history: Pick<HistorySource, 'historyOf' | 'versionOf'>;
+  /** The users' current lists; the publisher fills it too. Its holder must be `holder`. */
+  cache: TopKCache;
   metrics: ScorerMetrics;
   defaultK: number;
   maxK: number;
@@ -26,16 +29,25 @@ const errorSchema = {
   },
 } as const;
 
-// The topic's JSON Schema is the response contract too; fastify's serializer needs it without $schema/$id.
+// The topic's JSON Schema is the response contract too (for the OpenAPI document; a 200 body is the topic's
+// message value, recommendationMessage, serialized once and sent as is, so fastify does not serialize it).
 const { $schema: _schema, $id: _id, ...recommendationResponse } = recommendationSchema;
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * The HTTP API: GET /recommendations/:user?k=, its OpenAPI document at /openapi.json, and request metrics for
  * every route (including /healthz, /readyz and /metrics added by the runtime). Must be registered before the
- * server listens.
+ * server listens. A user's list is computed on a miss only: while the model and the user's history version are
+ * those it was computed with, the cached body is sent (byte for byte what the miss sent).
  */
 export async function registerApi(app: FastifyInstance, options: ApiOptions): Promise<void> {
-  const { holder, history, metrics, defaultK, maxK, unknownUsers } = options;
+  const { holder, history, cache, metrics, defaultK, maxK, unknownUsers } = options;
+  const outcomes = new WeakMap<FastifyRequest, CacheOutcome>();
+  // Bound once: labelled lookups hash their labels on every call.
+  const lookups = {
+    hit: metrics.cacheLookups.labels({ outcome: 'hit' }),
+    miss: metrics.cacheLookups.labels({ outcome: 'miss' }),
+  };
   await app.register(swagger, {
     openapi: {
       info: {
@@ -50,7 +62,7 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
     const route = request.routeOptions.url ?? 'unmatched';
     const labels = { route, method: request.method, status: String(reply.statusCode) };
     metrics.requests.inc(labels);
-    metrics.requestSeconds.observe(labels, reply.elapsedTime / 1000);
+    metrics.requestSeconds.observe({ ...labels, cache: outcomes.get(request) ?? NO_CACHE }, reply.elapsedTime / 1000);
   });
 
   app.get(
@@ -63,7 +75,9 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
           'interactions (in the store or just consumed from Kafka) get a vector built from their items (source ' +
           '"cold-start") or, when none of their items is known to the model, the most popular items they do not ' +
           'have (source "popular"). A user without any interaction gets the most popular items (source ' +
-          '"popular"), or a 404 when the scorer runs with UNKNOWN_USERS=not-found. 503 until a model is loaded.',
+          '"popular"), or a 404 when the scorer runs with UNKNOWN_USERS=not-found. 503 until a model is loaded. ' +
+          "A list is computed once per model and state of the user's history, then served from memory " +
+          '(generatedAt tells when it was computed).',
         params: {
           type: 'object',
           required: ['user'],
@@ -86,6 +100,13 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
       if (!model) {
         return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'no model loaded yet' });
       }
+      const historyVersion = history.versionOf(user);
+      const cached = cache.get(model, user, k, historyVersion);
+      const outcome: CacheOutcome = cached === undefined ? 'miss' : 'hit';
+      outcomes.set(request, outcome);
+      lookups[outcome].inc();
+      if (cached !== undefined) return reply.type(JSON_TYPE).send(cached);
+
       const started = performance.now();
       const { results, scored } = model.recommend([{ user, history: history.historyOf(user) }], k);
       metrics.scoringSeconds.observe({ path: 'request' }, (performance.now() - started) / 1000);
@@ -102,13 +123,15 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
           message: `unknown user ${JSON.stringify(user)}: no trained vector and no interactions`,
         });
       }
-      return {
+      const body = recommendationMessage({
         user,
         items: result.items,
         modelVersion: model.version,
         generatedAt: new Date().toISOString(),
         source: result.source,
-      };
+      }).value;
+      cache.set(model, user, k, historyVersion, body);
+      return reply.type(JSON_TYPE).send(body);
     },
   );
 

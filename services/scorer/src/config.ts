@@ -3,6 +3,7 @@ import { z } from 'zod';
 
 export const scorerConfigSchema = z.object({
   ...commonConfigShape,
+  TF_BACKEND: env.tfBackend(),
   HTTP_PORT: env.port(9103, 'Port of the scorer HTTP server (API, /healthz, /metrics)'),
   RECOMMENDATIONS_TOPIC: env.string('recommendations', 'Compacted topic of Top-K recommendations, keyed by user'),
   RECOMMENDATIONS_PARTITIONS: env.positiveInt(4, 'Partitions of the recommendations topic when the scorer creates it'),
@@ -55,6 +56,14 @@ export const scorerConfigSchema = z.object({
     .min(0)
     .default(0)
     .describe('Pause between blocks of a full refresh (throttle; the event loop is always yielded to in between)'),
+  TOPK_CACHE_SIZE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(50_000)
+    .describe(
+      'Top-K lists (user, k) kept in memory for GET /recommendations, least recently used out; a list is served while the model and the user’s history are unchanged (about 0.9 kB each at k=10: some 45 MB at the default; 0 disables the cache)',
+    ),
   UNKNOWN_USERS: z
     .enum(['popular', 'not-found'])
     .default('popular')

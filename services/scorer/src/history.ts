@@ -27,7 +27,9 @@ export class HistorySource {
   private store: InteractionStore | undefined;
   /** Store item index → id; indices never change, so the cache cannot go stale. */
   private readonly itemNames: string[] = [];
-  private readonly recent = new Map<string, { items: Map<string, number>; at: number }>();
+  private readonly recent = new Map<string, { items: Map<string, number>; at: number; version: number }>();
+  /** Bumped by every record(); never reused, so a version names one state of one user's history. */
+  private sequence = 0;
 
   constructor(
     private readonly storePath: string,
@@ -46,11 +48,23 @@ export class HistorySource {
   record(user: string, item: string, count: number, now = Date.now()): void {
     let entry = this.recent.get(user);
     if (!entry) {
-      entry = { items: new Map(), at: now };
+      entry = { items: new Map(), at: now, version: 0 };
       this.recent.set(user, entry);
     }
     entry.items.set(item, (entry.items.get(item) ?? 0) + count);
     entry.at = now;
+    entry.version = ++this.sequence;
+  }
+
+  /**
+   * Changes whenever the user's history may have changed: at each interaction recorded for them, and when their
+   * overlay entry expires (0: none). A Top-K computed at one version is still the user's Top-K at the same one
+   * (with the same model). Every interaction passes through record() (the scorer reads the whole topic); the
+   * ingester's later write of the same event to the store adds no item the overlay lacked, only (for an item the
+   * store already had) its count, which the list published at the interaction does not follow either.
+   */
+  versionOf(user: string): number {
+    return this.recent.get(user)?.version ?? 0;
   }
 
   /** Drop overlay entries older than the TTL; returns how many users were dropped. */

@@ -10,13 +10,14 @@ import { HistorySource } from './history.js';
 import { scorerMetrics } from './metrics.js';
 import { ModelHolder } from './model-holder.js';
 import { RecommendationPublisher } from './publisher.js';
+import { TopKCache } from './topk-cache.js';
 
 await runService({
   name: 'scorer',
   schema: scorerConfigSchema,
   portVariable: 'HTTP_PORT',
   async start({ config, logger, metricsRegistry, http }) {
-    const runtime = await tfRuntime((message) => logger.info(message));
+    const runtime = await tfRuntime((message) => logger.info(message), config.TF_BACKEND);
     logger.info({ backend: runtime.backend }, 'tfjs backend selected');
     const admin = await connectKafkaAdmin({
       brokers: config.KAFKA_BROKERS,
@@ -37,7 +38,12 @@ await runService({
     await producer.connect();
 
     let holder: ModelHolder | undefined;
-    const metrics = scorerMetrics(metricsRegistry, () => holder?.current);
+    let cache: TopKCache | undefined;
+    const metrics = scorerMetrics(
+      metricsRegistry,
+      () => holder?.current,
+      () => cache?.size ?? 0,
+    );
     const history = new HistorySource(config.STORE_PATH, config.RECENT_TTL_S * 1000);
     const modelRegistry = new ModelRegistry(config.MODEL_DIR);
     let publisher: RecommendationPublisher | undefined;
@@ -57,11 +63,13 @@ await runService({
       },
     });
     const models = holder;
+    cache = new TopKCache(config.TOPK_CACHE_SIZE, models);
     publisher = new RecommendationPublisher({
       producer,
       topic: config.RECOMMENDATIONS_TOPIC,
       holder: models,
       history,
+      cache,
       metrics,
       logger,
       k: config.DEFAULT_K,
@@ -73,6 +81,7 @@ await runService({
     await registerApi(http.app, {
       holder: models,
       history,
+      cache,
       metrics,
       defaultK: config.DEFAULT_K,
       maxK: config.MAX_K,

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { CACHE_OUTCOMES } from './topk-cache.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
@@ -7,9 +8,16 @@ export interface ModelInfo {
   createdAt: string;
 }
 
-export function scorerMetrics(metricsRegistry: Registry, currentModel: () => ModelInfo | undefined) {
+/** The label of a request that did not go through the Top-K cache (other routes, errors before a lookup). */
+export const NO_CACHE = 'none';
+
+export function scorerMetrics(
+  metricsRegistry: Registry,
+  currentModel: () => ModelInfo | undefined,
+  cacheEntries: () => number = () => 0,
+) {
   const registers = [metricsRegistry];
-  return {
+  const metrics = {
     requests: new Counter({
       name: 'scorer_http_requests_total',
       help: 'HTTP requests by route, method and status',
@@ -18,10 +26,24 @@ export function scorerMetrics(metricsRegistry: Registry, currentModel: () => Mod
     }),
     requestSeconds: new Histogram({
       name: 'scorer_http_request_duration_seconds',
-      help: 'HTTP request latency by route, method and status',
-      labelNames: ['route', 'method', 'status'],
+      help: 'HTTP request latency by route, method, status and cache (hit: served from the Top-K cache; miss: computed; none: no lookup)',
+      labelNames: ['route', 'method', 'status', 'cache'],
       buckets: LATENCY_BUCKETS,
       registers,
+    }),
+    cacheLookups: new Counter({
+      name: 'scorer_topk_cache_lookups_total',
+      help: 'GET /recommendations lookups in the Top-K cache by outcome (hit: served from memory; miss: computed, including every request while the cache is disabled)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    cacheEntries: new Gauge({
+      name: 'scorer_topk_cache_entries',
+      help: 'Top-K lists held by the cache (at most TOPK_CACHE_SIZE)',
+      registers,
+      collect() {
+        this.set(cacheEntries());
+      },
     }),
     published: new Counter({
       name: 'scorer_recommendations_published_total',
@@ -93,6 +115,8 @@ export function scorerMetrics(metricsRegistry: Registry, currentModel: () => Mod
       registers,
     }),
   };
+  for (const outcome of CACHE_OUTCOMES) metrics.cacheLookups.inc({ outcome }, 0);
+  return metrics;
 }
 
 export type ScorerMetrics = ReturnType<typeof scorerMetrics>;

@@ -5,12 +5,15 @@ import type { HistorySource } from './history.js';
 import type { ScorerMetrics } from './metrics.js';
 import type { ModelHolder } from './model-holder.js';
 import type { ServingModel } from './serving-model.js';
+import type { TopKCache } from './topk-cache.js';
 
 export interface PublisherOptions {
-  producer: Producer;
+  producer: Pick<Producer, 'send'>;
   topic: string;
-  holder: ModelHolder;
+  holder: Pick<ModelHolder, 'current' | 'lease' | 'release'>;
   history: HistorySource;
+  /** Each published list is also the user's current list at k: the API serves it from here (same body). */
+  cache: TopKCache;
   metrics: ScorerMetrics;
   logger: Logger;
   k: number;
@@ -31,11 +34,12 @@ export class RecommendationPublisher {
 
   /** Score and publish a list of users in blocks; returns how many messages were sent. */
   async publish(model: ServingModel, users: readonly string[], reason: 'refresh' | 'interaction'): Promise<number> {
-    const { history, metrics, producer, topic, k, blockUsers } = this.options;
+    const { history, cache, metrics, producer, topic, k, blockUsers } = this.options;
     let sent = 0;
     for (let start = 0; start < users.length; start += blockUsers) {
       const block = users.slice(start, start + blockUsers);
       const requests = block.map((user) => ({ user, history: history.historyOf(user) }));
+      const historyVersions = block.map((user) => history.versionOf(user));
       const started = performance.now();
       const { results, scored } = model.recommend(requests, k);
       metrics.scoringSeconds.observe({ path: 'batch' }, (performance.now() - started) / 1000);
@@ -52,7 +56,9 @@ export class RecommendationPublisher {
           generatedAt,
           source: result.source,
         };
-        messages.push(recommendationMessage(recommendation));
+        const message = recommendationMessage(recommendation);
+        messages.push(message);
+        cache.set(model, recommendation.user, k, historyVersions[r]!, message.value);
       }
       if (messages.length > 0) await producer.send({ topic, acks: -1, messages });
       metrics.published.inc({ reason }, messages.length);

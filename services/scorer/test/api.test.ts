@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerApi } from '../src/api.js';
 import { scorerMetrics } from '../src/metrics.js';
 import { ServingModel } from '../src/serving-model.js';
+import { TopKCache } from '../src/topk-cache.js';
 import { fixture } from './fixture.js';
 
 // The API's handling of users nobody knows, in both modes; the default mode is also exercised against the real
@@ -16,9 +17,11 @@ describe('GET /recommendations/:user for a user with no vector and no interactio
   const api = async (unknownUsers: 'popular' | 'not-found') => {
     const app = Fastify();
     apps.push(app);
+    const holder = { current: model };
     await registerApi(app, {
-      holder: { current: model },
-      history: { historyOf: () => ({ items: [], counts: [] }) },
+      holder,
+      history: { historyOf: () => ({ items: [], counts: [] }), versionOf: () => 0 },
+      cache: new TopKCache(100, holder),
       metrics: scorerMetrics(new Registry(), () => undefined),
       defaultK: 10,
       maxK: 100,

@@ -40,4 +40,21 @@ describe('HistorySource', () => {
     await history.close();
     await writer.close();
   });
+
+  it('versions a user’s history: a new value at each interaction recorded for them, never one seen before', () => {
+    const history = new HistorySource(path.join(dir, 'no-store'), 1000);
+    expect(history.versionOf('alice')).toBe(0);
+    history.record('alice', 'tag-1', 1, 0);
+    const first = history.versionOf('alice');
+    expect(first).toBeGreaterThan(0);
+    history.record('bob', 'tag-1', 1, 0);
+    expect(history.versionOf('alice')).toBe(first); // another user's interaction leaves alice's list valid
+    history.record('alice', 'tag-1', 1, 100); // the same item again: its count changed
+    const second = history.versionOf('alice');
+    expect(second).not.toBe(first);
+    history.prune(2000);
+    expect(history.versionOf('alice')).toBe(0); // expired: the history is the store's alone now
+    history.record('alice', 'tag-2', 1, 2000);
+    expect([0, first, second]).not.toContain(history.versionOf('alice'));
+  });
 });

@@ -1,0 +1,232 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tfRuntime } from '@pncf/evaluation';
+import { parseRecommendation, type Recommendation } from '@pncf/events';
+import { createHttpServer, createLogger, type HttpServer } from '@pncf/runtime';
+import type { Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerApi } from '../src/api.js';
+import { HistorySource } from '../src/history.js';
+import { scorerMetrics } from '../src/metrics.js';
+import { RecommendationPublisher } from '../src/publisher.js';
+import { ServingModel } from '../src/serving-model.js';
+import { TopKCache } from '../src/topk-cache.js';
+import { fixture } from './fixture.js';
+
+/** The scorer's API on a real HTTP server (the runtime's, with its /metrics), a real history and a Top-K cache. */
+interface Api {
+  url: string;
+  server: HttpServer;
+  holder: { current: ServingModel | undefined };
+  history: HistorySource;
+  cache: TopKCache;
+  publisher: RecommendationPublisher;
+  sent: { key: string; value: string }[];
+}
+
+describe('GET /recommendations/:user served from the Top-K cache', () => {
+  const { artifact, data } = fixture();
+  const candidates = { nearest: 40, popular: 10 };
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-scorer-api-cache-'));
+  const servers: HttpServer[] = [];
+  const models: ServingModel[] = [];
+  const load = (version: string) => {
+    const model = new ServingModel({ version, createdAt: new Date().toISOString(), artifact, data, candidates });
+    models.push(model);
+    return model;
+  };
+
+  async function start(cacheSize: number, unknownUsers: 'popular' | 'not-found' = 'popular'): Promise<Api> {
+    const logger = createLogger('scorer', 'silent');
+    const server = createHttpServer({ service: 'scorer', logger });
+    servers.push(server);
+    const holder: Api['holder'] = { current: load('v000001') };
+    const cache = new TopKCache(cacheSize, holder);
+    const metrics = scorerMetrics(
+      server.metricsRegistry,
+      () => holder.current,
+      () => cache.size,
+    );
+    // No store: a user's history is what the scorer recorded (as if just consumed from Kafka).
+    const history = new HistorySource(path.join(scratch, `no-store-${servers.length}`), 60_000);
+    await registerApi(server.app, { holder, history, cache, metrics, defaultK: 10, maxK: 100, unknownUsers });
+    const sent: Api['sent'] = [];
+    const producer: Pick<Producer, 'send'> = {
+      send: async (record) => {
+        sent.push(...(record.messages as { key: string; value: string }[]));
+        return [];
+      },
+    };
+    const publisher = new RecommendationPublisher({
+      producer,
+      topic: 'recommendations',
+      holder: {
+        get current() {
+          return holder.current;
+        },
+        lease: () => holder.current,
+        release: () => undefined,
+      },
+      history,
+      cache,
+      metrics,
+      logger,
+      k: 10,
+      blockUsers: 16,
+      refreshPauseMs: 0,
+    });
+    const url = await server.listen('127.0.0.1', 0);
+    return { url, server, holder, history, cache, publisher, sent };
+  }
+
+  const get = async (api: Api, user: string, query = '') => {
+    const response = await fetch(`${api.url}/recommendations/${encodeURIComponent(user)}${query}`);
+    return { status: response.status, type: response.headers.get('content-type'), text: await response.text() };
+  };
+  const recommendation = (text: string): Recommendation => parseRecommendation(text);
+
+  /** The value of the series of the real /metrics endpoint with these labels (undefined: no such series). */
+  async function scrape(api: Api, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+    const text = await (await fetch(`${api.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => {
+      if (!l.startsWith(`${name}{`)) return false;
+      const found = new Map([...l.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+      return Object.entries(labels).every(([label, value]) => found.get(label) === value);
+    });
+    return line === undefined ? undefined : Number(line.split(' ').at(-1));
+  }
+  const lookups = (api: Api, outcome: 'hit' | 'miss') => scrape(api, 'scorer_topk_cache_lookups_total', { outcome });
+  const entries = (api: Api) => scrape(api, 'scorer_topk_cache_entries');
+  const scoredItems = (api: Api) => scrape(api, 'scorer_items_scored_total');
+  const latencyCount = (api: Api, cache: 'hit' | 'miss' | 'none', status = '200') =>
+    scrape(api, 'scorer_http_request_duration_seconds_count', {
+      route: '/recommendations/:user',
+      method: 'GET',
+      status,
+      cache,
+    });
+
+  beforeAll(async () => {
+    await tfRuntime();
+  });
+  afterAll(async () => {
+    for (const server of servers) await server.close();
+    for (const model of models) model.dispose();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('answers a hit with the very bytes of the miss, and counts both in /metrics', async () => {
+    const api = await start(100);
+    expect(await lookups(api, 'hit')).toBe(0);
+    expect(await lookups(api, 'miss')).toBe(0);
+    expect(await scoredItems(api)).toBe(0);
+
+    const miss = await get(api, 'u1');
+    expect(miss.status).toBe(200);
+    expect(miss.type).toBe('application/json; charset=utf-8');
+    const body = recommendation(miss.text);
+    expect(body).toMatchObject({ user: 'u1', modelVersion: 'v000001', source: 'model' });
+    expect(body.items).toHaveLength(10);
+    const scored = await scoredItems(api);
+    expect(scored).toBeGreaterThan(0);
+
+    for (let j = 0; j < 3; j++) {
+      const hit = await get(api, 'u1');
+      expect(hit).toEqual(miss); // status, content type and body, generatedAt included
+    }
+    expect(await lookups(api, 'miss')).toBe(1);
+    expect(await lookups(api, 'hit')).toBe(3);
+    expect(await latencyCount(api, 'miss')).toBe(1);
+    expect(await latencyCount(api, 'hit')).toBe(3);
+    // A hit ranks nothing.
+    expect(await scoredItems(api)).toBe(scored);
+    expect(await entries(api)).toBe(1);
+
+    // k is part of the key: another k is computed, and is its own prefix of the ranking.
+    const five = await get(api, 'u1', '?k=5');
+    expect(recommendation(five.text).items).toEqual(body.items.slice(0, 5));
+    expect(await lookups(api, 'miss')).toBe(2);
+    expect(await entries(api)).toBe(2);
+  });
+
+  it('computes again after a new interaction of the user, with that item excluded', async () => {
+    const api = await start(100);
+    const before = recommendation((await get(api, 'u2')).text);
+    const top = before.items[0]!.item;
+    await get(api, 'u3'); // another user, whose list stays cached
+    api.history.record('u2', top, 1);
+
+    const after = await get(api, 'u2');
+    expect(await lookups(api, 'miss')).toBe(3);
+    expect(recommendation(after.text).items.map((x) => x.item)).not.toContain(top);
+    expect(recommendation(after.text).items).toHaveLength(10);
+    // The new list is the one cached now.
+    expect(await get(api, 'u2')).toEqual(after);
+    await get(api, 'u3');
+    expect(await lookups(api, 'hit')).toBe(2);
+  });
+
+  it('computes again after a model swap, with the new model', async () => {
+    const api = await start(100);
+    const old = await get(api, 'u4');
+    expect(recommendation(old.text).modelVersion).toBe('v000001');
+    api.holder.current = load('v000002');
+
+    const swapped = recommendation((await get(api, 'u4')).text);
+    expect(swapped.modelVersion).toBe('v000002');
+    expect(await lookups(api, 'miss')).toBe(2);
+    expect(await lookups(api, 'hit')).toBe(0);
+    expect(await entries(api)).toBe(1);
+  });
+
+  it('keeps at most TOPK_CACHE_SIZE lists: the least recently used is computed again', async () => {
+    const api = await start(2);
+    for (const user of ['u5', 'u6', 'u7']) await get(api, user);
+    expect(await entries(api)).toBe(2);
+    await get(api, 'u7');
+    await get(api, 'u6');
+    expect(await lookups(api, 'hit')).toBe(2);
+    await get(api, 'u5'); // evicted by u7
+    expect(await lookups(api, 'miss')).toBe(4);
+    expect(await entries(api)).toBe(2);
+  });
+
+  it('computes every request when disabled (size 0), with the same answer', async () => {
+    const cached = await start(100);
+    const disabled = await start(0);
+    const first = await get(disabled, 'u8');
+    const second = await get(disabled, 'u8');
+    expect(recommendation(second.text).items).toEqual(recommendation(first.text).items);
+    expect(recommendation(first.text).items).toEqual(recommendation((await get(cached, 'u8')).text).items);
+    expect(await lookups(disabled, 'miss')).toBe(2);
+    expect(await lookups(disabled, 'hit')).toBe(0);
+    expect(await entries(disabled)).toBe(0);
+  });
+
+  it('serves the list the publisher just published, byte for byte, without computing it', async () => {
+    const api = await start(100);
+    const model = api.holder.current!;
+    expect(await api.publisher.publish(model, ['u9', 'new-user-without-items'], 'interaction')).toBe(1);
+    const scored = await scoredItems(api);
+    const served = await get(api, 'u9');
+    expect(served.text).toBe(api.sent[0]!.value);
+    expect(await lookups(api, 'hit')).toBe(1);
+    expect(await scoredItems(api)).toBe(scored);
+    // Not at another k, nor for a user the publisher had nothing for.
+    await get(api, 'u9', '?k=3');
+    await get(api, 'new-user-without-items');
+    expect(await lookups(api, 'miss')).toBe(2);
+  });
+
+  it('does not cache a 404, and labels requests that never reach the cache "none"', async () => {
+    const api = await start(100, 'not-found');
+    expect((await get(api, 'stranger')).status).toBe(404);
+    expect((await get(api, 'stranger')).status).toBe(404);
+    expect((await get(api, 'u1', '?k=0')).status).toBe(400);
+    expect(await lookups(api, 'miss')).toBe(2);
+    expect(await entries(api)).toBe(0);
+    expect(await latencyCount(api, 'none', '400')).toBe(1);
+    expect(await latencyCount(api, 'miss', '404')).toBe(2);
+  });
+});
