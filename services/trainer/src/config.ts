@@ -43,6 +43,22 @@ export const trainerConfigSchema = z.object({
     .min(0)
     .default(0)
     .describe('Override the preset word2vec epochs (0: preset)'),
+  TRAIN_WARM_W2V_EPOCHS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1)
+    .describe(
+      'word2vec epochs of a run continued from the serving model (its tables and its tower or history model); 0: as a first run',
+    ),
+  TRAIN_WARM_SCORER_EPOCHS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2)
+    .describe(
+      'Epochs of the tower (no early stopping) or history model in a run continued from the serving model; 0: as a first run',
+    ),
   TRAIN_KCORE: z.coerce.number().int().min(0).default(0).describe('k-core filter before training (0: off)'),
   TRAIN_HOLDOUT: share(
     0.2,
@@ -55,7 +71,7 @@ export const trainerConfigSchema = z.object({
   TRAIN_SEED: z.coerce.number().int().default(1).describe('Seed of splits, bags and initialisation'),
   TRAIN_REFIT_ALL: env.flag(
     true,
-    'After the gate, repeat the candidate’s fit on all data (evaluated pairs included): same start, the tower epochs early stopping chose; publish that',
+    'After the gate, train on all data (evaluated pairs included) and publish that: a full-recipe candidate’s fit once more (same start, the tower epochs early stopping chose); a warm-recipe candidate continued one epoch of each',
   ),
   TRAIN_RETRIES: z.coerce.number().int().min(0).default(2).describe('Retries of a failed run (exponential backoff)'),
   TRAIN_RETRY_DELAY_S: z.coerce.number().positive().default(10).describe('First retry delay; doubles per retry'),

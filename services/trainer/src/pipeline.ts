@@ -19,10 +19,13 @@ import {
   isHistoryModel,
   loadArtifact,
   type ModelArtifact,
+  mergePncfConfig,
   modelKind,
   type PncfConfig,
+  type PncfFit,
   PncfRecommender,
   type PncfWarmStart,
+  parsePncfConfig,
   pncfUsesValidation,
   presets,
   resolvePncfConfig,
@@ -108,6 +111,11 @@ export interface ModelMetadata {
    * serving model. `history` is absent in versions published before PNCF+.
    */
   warmStart: { embeddings: boolean; tower: boolean; history?: boolean };
+  /**
+   * 'warm': the candidate continued the serving model for TRAIN_WARM_* epochs (and the refit, if any, continued
+   * the candidate one epoch); 'full': the preset's recipe. Absent in versions published before it existed.
+   */
+  recipe?: 'full' | 'warm';
   /** Set when this run found CURRENT corrupted and rolled it back before building on it. */
   recovery?: Recovery;
   config: PncfConfig;
@@ -151,7 +159,10 @@ export function presetFor(config: TrainerConfig): PncfConfig {
  * for a history config (fitPncf uses the tower only when its shape is the config's, the history model only when
  * its dim is). Nothing for a config without pre-training.
  */
-export function warmStartFrom(serving: ModelArtifact | undefined, config: PncfConfig): PncfWarmStart | undefined {
+export function warmStartFrom(
+  serving: Pick<ModelArtifact, 'model' | 'pretrained' | 'userIds' | 'itemIds'> | undefined,
+  config: PncfConfig,
+): PncfWarmStart | undefined {
   if (!serving || !config.pretrain) return undefined;
   const { pretrained, model, userIds, itemIds } = serving;
   const sameDims =
@@ -162,6 +173,78 @@ export function warmStartFrom(serving: ModelArtifact | undefined, config: PncfCo
   if (config.scorer === 'history' && isHistoryModel(model)) warm.history = { model, userIds, itemIds };
   if (config.scorer === 'tower' && !isHistoryModel(model)) warm.tower = model.tower;
   return warm;
+}
+
+/**
+ * The recipe of a run that continues from the serving model (its word2vec tables and its tower or history model):
+ * the tables and the scorer are already trained, so TRAIN_WARM_W2V_EPOCHS and TRAIN_WARM_SCORER_EPOCHS epochs over
+ * the current data bring them up to date, without early stopping (no validation part is carved, no per-epoch
+ * ranking). This is what keeps a steady-state run within about a minute at author-tag scale; the first run, or one
+ * whose serving model does not fit the config, trains the full recipe. 0 keeps the preset's epochs.
+ */
+export function warmRunConfig(
+  pncfConfig: PncfConfig,
+  warm: PncfWarmStart | undefined,
+  config: TrainerConfig,
+): PncfConfig {
+  const scorerWarm = pncfConfig.scorer === 'history' ? warm?.history !== undefined : warm?.tower !== undefined;
+  if (!warm?.embeddings || !scorerWarm) return pncfConfig;
+  const w2vEpochs = config.TRAIN_WARM_W2V_EPOCHS || undefined;
+  const scorerEpochs = config.TRAIN_WARM_SCORER_EPOCHS || undefined;
+  const merged = mergePncfConfig(pncfConfig, {
+    word2vec: { epochs: w2vEpochs },
+    ...(pncfConfig.scorer === 'history'
+      ? { history: { epochs: scorerEpochs } }
+      : { tower: scorerEpochs ? { epochs: scorerEpochs, patience: 0 } : {} }),
+  });
+  return parsePncfConfig(merged, 'a warm run');
+}
+
+/**
+ * The model to publish once the gate passed, trained on all data (the evaluated pairs are real signal, and the
+ * newest).
+ * - After a full-recipe candidate: the candidate's recipe once more — the same start (the serving model's tables
+ *   and tower or history model when the candidate was warm-started from them, else fresh) and, for a tower that
+ *   early-stopped, as many tower epochs as early stopping chose (bestEpoch + 1, no early stopping: there is no
+ *   validation part left); other configs train their configured epochs again. Not continued from the candidate,
+ *   which would train it about twice as long as the model that passed the gate.
+ * - After a warm-recipe candidate (a few epochs continuing the serving model): the candidate itself continues on
+ *   all data for one word2vec and one scorer epoch, a catch-up on the window rather than a second fit — the
+ *   steady state stays incremental, like the candidate.
+ */
+async function refitOnAll(
+  data: Interactions,
+  candidate: {
+    fit: PncfFit;
+    fitData: Interactions;
+    pncfConfig: PncfConfig;
+    warmRecipe: boolean;
+    warmStart?: PncfWarmStart;
+  },
+  config: TrainerConfig,
+): Promise<{ fit: PncfFit; config: PncfConfig }> {
+  const { fit, fitData, pncfConfig, warmRecipe, warmStart } = candidate;
+  const seed = config.TRAIN_SEED + 1;
+  if (warmRecipe) {
+    const catchUp = parsePncfConfig(
+      mergePncfConfig(pncfConfig, {
+        word2vec: { epochs: 1 },
+        ...(pncfConfig.scorer === 'history' ? { history: { epochs: 1 } } : { tower: { epochs: 1, patience: 0 } }),
+      }),
+      'the catch-up refit',
+    );
+    const fromCandidate = warmStartFrom(
+      { model: fit.model, pretrained: fit.pretrained, userIds: fitData.userIds, itemIds: fitData.itemIds },
+      catchUp,
+    );
+    const refit = await fitPncf(data, catchUp, { seed, ...(fromCandidate ? { warmStart: fromCandidate } : {}) });
+    return { fit: refit, config: catchUp };
+  }
+  const refitConfig: PncfConfig = pncfUsesValidation(pncfConfig)
+    ? { ...pncfConfig, tower: { ...pncfConfig.tower, epochs: fit.report.bestEpoch + 1, patience: 0 } }
+    : pncfConfig;
+  const refit = await fitPncf(data, refitConfig, { seed, ...(warmStart ? { warmStart } : {}) });
+  return { fit: refit, config: refitConfig };
 }
 
 /**
@@ -250,14 +333,17 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
     firstSeen = alignPairValues(data, firstSeen, core);
     data = core;
   }
-  const pncfConfig = presetFor(config);
-  const candidate = new PncfRecommender(pncfConfig);
-
   // Warm start: users and items the serving model knows continue from its word2vec tables.
   const { current, recovery } = verifiedCurrent(modelRegistry);
   if (recovery) deps.onRecovery?.(recovery);
   // Read once: it seeds the warm start here and is evaluated against the candidate after the fit.
   const serving = current ? loadArtifact(current.dir) : undefined;
+  const presetConfig = presetFor(config);
+  // The fit matches rows by id (known users and items continue, new ones start fresh) and keeps the serving
+  // tower or history model when it is of the configured kind and shape.
+  const warmStart = warmStartFrom(serving, presetConfig);
+  const pncfConfig = warmRunConfig(presetConfig, warmStart, config);
+  const candidate = new PncfRecommender(pncfConfig);
   // The gate on the future: the pairs first seen after the serving model's snapshot, which neither model trains on.
   const plan =
     current && serving
@@ -274,9 +360,6 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   }
   const split = splitFor(data, plan, config, candidate.usesValidation);
   const fitData = split.fit ?? split.train;
-  // The fit matches rows by id (known users and items continue, new ones start fresh) and keeps the serving
-  // tower or history model when it is of the configured kind and shape.
-  const warmStart = warmStartFrom(serving, pncfConfig);
   step('prepare', {
     users: numUsers(data),
     items: numItems(data),
@@ -284,6 +367,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
     baseline: current?.version ?? null,
     ...(serving ? { baselineKind: modelKind(serving.model) } : {}),
     scorer: pncfConfig.scorer,
+    recipe: pncfConfig === presetConfig ? 'full' : 'warm',
     evaluation: plan ? 'window' : 'random-holdout',
     ...(plan ? { window: { from: plan.from, to: plan.to, ...plan.stats } } : {}),
   });
@@ -400,6 +484,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
       ...(comparison ? { comparison } : {}),
     },
     refitOnAll: config.TRAIN_REFIT_ALL,
+    recipe: pncfConfig === presetConfig ? 'full' : 'warm',
     warmStart: { ...fit.warmStarted, history: fit.warmStarted.history ?? false },
     ...(recovery ? { recovery } : {}),
     config: pncfConfig,
@@ -412,20 +497,12 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
 
   let final = { fit, config: pncfConfig };
   if (config.TRAIN_REFIT_ALL) {
-    // The candidate's recipe once more on all data (the holdout pairs are real signal): the same start — the
-    // serving model's tables and tower (or history model) when the candidate was warm-started from them, else
-    // fresh — and, for a tower that early-stopped, as many tower epochs as early stopping chose for the candidate
-    // (bestEpoch + 1, no early stopping: there is no validation part left); other configs train their configured
-    // epochs again. Not continued from the candidate's own scorer and tables, which would train them about twice
-    // as long as the candidate that passed the gate.
-    const refitConfig: PncfConfig = pncfUsesValidation(pncfConfig)
-      ? { ...pncfConfig, tower: { ...pncfConfig.tower, epochs: report.bestEpoch + 1, patience: 0 } }
-      : pncfConfig;
-    const refit = await fitPncf(data, refitConfig, {
-      seed: config.TRAIN_SEED + 1,
-      ...(warmStart ? { warmStart } : {}),
-    });
-    final = { fit: refit, config: refitConfig };
+    const refit = await refitOnAll(
+      data,
+      { fit, fitData, pncfConfig, warmRecipe: pncfConfig !== presetConfig, warmStart },
+      config,
+    );
+    final = refit;
     step('refit');
     checkpoint();
   }

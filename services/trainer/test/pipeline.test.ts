@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loadArtifact } from '@pncf/pncf';
 import { ModelRegistry } from '@pncf/registry';
 import { loadConfig } from '@pncf/runtime';
 import { InteractionStore } from '@pncf/store';
@@ -83,6 +84,12 @@ describe('trainOnce on a real LMDB store and registry', () => {
     expect(second.metadata.gate.current).not.toBeNull();
     expect(first.metadata.warmStart).toEqual({ embeddings: false, tower: false, history: false });
     expect(second.metadata.warmStart).toEqual({ embeddings: true, tower: true, history: false });
+    // Continued from v1: the warm recipe (TRAIN_WARM_* epochs, no early stopping), then a one-epoch catch-up refit.
+    expect(first.metadata.recipe).toBe('full');
+    expect(second.metadata.recipe).toBe('warm');
+    expect([second.metadata.config.userWord2Vec.epochs, second.metadata.config.tower.epochs]).toEqual([1, 2]);
+    const published = loadArtifact(modelRegistry.current()!.dir);
+    expect([published.config.itemWord2Vec.epochs, published.config.tower.epochs]).toEqual([1, 1]);
     expect(second.metadata.snapshotSequence).toBeGreaterThan(first.metadata.snapshotSequence);
 
     // v2 was judged on a window of pairs first seen after v1's snapshot, at most about GATE_WINDOW_MAX_SHARE of

@@ -2,7 +2,7 @@ import { PRESET_NAMES, presets } from '@pncf/pncf';
 import { loadConfig } from '@pncf/runtime';
 import { describe, expect, it } from 'vitest';
 import { TRAIN_PRESETS, trainerConfigSchema } from '../src/config.js';
-import { presetFor } from '../src/pipeline.js';
+import { presetFor, warmRunConfig } from '../src/pipeline.js';
 
 const configFrom = (env: Record<string, string>) => presetFor(loadConfig('trainer', trainerConfigSchema, env));
 
@@ -38,5 +38,40 @@ describe('TRAIN_PRESET', () => {
     expect(configFrom({ TRAIN_PRESET: 'plus' }).history.epochs).toBe(presets.plus.history.epochs);
     const tower = configFrom({ TRAIN_TOWER_EPOCHS: '2' });
     expect([tower.tower.epochs, tower.history.epochs]).toEqual([2, presets.default.history.epochs]);
+  });
+});
+
+describe('the warm recipe of a run continued from the serving model (TRAIN_WARM_*)', () => {
+  const trainer = (env: Record<string, string> = {}) => loadConfig('trainer', trainerConfigSchema, env);
+  const tables = { users: new Float32Array(0), items: new Float32Array(0), userIds: [], itemIds: [] } as never;
+  const history = { model: {}, userIds: [], itemIds: [] } as never;
+
+  it('trains the tables and the tower briefly, without early stopping, when both continue', () => {
+    const config = warmRunConfig(presets.default, { embeddings: tables, tower: {} as never }, trainer());
+    expect([config.userWord2Vec.epochs, config.itemWord2Vec.epochs, config.tower.epochs]).toEqual([1, 1, 2]);
+    expect(config.tower.patience).toBe(0);
+    expect(config.tower.hidden).toEqual(presets.default.tower.hidden);
+  });
+
+  it('is the full recipe for a first run, a serving model that does not fit, or TRAIN_WARM_*=0', () => {
+    expect(warmRunConfig(presets.default, undefined, trainer())).toBe(presets.default);
+    expect(warmRunConfig(presets.default, { embeddings: tables }, trainer())).toBe(presets.default);
+    expect(warmRunConfig(presets.default, { tower: {} as never }, trainer())).toBe(presets.default);
+    const off = warmRunConfig(
+      presets.default,
+      { embeddings: tables, tower: {} as never },
+      trainer({ TRAIN_WARM_W2V_EPOCHS: '0', TRAIN_WARM_SCORER_EPOCHS: '0' }),
+    );
+    expect(off).toEqual(presets.default);
+  });
+
+  it('sets the history model’s epochs for PNCF+', () => {
+    const config = warmRunConfig(
+      presets.plus,
+      { embeddings: tables, history },
+      trainer({ TRAIN_WARM_SCORER_EPOCHS: '3' }),
+    );
+    expect([config.userWord2Vec.epochs, config.history.epochs]).toEqual([1, 3]);
+    expect(warmRunConfig(presets.plus, { embeddings: tables, tower: {} as never }, trainer())).toBe(presets.plus);
   });
 });
