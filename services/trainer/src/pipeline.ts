@@ -191,6 +191,8 @@ export function warmRunConfig(
   if (!warm?.embeddings || !scorerWarm) return pncfConfig;
   const w2vEpochs = config.TRAIN_WARM_W2V_EPOCHS || undefined;
   const scorerEpochs = config.TRAIN_WARM_SCORER_EPOCHS || undefined;
+  // Both 0: the full recipe, and the same object, which is how the run tells the two recipes apart.
+  if (w2vEpochs === undefined && scorerEpochs === undefined) return pncfConfig;
   const merged = mergePncfConfig(pncfConfig, {
     word2vec: { epochs: w2vEpochs },
     ...(pncfConfig.scorer === 'history'

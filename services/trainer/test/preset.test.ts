@@ -62,7 +62,7 @@ describe('the warm recipe of a run continued from the serving model (TRAIN_WARM_
       { embeddings: tables, tower: {} as never },
       trainer({ TRAIN_WARM_W2V_EPOCHS: '0', TRAIN_WARM_SCORER_EPOCHS: '0' }),
     );
-    expect(off).toEqual(presets.default);
+    expect(off).toBe(presets.default);
   });
 
   it('sets the history model’s epochs for PNCF+', () => {
