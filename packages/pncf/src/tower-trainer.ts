@@ -130,9 +130,11 @@ export class TowerTrainer {
     const width = 2 * d;
     if (this.input.length < batch * width) this.input = new Float32Array(batch * width);
     const input = this.input.subarray(0, batch * width);
-    for (let s = 0; s < batch; s++) {
-      input.set(this.userVectors.subarray(users[s]! * d, users[s]! * d + d), s * width);
-      input.set(this.itemVectors.subarray(items[s]! * d, items[s]! * d + d), s * width + d);
+    // Plain loops: a subarray per row would allocate two views per sample.
+    const { userVectors, itemVectors } = this;
+    for (let s = 0, at = 0; s < batch; s++) {
+      for (let x = users[s]! * d, end = x + d; x < end; x++) input[at++] = userVectors[x]!;
+      for (let x = items[s]! * d, end = x + d; x < end; x++) input[at++] = itemVectors[x]!;
     }
     if (this.options.dropout > 0) this.drawMasks(batch);
     this.steps++;
@@ -191,10 +193,10 @@ export class TowerTrainer {
         ? tf.tensor2d(layer.mask.subarray(0, batch * layer.outputs), [batch, layer.outputs])
         : undefined;
     if (!this.batchNorm) {
-      const activated = tf.fused.matMul({ a: input, b: kernel, bias, activation: 'relu' });
+      const activated = tf.fused.matMul({ a: input, b: kernel, bias, activation: 'relu' }) as tf.Tensor2D;
       return { input, kernel, activated, mask };
     }
-    const z = tf.fused.matMul({ a: input, b: kernel, bias });
+    const z = tf.fused.matMul({ a: input, b: kernel, bias }) as tf.Tensor2D;
     // Spelled out rather than tf.moments, which adds casts and a second pass: each op is a native call.
     const mean = this.columnSum(z, 1 / batch);
     const centred = tf.sub(z, mean);
@@ -256,13 +258,18 @@ export class TowerTrainer {
   /** Inverted dropout: keep with probability 1 − p and scale by 1/(1 − p), as tf.dropout and PyTorch do. */
   private drawMasks(batch: number): void {
     const keep = 1 - this.options.dropout;
-    const threshold = keep * 4294967296;
+    // Two draws per generator call, one from each 16-bit half: keep is honoured to 1/65536, at half the calls.
+    const threshold = Math.round(keep * 65536);
     const scale = 1 / keep;
     for (const layer of this.layers) {
       const size = batch * layer.outputs;
-      if (layer.mask.length < size) layer.mask = new Float32Array(size);
+      if (layer.mask.length < size) layer.mask = new Float32Array(size + 1);
       const mask = layer.mask;
-      for (let k = 0; k < size; k++) mask[k] = this.rng.nextU32() < threshold ? scale : 0;
+      for (let k = 0; k < size; k += 2) {
+        const bits = this.rng.nextU32();
+        mask[k] = (bits & 0xffff) < threshold ? scale : 0;
+        mask[k + 1] = bits >>> 16 < threshold ? scale : 0;
+      }
     }
   }
 
