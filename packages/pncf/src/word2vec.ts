@@ -3,6 +3,7 @@ import { buildAlias } from './alias.js';
 import { type BagCorpus, numBags } from './bags.js';
 import { startTsWorker } from './ts-worker.js';
 import { type KernelData, type KernelParams, trainBags } from './word2vec-kernel.js';
+import { type KernelRange, trainBagsWasm, wasmKernelFits, wasmKernelModule } from './word2vec-wasm.js';
 import type { WorkerJob } from './word2vec-worker.js';
 
 export interface Word2VecOptions {
@@ -44,10 +45,48 @@ export interface Embeddings {
   context: Float32Array;
 }
 
+/**
+ * Which inner loop trains: 'wasm' is the SIMD WebAssembly kernel (word2vec-wasm.ts), 'js' the typed-array one
+ * (word2vec-kernel.ts), 'auto' the first when this runtime has WebAssembly SIMD. PNCF_W2V_KERNEL=js|wasm|auto
+ * sets the default (e.g. to run a whole fit on the fallback).
+ */
+export type Word2VecKernel = 'auto' | 'wasm' | 'js';
+
+export interface Word2VecRunOptions {
+  kernel?: Word2VecKernel;
+}
+
 export interface Word2VecResult {
   embeddings: Embeddings;
   pairs: number;
   seconds: number;
+  /** The kernel that trained ('auto' resolved). */
+  kernel: 'wasm' | 'js';
+}
+
+const KERNELS: readonly Word2VecKernel[] = ['auto', 'wasm', 'js'];
+
+/** The kernel to run: the caller's choice, else PNCF_W2V_KERNEL, else auto; auto takes wasm where it can run. */
+function pickKernel(
+  asked: Word2VecKernel | undefined,
+  data: KernelData,
+  params: KernelParams,
+  threads: number,
+): 'wasm' | 'js' {
+  const fromEnv = process.env.PNCF_W2V_KERNEL as Word2VecKernel | undefined;
+  if (fromEnv !== undefined && !KERNELS.includes(fromEnv)) {
+    throw new Error(`PNCF_W2V_KERNEL=${fromEnv}: expected one of ${KERNELS.join(', ')}`);
+  }
+  const kernel = asked ?? fromEnv ?? 'auto';
+  if (kernel === 'js') return 'js';
+  const module = wasmKernelModule();
+  const usable = module !== null && wasmKernelFits(module, data, params, threads);
+  if (kernel === 'wasm' && !usable) {
+    throw new Error(
+      'word2vec kernel "wasm" asked for, but this runtime lacks WebAssembly SIMD or the job is over 4 GiB',
+    );
+  }
+  return usable ? 'wasm' : 'js';
 }
 
 /** Fresh tables as word2vec initialises them: small uniform input vectors, zero output vectors. */
@@ -121,12 +160,14 @@ function runWorker(job: WorkerJob): Promise<number> {
 /**
  * Train embeddings on a bag corpus. `init` continues from existing tables (warm start); otherwise fresh
  * ones are drawn from the seed. Pure with threads = 1; with more threads the result depends on scheduling.
+ * `run.kernel` picks the inner loop (see Word2VecKernel); both give the same training up to float rounding.
  */
 export async function trainWord2Vec(
   corpus: BagCorpus,
   options: Word2VecOptions,
   seed: number,
   init?: Embeddings,
+  run: Word2VecRunOptions = {},
 ): Promise<Word2VecResult> {
   const started = performance.now();
   const start = init ?? initEmbeddings(corpus.vocabSize, options.dim, seed);
@@ -150,24 +191,36 @@ export async function trainWord2Vec(
   };
   const bags = numBags(corpus);
   const rng = new Random(seed);
+  const threads = Math.max(1, Math.min(options.threads, bags));
+  // Seeds are drawn the same way for both kernels, so that one thread gives them the same random stream.
+  const ranges: KernelRange[] =
+    threads === 1
+      ? [{ firstBag: 0, endBag: bags, seed: rng.nextU32() }]
+      : Array.from({ length: threads }, (_, w) => ({
+          firstBag: Math.floor((bags * w) / threads),
+          endBag: Math.floor((bags * (w + 1)) / threads),
+          seed: rng.nextU32(),
+        }));
+  const tables = {
+    tokens: corpus.tokens,
+    bagSize: corpus.bagSize,
+    keep,
+    noiseProb: noise.prob,
+    noiseAlias: noise.alias,
+  };
+  const kernel = pickKernel(run.kernel, { ...tables, syn0: start.vectors, syn1: start.context }, params, threads);
   let pairs = 0;
   let vectors: Float32Array;
   let context: Float32Array;
-  const threads = Math.max(1, Math.min(options.threads, bags));
 
-  if (threads === 1) {
+  if (kernel === 'wasm') {
     vectors = start.vectors.slice();
     context = start.context.slice();
-    const data: KernelData = {
-      tokens: corpus.tokens,
-      bagSize: corpus.bagSize,
-      keep,
-      noiseProb: noise.prob,
-      noiseAlias: noise.alias,
-      syn0: vectors,
-      syn1: context,
-    };
-    pairs = trainBags(data, params, 0, bags, rng.nextU32());
+    pairs = await trainBagsWasm({ ...tables, syn0: vectors, syn1: context }, params, ranges);
+  } else if (threads === 1) {
+    vectors = start.vectors.slice();
+    context = start.context.slice();
+    pairs = trainBags({ ...tables, syn0: vectors, syn1: context }, params, 0, bags, ranges[0]!.seed);
   } else {
     vectors = shared(start.vectors);
     context = shared(start.context);
@@ -180,12 +233,7 @@ export async function trainWord2Vec(
       syn0: vectors,
       syn1: context,
     };
-    const jobs: Promise<number>[] = [];
-    for (let w = 0; w < threads; w++) {
-      const firstBag = Math.floor((bags * w) / threads);
-      const endBag = Math.floor((bags * (w + 1)) / threads);
-      jobs.push(runWorker({ data, params, firstBag, endBag, seed: rng.nextU32() }));
-    }
+    const jobs = ranges.map((range) => runWorker({ data, params, ...range }));
     for (const n of await Promise.all(jobs)) pairs += n;
     // Hand back ordinary (non-shared) arrays so callers can transfer or hash them freely.
     vectors = vectors.slice();
@@ -195,5 +243,6 @@ export async function trainWord2Vec(
     embeddings: { vocabSize: corpus.vocabSize, dim: options.dim, vectors, context },
     pairs,
     seconds: (performance.now() - started) / 1000,
+    kernel,
   };
 }
