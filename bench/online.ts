@@ -62,8 +62,9 @@ const opts = new Command('bench-online')
   .option('--events <n>', 'events of the generated stream', '100000')
   .option('--seed <n>', 'seed of the generated stream', '1')
   .option('--batch <n>', 'events per store write transaction (one ingester batch)', '1000')
+  .option('--name <suffix>', 'results as online-<dataset>-<suffix>.* (e.g. a run with other TRAIN_* variables)')
   .parse()
-  .opts<{ dataset: string; events: string; seed: string; batch: string }>();
+  .opts<{ dataset: string; events: string; seed: string; batch: string; name?: string }>();
 const BATCH = Number(opts.batch);
 const KS = PREQUENTIAL_KS;
 const round = (x: number, d = 4) => Number(x.toFixed(d));
@@ -355,7 +356,7 @@ const output = {
   rows: ROWS.map((row) => ({ model: row, chunks: results[row], mean: summary[row] })),
 };
 
-const base = path.join(ROOT, 'bench', 'results', `online-${opts.dataset}`);
+const base = path.join(ROOT, 'bench', 'results', `online-${opts.dataset}${opts.name ? `-${opts.name}` : ''}`);
 fs.writeFileSync(`${base}.json`, `${JSON.stringify(output, null, 2)}\n`);
 const markdown = tables();
 fs.writeFileSync(`${base}.md`, `${markdown}\n`);
