@@ -5,6 +5,9 @@ COPY package.json package-lock.json ./
 COPY packages/ packages/
 COPY services/ services/
 COPY infra/kafka/ infra/kafka/
+# npm ci's postinstall builds tfjs-node from the TensorFlow wheel where python3, make and g++ exist; this slim
+# image has none, so it says why and the services run on the wasm backend.
+COPY infra/tfjs-node/ infra/tfjs-node/
 COPY tsconfig.json ./
 RUN npm ci --no-audit --no-fund
 ARG SERVICE
