@@ -1,6 +1,7 @@
 import { Random } from '@pncf/data';
 import * as tf from '@tensorflow/tfjs';
 import { type AdamStep, adamStep, adamUpdate } from './adam.js';
+import { type BatchNormSaved, NativeTowerOps } from './tf-native-ops.js';
 import { BATCH_NORM_EPSILON, type TowerWeights } from './tower-weights.js';
 
 export interface StepOptions {
@@ -51,7 +52,10 @@ interface Saved {
   rstd?: tf.Tensor1D;
   gamma?: tf.Tensor1D;
   mean?: tf.Tensor1D;
+  /** Biased on the composed path, with Bessel's correction on the native one. */
   variance?: tf.Tensor1D;
+  /** Native path: what TensorFlow's fused batch-norm gradient needs. */
+  native?: BatchNormSaved;
 }
 
 /**
@@ -74,6 +78,8 @@ export class TowerTrainer {
   private readonly rng: Random;
   /** wasm's matmul with a transposed operand is 20–100× slower than a transpose plus a plain matmul. */
   private readonly explicitTranspose: boolean;
+  /** TensorFlow's fused batch norm and ReLU gradient, on tfjs-node only. */
+  private readonly native: NativeTowerOps | undefined;
   private input = new Float32Array(0);
   private logitGradient = new Float32Array(0);
   private readonly embeddingState: {
@@ -98,6 +104,7 @@ export class TowerTrainer {
     this.itemVectors = itemVectors.slice();
     this.rng = new Random(seed);
     this.explicitTranspose = tf.getBackend() !== 'tensorflow';
+    this.native = NativeTowerOps.ofActiveBackend();
     this.layers = tower.layers.map((l) => ({
       inputs: l.inputs,
       outputs: l.outputs,
@@ -149,7 +156,7 @@ export class TowerTrainer {
         h = step.mask ? tf.mul(step.activated, step.mask) : step.activated;
       }
       const outKernel = tf.tensor2d(this.outKernel.value, [this.outKernel.value.length, 1]);
-      const logits = tf.fused.matMul({ a: h, b: outKernel, bias: tf.tensor1d(this.outBias.value) });
+      const logits = this.dense(h, outKernel, tf.tensor1d(this.outBias.value));
       loss = this.lossAndGradient(logits.dataSync() as Float32Array, labels);
       const dLogits = tf.tensor2d(this.logitGradient.subarray(0, batch), [batch, 1]);
       // Every gradient first, then every update: the backend may still read a weight array it was given.
@@ -180,7 +187,14 @@ export class TowerTrainer {
     return tf.reshape(tf.matMul(tf.fill([1, m.shape[0]], scale), m), [m.shape[1]]);
   }
 
+  /** x·W + b. */
+  private dense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
+    if (this.native) return tf.add(this.native.matMul(x, kernel, false, false), bias);
+    return tf.fused.matMul({ a: x, b: kernel, bias }) as tf.Tensor2D;
+  }
+
   private matMul(a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean, transposeB: boolean): tf.Tensor2D {
+    if (this.native) return this.native.matMul(a, b, transposeA, transposeB);
     if (!this.explicitTranspose) return tf.matMul(a, b, transposeA, transposeB);
     return tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b);
   }
@@ -193,18 +207,28 @@ export class TowerTrainer {
         ? tf.tensor2d(layer.mask.subarray(0, batch * layer.outputs), [batch, layer.outputs])
         : undefined;
     if (!this.batchNorm) {
-      const activated = tf.fused.matMul({ a: input, b: kernel, bias, activation: 'relu' }) as tf.Tensor2D;
+      const activated = (
+        this.native
+          ? tf.relu(tf.add(this.native.matMul(input, kernel, false, false), bias))
+          : tf.fused.matMul({ a: input, b: kernel, bias, activation: 'relu' })
+      ) as tf.Tensor2D;
       return { input, kernel, activated, mask };
     }
-    const z = tf.fused.matMul({ a: input, b: kernel, bias }) as tf.Tensor2D;
+    const z = this.dense(input, kernel, bias);
+    const gamma = tf.tensor1d(layer.gamma.value);
+    const beta = tf.tensor1d(layer.beta.value);
+    if (this.native) {
+      const norm = this.native.batchNormTraining(z, gamma, beta, BATCH_NORM_EPSILON);
+      const activated = tf.relu(norm.y) as tf.Tensor2D;
+      return { input, kernel, activated, mask, gamma, mean: norm.mean, variance: norm.variance, native: norm.saved };
+    }
     // Spelled out rather than tf.moments, which adds casts and a second pass: each op is a native call.
     const mean = this.columnSum(z, 1 / batch);
     const centred = tf.sub(z, mean);
     const variance = this.columnSum(tf.square(centred) as tf.Tensor2D, 1 / batch);
     const rstd = tf.rsqrt(tf.add(variance, BATCH_NORM_EPSILON)) as tf.Tensor1D;
     const normalised = tf.mul(centred, rstd) as tf.Tensor2D;
-    const gamma = tf.tensor1d(layer.gamma.value);
-    const activated = tf.relu(tf.add(tf.mul(normalised, gamma), tf.tensor1d(layer.beta.value))) as tf.Tensor2D;
+    const activated = tf.relu(tf.add(tf.mul(normalised, gamma), beta)) as tf.Tensor2D;
     return { input, kernel, activated, mask, normalised, rstd, gamma, mean, variance };
   }
 
@@ -213,9 +237,16 @@ export class TowerTrainer {
     const batch = dh.shape[0];
     if (step.mask) dh = tf.mul(dh, step.mask);
     // The ReLU's derivative is the sign of its output (which is ≥ 0): one op, where tf.step is four on tfjs-node.
-    const da = tf.mul(dh, tf.sign(step.activated)) as tf.Tensor2D;
+    const da = this.native
+      ? this.native.reluGrad(dh, step.activated)
+      : (tf.mul(dh, tf.sign(step.activated)) as tf.Tensor2D);
     let dz = da;
-    if (step.normalised && step.rstd && step.gamma) {
+    if (step.native && step.gamma) {
+      const grads = this.native!.batchNormGrad(da, step.native, step.gamma, BATCH_NORM_EPSILON);
+      dz = grads.dz;
+      gradients.push([layer.gamma, grads.dGamma], [layer.beta, grads.dBeta]);
+      this.updateRunningStats(layer, step.mean!, step.variance!, batch, true);
+    } else if (step.normalised && step.rstd && step.gamma) {
       // dz = (1/σ̂)·(dẑ − mean(dẑ) − ẑ·mean(dẑ·ẑ)), dẑ = γ·da; γ and β get Σ da·ẑ and Σ da.
       const dNormalised = tf.mul(da, step.gamma);
       const centred = tf.sub(dNormalised, this.columnSum(dNormalised as tf.Tensor2D, 1 / batch));
@@ -273,9 +304,15 @@ export class TowerTrainer {
     }
   }
 
-  private updateRunningStats(layer: Layer, mean: tf.Tensor1D, variance: tf.Tensor1D, batch: number): void {
+  private updateRunningStats(
+    layer: Layer,
+    mean: tf.Tensor1D,
+    variance: tf.Tensor1D,
+    batch: number,
+    unbiased = false,
+  ): void {
     // Running variance uses the unbiased batch variance, as PyTorch does.
-    const unbias = batch > 1 ? batch / (batch - 1) : 1;
+    const unbias = unbiased || batch <= 1 ? 1 : batch / (batch - 1);
     const mu = mean.dataSync();
     const sigma2 = variance.dataSync();
     for (let o = 0; o < layer.outputs; o++) {
