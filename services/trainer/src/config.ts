@@ -55,7 +55,7 @@ export const trainerConfigSchema = z.object({
     .number()
     .int()
     .min(0)
-    .default(2)
+    .default(1)
     .describe(
       'Epochs of the tower (no early stopping) or history model in a run continued from the serving model; 0: as a first run',
     ),
