@@ -102,8 +102,13 @@ describe('trainOnce with TRAIN_PRESET=plus (the history model)', () => {
     expect(second.metadata.gate).toMatchObject({ evaluation: 'window', baseline: 'v000001', rule: 'within-tolerance' });
     expect(second.metadata.gate.current).toBeGreaterThan(0);
     expect(second.metadata.gate.comparison!.users).toBeGreaterThan(0);
-    // The refit trains the configured epochs again (no early stopping to take an epoch count from).
-    expect(second.metadata.config.history.epochs).toBe(2);
+    // Continued from v1: the warm recipe (TRAIN_WARM_SCORER_EPOCHS history epochs), then a one-epoch catch-up refit.
+    expect(second.metadata.recipe).toBe('warm');
+    expect(second.metadata.config.history.epochs).toBe(1);
+    expect([
+      second.metadata.config.userWord2Vec.epochs,
+      loadArtifact(modelRegistry.open('v000002').dir).config.history.epochs,
+    ]).toEqual([1, 1]);
     expect(modelRegistry.open('v000002').manifest.metadata.warmStart).toEqual(second.metadata.warmStart);
     expect(readManifest(modelRegistry.open('v000002').dir).kind).toBe('history');
   });
