@@ -289,18 +289,10 @@ export class TowerTrainer {
   /** Inverted dropout: keep with probability 1 − p and scale by 1/(1 − p), as tf.dropout and PyTorch do. */
   private drawMasks(batch: number): void {
     const keep = 1 - this.options.dropout;
-    // Two draws per generator call, one from each 16-bit half: keep is honoured to 1/65536, at half the calls.
-    const threshold = Math.round(keep * 65536);
-    const scale = 1 / keep;
     for (const layer of this.layers) {
       const size = batch * layer.outputs;
       if (layer.mask.length < size) layer.mask = new Float32Array(size + 1);
-      const mask = layer.mask;
-      for (let k = 0; k < size; k += 2) {
-        const bits = this.rng.nextU32();
-        mask[k] = (bits & 0xffff) < threshold ? scale : 0;
-        mask[k + 1] = bits >>> 16 < threshold ? scale : 0;
-      }
+      fillDropoutMask(layer.mask, size, keep, this.rng.nextU32());
     }
   }
 
@@ -376,4 +368,22 @@ function sum(values: Float32Array): number {
   let total = 0;
   for (let k = 0; k < values.length; k++) total += values[k]!;
   return total;
+}
+
+/**
+ * mask[0, size) = 1/keep with probability keep, else 0 (inverted dropout). Two draws per number, one from each
+ * 16-bit half (keep is honoured to 1/65536), from an xorshift32 held in a local: a step draws hundreds of
+ * thousands, and a generator method call per draw was a fifth of the step's time.
+ */
+export function fillDropoutMask(mask: Float32Array, size: number, keep: number, seed: number): void {
+  const threshold = Math.round(keep * 65536);
+  const scale = 1 / keep;
+  let state = seed | 0 || 1;
+  for (let k = 0; k < size; k += 2) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    mask[k] = (state & 0xffff) < threshold ? scale : 0;
+    if (k + 1 < size) mask[k + 1] = state >>> 16 < threshold ? scale : 0;
+  }
 }

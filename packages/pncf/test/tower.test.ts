@@ -3,7 +3,7 @@ import { tfRuntime } from '@pncf/evaluation';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TowerInference } from '../src/inference.js';
-import { TowerTrainer } from '../src/tower-trainer.js';
+import { fillDropoutMask, TowerTrainer } from '../src/tower-trainer.js';
 import { BATCH_NORM_EPSILON, initTower, type TowerWeights } from '../src/tower-weights.js';
 
 beforeAll(async () => {
@@ -173,5 +173,25 @@ describe('tower', () => {
     const row = out.subarray(11, 22);
     expect(ranked).toEqual([...row.keys()].filter((j) => j !== 3 && j !== 7).sort((a, b) => row[b]! - row[a]!));
     inference.dispose();
+  });
+});
+
+describe('fillDropoutMask', () => {
+  it('keeps each unit with probability keep, scaled by 1/keep, reproducibly from the seed', () => {
+    for (const keep of [0.8, 0.5]) {
+      const size = 200_001; // odd: the last unit comes from a half of the last draw
+      const mask = new Float32Array(size + 1).fill(-1);
+      fillDropoutMask(mask, size, keep, 42);
+      let kept = 0;
+      for (let k = 0; k < size; k++) {
+        expect([0, 1 / keep]).toContain(mask[k]);
+        if (mask[k] !== 0) kept++;
+      }
+      expect(mask[size]).toBe(-1);
+      expect(Math.abs(kept / size - keep)).toBeLessThan(0.005);
+      const again = new Float32Array(size + 1).fill(-1);
+      fillDropoutMask(again, size, keep, 42);
+      expect(again).toEqual(mask);
+    }
   });
 });
