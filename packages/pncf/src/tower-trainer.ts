@@ -76,9 +76,11 @@ export class TowerTrainer {
   private readonly outBias: Parameter;
   private readonly batchNorm: boolean;
   private readonly rng: Random;
-  /** wasm's matmul with a transposed operand is 20–100× slower than a transpose plus a plain matmul. */
-  private readonly explicitTranspose: boolean;
-  /** TensorFlow's fused batch norm and ReLU gradient, on tfjs-node only. */
+  /**
+   * TensorFlow's fused batch norm, ReLU gradient and plain 2-D matmul, on tfjs-node only. Elsewhere (wasm) the
+   * step is composed of tfjs ops, with explicit transposes: wasm's matmul with a transposed operand is 20–100×
+   * slower than a transpose plus a plain matmul.
+   */
   private readonly native: NativeTowerOps | undefined;
   private input = new Float32Array(0);
   private logitGradient = new Float32Array(0);
@@ -103,7 +105,6 @@ export class TowerTrainer {
     this.userVectors = userVectors.slice();
     this.itemVectors = itemVectors.slice();
     this.rng = new Random(seed);
-    this.explicitTranspose = tf.getBackend() !== 'tensorflow';
     this.native = NativeTowerOps.ofActiveBackend();
     this.layers = tower.layers.map((l) => ({
       inputs: l.inputs,
@@ -183,7 +184,7 @@ export class TowerTrainer {
    * slowly, so there it is one matmul with a row of `scale`s.
    */
   private columnSum(m: tf.Tensor2D, scale = 1): tf.Tensor1D {
-    if (!this.explicitTranspose) return (scale === 1 ? tf.sum(m, 0) : tf.mean(m, 0)) as tf.Tensor1D;
+    if (this.native) return (scale === 1 ? tf.sum(m, 0) : tf.mean(m, 0)) as tf.Tensor1D;
     return tf.reshape(tf.matMul(tf.fill([1, m.shape[0]], scale), m), [m.shape[1]]);
   }
 
@@ -195,7 +196,6 @@ export class TowerTrainer {
 
   private matMul(a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean, transposeB: boolean): tf.Tensor2D {
     if (this.native) return this.native.matMul(a, b, transposeA, transposeB);
-    if (!this.explicitTranspose) return tf.matMul(a, b, transposeA, transposeB);
     return tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b);
   }
 
@@ -209,7 +209,7 @@ export class TowerTrainer {
     if (!this.batchNorm) {
       const activated = (
         this.native
-          ? tf.relu(tf.add(this.native.matMul(input, kernel, false, false), bias))
+          ? tf.relu(this.dense(input, kernel, bias))
           : tf.fused.matMul({ a: input, b: kernel, bias, activation: 'relu' })
       ) as tf.Tensor2D;
       return { input, kernel, activated, mask };

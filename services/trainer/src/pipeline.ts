@@ -193,13 +193,26 @@ export function warmRunConfig(
   const scorerEpochs = config.TRAIN_WARM_SCORER_EPOCHS || undefined;
   // Both 0: the full recipe, and the same object, which is how the run tells the two recipes apart.
   if (w2vEpochs === undefined && scorerEpochs === undefined) return pncfConfig;
-  const merged = mergePncfConfig(pncfConfig, {
-    word2vec: { epochs: w2vEpochs },
-    ...(pncfConfig.scorer === 'history'
-      ? { history: { epochs: scorerEpochs } }
-      : { tower: scorerEpochs ? { epochs: scorerEpochs, patience: 0 } : {} }),
+  return withEpochs(pncfConfig, w2vEpochs, scorerEpochs, 'a warm run');
+}
+
+/**
+ * `config` with `word2vec` epochs for both tables and `scorer` epochs for its learned scorer (a tower then trains
+ * them all: no early stopping); undefined keeps the config's.
+ */
+function withEpochs(
+  config: PncfConfig,
+  word2vec: number | undefined,
+  scorer: number | undefined,
+  source: string,
+): PncfConfig {
+  const merged = mergePncfConfig(config, {
+    word2vec: { epochs: word2vec },
+    ...(config.scorer === 'history'
+      ? { history: { epochs: scorer } }
+      : { tower: scorer ? { epochs: scorer, patience: 0 } : {} }),
   });
-  return parsePncfConfig(merged, 'a warm run');
+  return parsePncfConfig(merged, source);
 }
 
 /**
@@ -228,13 +241,7 @@ async function refitOnAll(
   const { fit, fitData, pncfConfig, warmRecipe, warmStart } = candidate;
   const seed = config.TRAIN_SEED + 1;
   if (warmRecipe) {
-    const catchUp = parsePncfConfig(
-      mergePncfConfig(pncfConfig, {
-        word2vec: { epochs: 1 },
-        ...(pncfConfig.scorer === 'history' ? { history: { epochs: 1 } } : { tower: { epochs: 1, patience: 0 } }),
-      }),
-      'the catch-up refit',
-    );
+    const catchUp = withEpochs(pncfConfig, 1, 1, 'the catch-up refit');
     const fromCandidate = warmStartFrom(
       { model: fit.model, pretrained: fit.pretrained, userIds: fitData.userIds, itemIds: fitData.itemIds },
       catchUp,
@@ -345,6 +352,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   // tower or history model when it is of the configured kind and shape.
   const warmStart = warmStartFrom(serving, presetConfig);
   const pncfConfig = warmRunConfig(presetConfig, warmStart, config);
+  const recipe: 'full' | 'warm' = pncfConfig === presetConfig ? 'full' : 'warm';
   const candidate = new PncfRecommender(pncfConfig);
   // The gate on the future: the pairs first seen after the serving model's snapshot, which neither model trains on.
   const plan =
@@ -369,7 +377,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
     baseline: current?.version ?? null,
     ...(serving ? { baselineKind: modelKind(serving.model) } : {}),
     scorer: pncfConfig.scorer,
-    recipe: pncfConfig === presetConfig ? 'full' : 'warm',
+    recipe,
     evaluation: plan ? 'window' : 'random-holdout',
     ...(plan ? { window: { from: plan.from, to: plan.to, ...plan.stats } } : {}),
   });
@@ -486,7 +494,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
       ...(comparison ? { comparison } : {}),
     },
     refitOnAll: config.TRAIN_REFIT_ALL,
-    recipe: pncfConfig === presetConfig ? 'full' : 'warm',
+    recipe,
     warmStart: { ...fit.warmStarted, history: fit.warmStarted.history ?? false },
     ...(recovery ? { recovery } : {}),
     config: pncfConfig,
@@ -501,7 +509,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   if (config.TRAIN_REFIT_ALL) {
     const refit = await refitOnAll(
       data,
-      { fit, fitData, pncfConfig, warmRecipe: pncfConfig !== presetConfig, warmStart },
+      { fit, fitData, pncfConfig, warmRecipe: recipe === 'warm', warmStart },
       config,
     );
     final = refit;
