@@ -21,15 +21,18 @@ interface NodeBackend {
 
 /** What the backward pass of a batch-norm layer needs from its forward pass. */
 export interface BatchNormSaved {
-  x: tf.Tensor4D;
+  x: tf.Tensor;
   reserve: tf.Tensor[];
 }
 
 /**
- * TensorFlow's fused kernels for the tower's training step, where tfjs has no op for them: training-mode batch
- * norm forward and backward in one op each (tfjs composes them of about ten elementwise ops and reductions, each
- * a native call and a pass over the batch) and ReLU's gradient in one. Only on tfjs-node; the caller keeps the
- * composed version for other backends, and backend-parity.test.ts checks that both give the same step.
+ * TensorFlow's kernels for the tower's training step where tfjs has no single op for them, on tfjs-node only:
+ * training-mode batch norm forward and backward in one op each (tfjs composes them of about ten elementwise ops
+ * and reductions, each a native call and a pass over the batch), ReLU's gradient in one, and matmuls on
+ * activations kept as 1 × 1 × batch × width. That shape is what FusedBatchNormV3 takes (NHWC, moments over the
+ * batch) and what BatchMatMulV2 multiplies by a 2-D kernel, so a step needs no reshapes: each would be one
+ * more native call. The caller keeps a composed version for other backends, and backend-parity.test.ts checks
+ * that both give the same step.
  */
 export class NativeTowerOps {
   private constructor(private readonly backend: NodeBackend) {}
@@ -38,6 +41,11 @@ export class NativeTowerOps {
   static ofActiveBackend(): NativeTowerOps | undefined {
     if (tf.getBackend() !== 'tensorflow') return undefined;
     return new NativeTowerOps(tf.backend() as unknown as NodeBackend);
+  }
+
+  /** A batch × width activation in the layout every op here takes. */
+  activation(values: Float32Array, batch: number, width: number): tf.Tensor4D {
+    return tf.tensor4d(values, [1, 1, batch, width]);
   }
 
   private attrs(epsilon: number): OpAttr[] {
@@ -52,76 +60,68 @@ export class NativeTowerOps {
   }
 
   /**
-   * γ·(z − μ)/√(σ² + ε) + β with the batch's moments (FusedBatchNormV3, training mode, on z as batch × 1 × 1 ×
-   * width). `variance` is the batch variance with Bessel's correction, what the running variance is fed.
+   * γ·(z − μ)/√(σ² + ε) + β with the batch's moments (FusedBatchNormV3, training mode). `variance` is the batch
+   * variance with Bessel's correction, what the running variance is fed.
    */
   batchNormTraining(
-    z: tf.Tensor2D,
+    z: tf.Tensor,
     gamma: tf.Tensor1D,
     beta: tf.Tensor1D,
     epsilon: number,
-  ): { y: tf.Tensor2D; mean: tf.Tensor1D; variance: tf.Tensor1D; saved: BatchNormSaved } {
-    const [batch, width] = z.shape;
-    const x = tf.reshape(z, [batch, 1, 1, width]) as tf.Tensor4D;
+  ): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D; saved: BatchNormSaved } {
     const empty = tf.tensor1d([]);
     const b = this.backend.binding;
     const [y, mean, variance, ...reserve] = this.backend.executeMultipleOutputs(
       'FusedBatchNormV3',
       [...this.attrs(epsilon), { name: 'exponential_avg_factor', type: b.TF_ATTR_FLOAT, value: 1 }],
-      [x, gamma, beta, empty, empty],
+      [z, gamma, beta, empty, empty],
       6,
     );
-    return {
-      y: tf.reshape(y!, [batch, width]),
-      mean: mean as tf.Tensor1D,
-      variance: variance as tf.Tensor1D,
-      saved: { x, reserve },
-    };
+    return { y: y!, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D, saved: { x: z, reserve } };
   }
 
   /** dL/dz, dL/dγ and dL/dβ from dL/dy of batchNormTraining (FusedBatchNormGradV3). */
   batchNormGrad(
-    dy: tf.Tensor2D,
+    dy: tf.Tensor,
     saved: BatchNormSaved,
     gamma: tf.Tensor1D,
     epsilon: number,
-  ): { dz: tf.Tensor2D; dGamma: tf.Tensor1D; dBeta: tf.Tensor1D } {
-    const [batch, width] = dy.shape;
-    const [dx, dGamma, dBeta] = this.backend.executeMultipleOutputs(
+  ): { dz: tf.Tensor; dGamma: tf.Tensor1D; dBeta: tf.Tensor1D } {
+    const [dz, dGamma, dBeta] = this.backend.executeMultipleOutputs(
       'FusedBatchNormGradV3',
       this.attrs(epsilon),
-      [tf.reshape(dy, [batch, 1, 1, width]), saved.x, gamma, ...saved.reserve],
+      [dy, saved.x, gamma, ...saved.reserve],
       5,
     );
-    return { dz: tf.reshape(dx!, [batch, width]), dGamma: dGamma as tf.Tensor1D, dBeta: dBeta as tf.Tensor1D };
+    return { dz: dz!, dGamma: dGamma as tf.Tensor1D, dBeta: dBeta as tf.Tensor1D };
   }
 
   /**
-   * a·b of two matrices (MatMul): tf.matMul reshapes both to 3-D for a batched matmul and back, three more
-   * native calls per product (tfjs-node's "fused" matmul is that plus an add and an activation).
+   * a·b (BatchMatMulV2, a 2-D operand broadcast over the leading 1 × 1): tf.matMul reshapes both to 3-D and
+   * back, three more native calls per product.
    */
-  matMul(a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean, transposeB: boolean): tf.Tensor2D {
+  matMul(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor {
     const binding = this.backend.binding;
     return this.backend.executeMultipleOutputs(
-      'MatMul',
+      'BatchMatMulV2',
       [
         { name: 'T', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT },
-        { name: 'transpose_a', type: binding.TF_ATTR_BOOL, value: transposeA },
-        { name: 'transpose_b', type: binding.TF_ATTR_BOOL, value: transposeB },
+        { name: 'adj_x', type: binding.TF_ATTR_BOOL, value: transposeA },
+        { name: 'adj_y', type: binding.TF_ATTR_BOOL, value: transposeB },
       ],
       [a, b],
       1,
-    )[0] as tf.Tensor2D;
+    )[0]!;
   }
 
   /** dy where features > 0, else 0 (ReluGrad). */
-  reluGrad(dy: tf.Tensor2D, features: tf.Tensor2D): tf.Tensor2D {
+  reluGrad(dy: tf.Tensor, features: tf.Tensor): tf.Tensor {
     const b = this.backend.binding;
     return this.backend.executeMultipleOutputs(
       'ReluGrad',
       [{ name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT }],
       [dy, features],
       1,
-    )[0] as tf.Tensor2D;
+    )[0]!;
   }
 }

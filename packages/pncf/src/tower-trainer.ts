@@ -1,7 +1,8 @@
 import { Random } from '@pncf/data';
 import * as tf from '@tensorflow/tfjs';
-import { type AdamStep, adamStep, adamUpdate } from './adam.js';
+import { adamStep, adamUpdate } from './adam.js';
 import { type BatchNormSaved, NativeTowerOps } from './tf-native-ops.js';
+import { TowerKernel } from './tower-wasm.js';
 import { BATCH_NORM_EPSILON, type TowerWeights } from './tower-weights.js';
 
 export interface StepOptions {
@@ -37,18 +38,18 @@ interface Layer {
   beta: Parameter;
   runningMean: Float32Array;
   runningVariance: Float32Array;
-  /** Dropout mask of the current step, scaled by 1/(1 − p); reused across steps. */
-  mask: Float32Array;
 }
 
 /** What the backward pass needs of a layer's forward pass (tensors of the current tidy scope). */
 interface Saved {
-  input: tf.Tensor2D;
+  input: tf.Tensor;
   kernel: tf.Tensor2D;
-  /** ReLU output before dropout: its sign is the ReLU's derivative. */
-  activated: tf.Tensor2D;
-  mask?: tf.Tensor2D;
-  normalised?: tf.Tensor2D;
+  /**
+   * The layer's output after ReLU and dropout: its sign is the derivative of both (dropout's scale is folded
+   * into the gradient arriving from above).
+   */
+  output: tf.Tensor;
+  normalised?: tf.Tensor;
   rstd?: tf.Tensor1D;
   gamma?: tf.Tensor1D;
   mean?: tf.Tensor1D;
@@ -59,18 +60,18 @@ interface Saved {
 }
 
 /**
- * Training state of the tower: an explicit forward and backward pass over the whole batch, with every
- * parameter, Adam moment and embedding table in plain arrays. A step is a handful of large backend ops
- * (a fused matmul+bias+ReLU per layer forward, three matmuls and a column sum per layer backward): on
- * tfjs-node each op is one synchronous native call, and with batch norm and dropout a default step is 87 of
- * them instead of the 205 the autodiff tape issued; on wasm the same code runs with explicit transposes. The loss and its gradient at the logits
- * and the Adam updates run in JavaScript: they are O(batch + parameters) and would each be a dozen ops.
- * Embedding rows get a lazy (sparse) Adam from the gradient at the tower's input.
+ * Training state of the tower: an explicit forward and backward pass over the whole batch, with every dense
+ * parameter and Adam moment in plain arrays and the embedding tables in the SIMD kernel's memory (tower-wasm.ts).
+ * The hidden layers are backend ops: per layer a matmul, batch norm, ReLU and dropout forward, and ReLU-and-
+ * dropout's gradient, batch norm's gradient and two matmuls backward. On tfjs-node each is one synchronous native
+ * call, 16 a step for the default tower (87 with reshapes and bias ops, 205 on the autodiff tape, before); on
+ * wasm the same code runs composed of tfjs ops, with explicit transposes. The kernel does what costs the backend
+ * more in calls than in arithmetic: the batch's embedding rows, the dropout masks, the one-column output layer
+ * forward and backward, and the lazy (sparse) Adam on the embedding rows the batch touched. The loss and its
+ * gradient at the logits and the dense Adam updates run in JavaScript: O(batch + parameters).
  */
 export class TowerTrainer {
   readonly dim: number;
-  readonly userVectors: Float32Array;
-  readonly itemVectors: Float32Array;
   private readonly layers: Layer[];
   private readonly outKernel: Parameter;
   private readonly outBias: Parameter;
@@ -82,15 +83,11 @@ export class TowerTrainer {
    * slower than a transpose plus a plain matmul.
    */
   private readonly native: NativeTowerOps | undefined;
-  private input = new Float32Array(0);
+  /** The embedding tables with their Adam state, the batch's input rows and the dropout masks. */
+  private readonly kernel: TowerKernel;
+  /** The current step's dropout mask of each layer, scaled by 1/(1 − p): views into the kernel's memory. */
+  private masks: Float32Array[] = [];
   private logitGradient = new Float32Array(0);
-  private readonly embeddingState: {
-    m: Float32Array;
-    v: Float32Array;
-    acc: Float32Array;
-    stamp: Int32Array;
-    touched: Uint32Array;
-  }[];
   private steps = 0;
 
   constructor(
@@ -102,8 +99,6 @@ export class TowerTrainer {
   ) {
     this.dim = tower.dim;
     this.batchNorm = tower.batchNorm;
-    this.userVectors = userVectors.slice();
-    this.itemVectors = itemVectors.slice();
     this.rng = new Random(seed);
     this.native = NativeTowerOps.ofActiveBackend();
     this.layers = tower.layers.map((l) => ({
@@ -115,151 +110,185 @@ export class TowerTrainer {
       beta: parameter(l.beta),
       runningMean: l.runningMean.slice(),
       runningVariance: l.runningVariance.slice(),
-      mask: new Float32Array(0),
     }));
     this.outKernel = parameter(tower.outKernel);
     this.outBias = parameter(tower.outBias);
-    this.embeddingState = [this.userVectors, this.itemVectors].map((table) => {
-      const rows = table.length / this.dim;
-      return {
-        m: new Float32Array(table.length),
-        v: new Float32Array(table.length),
-        acc: new Float32Array(table.length),
-        stamp: new Int32Array(rows).fill(-1),
-        touched: new Uint32Array(rows),
-      };
-    });
+    const maskWidths = options.dropout > 0 ? tower.layers.map((l) => l.outputs) : [];
+    this.kernel = new TowerKernel(userVectors, itemVectors, this.dim, maskWidths, tower.outKernel.length);
   }
 
   /** One optimisation step on a batch; returns the batch's mean loss. */
   step(users: Uint32Array, items: Uint32Array, labels: Float32Array): number {
     const batch = users.length;
-    const d = this.dim;
-    const width = 2 * d;
-    if (this.input.length < batch * width) this.input = new Float32Array(batch * width);
-    const input = this.input.subarray(0, batch * width);
-    // Plain loops: a subarray per row would allocate two views per sample.
-    const { userVectors, itemVectors } = this;
-    for (let s = 0, at = 0; s < batch; s++) {
-      for (let x = users[s]! * d, end = x + d; x < end; x++) input[at++] = userVectors[x]!;
-      for (let x = items[s]! * d, end = x + d; x < end; x++) input[at++] = itemVectors[x]!;
+    const width = 2 * this.dim;
+    const input = this.kernel.gather(users, items);
+    const dropout = this.options.dropout > 0;
+    if (dropout) {
+      const keep = 1 - this.options.dropout;
+      this.masks = this.layers.map((_, k) => this.kernel.mask(k, batch, keep, this.rng.nextU32()));
     }
-    if (this.options.dropout > 0) this.drawMasks(batch);
     this.steps++;
     const adam = adamStep(this.options.learningRate, this.steps);
     let loss = 0;
     tf.tidy(() => {
       const saved: Saved[] = [];
-      let h = tf.tensor2d(input, [batch, width]);
+      let h = this.activation(input, batch, width);
       for (const layer of this.layers) {
-        const step = this.forwardLayer(layer, h, batch);
+        const step = this.forwardLayer(layer, saved.length, h, batch);
         saved.push(step);
-        h = step.mask ? tf.mul(step.activated, step.mask) : step.activated;
+        h = step.output;
       }
-      const outKernel = tf.tensor2d(this.outKernel.value, [this.outKernel.value.length, 1]);
-      const logits = this.dense(h, outKernel, tf.tensor1d(this.outBias.value));
-      loss = this.lossAndGradient(logits.dataSync() as Float32Array, labels);
-      const dLogits = tf.tensor2d(this.logitGradient.subarray(0, batch), [batch, 1]);
+      // The output layer (width → 1) in the kernel: three matmuls of one column each, which cost the backend a
+      // native call and a thread-pool dispatch apiece for a few hundred thousand multiply-adds.
+      const last = this.outKernel.value.length;
+      const logits = this.kernel.outputLogits(
+        h.dataSync() as Float32Array,
+        batch,
+        this.outKernel.value,
+        this.outBias.value[0]!,
+      );
+      loss = this.lossAndGradient(logits, labels);
+      // With dropout, the gradient reaching a layer's output is taken through kernels scaled by 1/keep: that is
+      // dropout's scale, so ReLU-and-dropout's derivative is the sign of the dropped output alone.
+      const output = this.kernel.outputGradients(
+        this.logitGradient,
+        batch,
+        dropout ? 1 / (1 - this.options.dropout) : 1,
+      );
       // Every gradient first, then every update: the backend may still read a weight array it was given.
-      const gradients: [Parameter, tf.Tensor][] = [
-        [this.outKernel, this.matMul(h, dLogits, true, false)],
-        [this.outBias, tf.tensor1d([sum(this.logitGradient.subarray(0, batch))])],
+      const gradients: [Parameter, Float32Array | tf.Tensor][] = [
+        [this.outKernel, output.kernel],
+        [this.outBias, Float32Array.of(sum(this.logitGradient.subarray(0, batch)))],
       ];
-      let dh = this.matMul(dLogits, outKernel, false, true);
+      let dh = this.activation(output.hidden, batch, last);
       for (let k = this.layers.length - 1; k >= 0; k--) {
         const step = saved[k]!;
-        const dz = this.backwardLayer(this.layers[k]!, step, dh, gradients);
-        if (k > 0 || this.options.fineTuneEmbeddings) dh = this.matMul(dz, step.kernel, false, true);
+        const layer = this.layers[k]!;
+        const dz = this.backwardLayer(layer, step, dh, gradients);
+        if (k > 0 || this.options.fineTuneEmbeddings) {
+          const kernel = dropout && k > 0 ? this.scaledKernel(layer.kernel, layer.outputs) : step.kernel;
+          dh = this.matMul(dz, kernel, false, true);
+        }
       }
       for (const [target, gradient] of gradients) {
-        adamUpdate(target.value, gradient.dataSync() as Float32Array, target.m, target.v, adam);
+        const values = gradient instanceof Float32Array ? gradient : (gradient.dataSync() as Float32Array);
+        adamUpdate(target.value, values, target.m, target.v, adam);
       }
-      if (this.options.fineTuneEmbeddings) this.updateEmbeddings(users, items, dh.dataSync() as Float32Array, adam);
+      if (this.options.fineTuneEmbeddings) {
+        this.kernel.updateEmbeddings(dh.dataSync() as Float32Array, batch, this.steps, adam);
+      }
     });
     return loss;
   }
 
+  /** A batch × width array as the backend's ops take it (1 × 1 × batch × width on tfjs-node). */
+  private activation(values: Float32Array, batch: number, width: number): tf.Tensor {
+    return this.native ? this.native.activation(values, batch, width) : tf.tensor2d(values, [batch, width]);
+  }
+
+  /** A kernel times 1/keep, as a tensor: what carries the gradient through a dropout layer below it. */
+  private scaledKernel(kernel: Parameter, outputs: number): tf.Tensor2D {
+    const scale = 1 / (1 - this.options.dropout);
+    return tf.tensor2d(
+      kernel.value.map((w) => w * scale),
+      [kernel.value.length / outputs, outputs],
+    );
+  }
+
   /**
-   * Σ over the batch (scale 1) or the batch mean (scale 1/batch) of each column. wasm reduces over axis 0
-   * slowly, so there it is one matmul with a row of `scale`s.
+   * Σ over the batch of each column. wasm reduces over axis 0 slowly, so there it is one matmul with a row of
+   * `scale`s (1/batch gives the mean).
    */
-  private columnSum(m: tf.Tensor2D, scale = 1): tf.Tensor1D {
-    if (this.native) return (scale === 1 ? tf.sum(m, 0) : tf.mean(m, 0)) as tf.Tensor1D;
-    return tf.reshape(tf.matMul(tf.fill([1, m.shape[0]], scale), m), [m.shape[1]]);
+  private columnSum(m: tf.Tensor, scale = 1): tf.Tensor1D {
+    const columns = m.shape[m.rank - 1]!;
+    if (this.native) return tf.reshape(tf.sum(m, [0, 1, 2]), [columns]);
+    return tf.reshape(tf.matMul(tf.fill([1, m.shape[0]!], scale), m as tf.Tensor2D), [columns]);
   }
 
-  /** x·W + b. */
-  private dense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
-    if (this.native) return tf.add(this.native.matMul(x, kernel, false, false), bias);
-    return tf.fused.matMul({ a: x, b: kernel, bias }) as tf.Tensor2D;
-  }
-
-  private matMul(a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean, transposeB: boolean): tf.Tensor2D {
+  private matMul(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor {
     if (this.native) return this.native.matMul(a, b, transposeA, transposeB);
-    return tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b);
+    return tf.matMul(
+      (transposeA ? tf.transpose(a) : a) as tf.Tensor2D,
+      (transposeB ? tf.transpose(b) : b) as tf.Tensor2D,
+    );
   }
 
-  private forwardLayer(layer: Layer, input: tf.Tensor2D, batch: number): Saved {
+  /**
+   * With batch norm the layer's bias is left out: the normalisation subtracts it again, so it changes neither
+   * the output nor the loss, and its gradient is zero (in floats, rounding noise that Adam would amplify into
+   * steps of the full learning rate). It stays as it is and enters the running mean, so inference, which adds
+   * it, normalises the same numbers.
+   */
+  private forwardLayer(layer: Layer, k: number, input: tf.Tensor, batch: number): Saved {
     const kernel = tf.tensor2d(layer.kernel.value, [layer.inputs, layer.outputs]);
-    const bias = tf.tensor1d(layer.bias.value);
-    const mask =
-      this.options.dropout > 0
-        ? tf.tensor2d(layer.mask.subarray(0, batch * layer.outputs), [batch, layer.outputs])
-        : undefined;
+    let activated: tf.Tensor;
+    let saved: Omit<Saved, 'output'> = { input, kernel };
     if (!this.batchNorm) {
-      const activated = (
-        this.native
-          ? tf.relu(this.dense(input, kernel, bias))
-          : tf.fused.matMul({ a: input, b: kernel, bias, activation: 'relu' })
-      ) as tf.Tensor2D;
-      return { input, kernel, activated, mask };
+      const bias = tf.tensor1d(layer.bias.value);
+      activated = this.native
+        ? tf.relu(tf.add(this.native.matMul(input, kernel, false, false), bias))
+        : tf.fused.matMul({ a: input as tf.Tensor2D, b: kernel, bias, activation: 'relu' });
+    } else {
+      const z = this.matMul(input, kernel, false, false);
+      const gamma = tf.tensor1d(layer.gamma.value);
+      const beta = tf.tensor1d(layer.beta.value);
+      if (this.native) {
+        const norm = this.native.batchNormTraining(z, gamma, beta, BATCH_NORM_EPSILON);
+        activated = tf.relu(norm.y);
+        saved = { ...saved, gamma, mean: norm.mean, variance: norm.variance, native: norm.saved };
+      } else {
+        // Spelled out rather than tf.moments, which adds casts and a second pass: each op is a backend call.
+        const mean = this.columnSum(z, 1 / batch);
+        const centred = tf.sub(z, mean);
+        const variance = this.columnSum(tf.square(centred), 1 / batch);
+        const rstd = tf.rsqrt(tf.add(variance, BATCH_NORM_EPSILON)) as tf.Tensor1D;
+        const normalised = tf.mul(centred, rstd);
+        activated = tf.relu(tf.add(tf.mul(normalised, gamma), beta));
+        saved = { ...saved, normalised, rstd, gamma, mean, variance };
+      }
     }
-    const z = this.dense(input, kernel, bias);
-    const gamma = tf.tensor1d(layer.gamma.value);
-    const beta = tf.tensor1d(layer.beta.value);
-    if (this.native) {
-      const norm = this.native.batchNormTraining(z, gamma, beta, BATCH_NORM_EPSILON);
-      const activated = tf.relu(norm.y) as tf.Tensor2D;
-      return { input, kernel, activated, mask, gamma, mean: norm.mean, variance: norm.variance, native: norm.saved };
-    }
-    // Spelled out rather than tf.moments, which adds casts and a second pass: each op is a native call.
-    const mean = this.columnSum(z, 1 / batch);
-    const centred = tf.sub(z, mean);
-    const variance = this.columnSum(tf.square(centred) as tf.Tensor2D, 1 / batch);
-    const rstd = tf.rsqrt(tf.add(variance, BATCH_NORM_EPSILON)) as tf.Tensor1D;
-    const normalised = tf.mul(centred, rstd) as tf.Tensor2D;
-    const activated = tf.relu(tf.add(tf.mul(normalised, gamma), beta)) as tf.Tensor2D;
-    return { input, kernel, activated, mask, normalised, rstd, gamma, mean, variance };
+    if (this.options.dropout <= 0) return { ...saved, output: activated };
+    const mask = this.activation(this.masks[k]!, batch, layer.outputs);
+    return { ...saved, output: tf.mul(activated, mask) };
   }
 
-  /** Gradients of one layer's parameters (appended) from the gradient at its output; returns dL/dz. */
-  private backwardLayer(layer: Layer, step: Saved, dh: tf.Tensor2D, gradients: [Parameter, tf.Tensor][]): tf.Tensor2D {
-    const batch = dh.shape[0];
-    if (step.mask) dh = tf.mul(dh, step.mask);
-    // The ReLU's derivative is the sign of its output (which is ≥ 0): one op, where tf.step is four on tfjs-node.
-    const da = this.native
-      ? this.native.reluGrad(dh, step.activated)
-      : (tf.mul(dh, tf.sign(step.activated)) as tf.Tensor2D);
-    let dz = da;
+  /**
+   * Gradients of one layer's parameters (appended) from the gradient at its output (times 1/keep under
+   * dropout); returns dL/dz.
+   */
+  private backwardLayer(
+    layer: Layer,
+    step: Saved,
+    dh: tf.Tensor,
+    gradients: [Parameter, Float32Array | tf.Tensor][],
+  ): tf.Tensor {
+    const batch = dh.shape[dh.rank - 2]!;
+    // The derivative of ReLU and of dropout is the sign of the output (which is ≥ 0): one op, where tf.step is
+    // four on tfjs-node.
+    const da = this.native ? this.native.reluGrad(dh, step.output) : tf.mul(dh, tf.sign(step.output));
     if (step.native && step.gamma) {
       const grads = this.native!.batchNormGrad(da, step.native, step.gamma, BATCH_NORM_EPSILON);
-      dz = grads.dz;
       gradients.push([layer.gamma, grads.dGamma], [layer.beta, grads.dBeta]);
       this.updateRunningStats(layer, step.mean!, step.variance!, batch, true);
-    } else if (step.normalised && step.rstd && step.gamma) {
+      gradients.push([layer.kernel, this.matMul(step.input, grads.dz, true, false)]);
+      return grads.dz;
+    }
+    if (step.normalised && step.rstd && step.gamma) {
       // dz = (1/σ̂)·(dẑ − mean(dẑ) − ẑ·mean(dẑ·ẑ)), dẑ = γ·da; γ and β get Σ da·ẑ and Σ da.
       const dNormalised = tf.mul(da, step.gamma);
-      const centred = tf.sub(dNormalised, this.columnSum(dNormalised as tf.Tensor2D, 1 / batch));
-      const along = this.columnSum(tf.mul(dNormalised, step.normalised) as tf.Tensor2D, 1 / batch);
-      dz = tf.mul(tf.sub(centred, tf.mul(step.normalised, along)), step.rstd);
+      const centred = tf.sub(dNormalised, this.columnSum(dNormalised, 1 / batch));
+      const along = this.columnSum(tf.mul(dNormalised, step.normalised), 1 / batch);
+      const dz = tf.mul(tf.sub(centred, tf.mul(step.normalised, along)), step.rstd);
       gradients.push(
-        [layer.gamma, this.columnSum(tf.mul(da, step.normalised) as tf.Tensor2D)],
+        [layer.gamma, this.columnSum(tf.mul(da, step.normalised))],
         [layer.beta, this.columnSum(da)],
+        [layer.kernel, this.matMul(step.input, dz, true, false)],
       );
       this.updateRunningStats(layer, step.mean!, step.variance!, batch);
+      return dz;
     }
-    gradients.push([layer.kernel, this.matMul(step.input, dz, true, false)], [layer.bias, this.columnSum(dz)]);
-    return dz;
+    gradients.push([layer.kernel, this.matMul(step.input, da, true, false)], [layer.bias, this.columnSum(da)]);
+    return da;
   }
 
   /**
@@ -286,16 +315,6 @@ export class TowerTrainer {
     return total / batch;
   }
 
-  /** Inverted dropout: keep with probability 1 − p and scale by 1/(1 − p), as tf.dropout and PyTorch do. */
-  private drawMasks(batch: number): void {
-    const keep = 1 - this.options.dropout;
-    for (const layer of this.layers) {
-      const size = batch * layer.outputs;
-      if (layer.mask.length < size) layer.mask = new Float32Array(size + 1);
-      fillDropoutMask(layer.mask, size, keep, this.rng.nextU32());
-    }
-  }
-
   private updateRunningStats(
     layer: Layer,
     mean: tf.Tensor1D,
@@ -303,39 +322,15 @@ export class TowerTrainer {
     batch: number,
     unbiased = false,
   ): void {
-    // Running variance uses the unbiased batch variance, as PyTorch does.
+    // Running variance uses the unbiased batch variance, as PyTorch does. The batch mean is of x·W: the bias the
+    // forward pass left out is added back.
     const unbias = unbiased || batch <= 1 ? 1 : batch / (batch - 1);
     const mu = mean.dataSync();
     const sigma2 = variance.dataSync();
+    const bias = layer.bias.value;
     for (let o = 0; o < layer.outputs; o++) {
-      layer.runningMean[o] = (1 - BN_MOMENTUM) * layer.runningMean[o]! + BN_MOMENTUM * mu[o]!;
+      layer.runningMean[o] = (1 - BN_MOMENTUM) * layer.runningMean[o]! + BN_MOMENTUM * (mu[o]! + bias[o]!);
       layer.runningVariance[o] = (1 - BN_MOMENTUM) * layer.runningVariance[o]! + BN_MOMENTUM * unbias * sigma2[o]!;
-    }
-  }
-
-  /** Lazy Adam: only rows seen in the batch move; duplicate rows in a batch have their gradients summed first. */
-  private updateEmbeddings(users: Uint32Array, items: Uint32Array, gradient: Float32Array, adam: AdamStep): void {
-    const d = this.dim;
-    const width = 2 * d;
-    const t = this.steps;
-    const sides = [
-      { rows: users, table: this.userVectors, state: this.embeddingState[0]!, column: 0 },
-      { rows: items, table: this.itemVectors, state: this.embeddingState[1]!, column: d },
-    ];
-    for (const { rows, table, state, column } of sides) {
-      const { m, v, acc, stamp, touched } = state;
-      let n = 0;
-      for (let s = 0; s < rows.length; s++) {
-        const r = rows[s]!;
-        if (stamp[r] !== t) {
-          stamp[r] = t;
-          touched[n++] = r;
-          acc.fill(0, r * d, r * d + d);
-        }
-        const g = s * width + column;
-        for (let x = 0; x < d; x++) acc[r * d + x]! += gradient[g + x]!;
-      }
-      for (let k = 0; k < n; k++) adamUpdate(table, acc, m, v, adam, touched[k]! * d, touched[k]! * d + d);
     }
   }
 
@@ -357,7 +352,7 @@ export class TowerTrainer {
       outKernel: this.outKernel.value.slice(),
       outBias: this.outBias.value.slice(),
     };
-    return { tower, userVectors: this.userVectors.slice(), itemVectors: this.itemVectors.slice() };
+    return { tower, userVectors: this.kernel.table(0).slice(), itemVectors: this.kernel.table(1).slice() };
   }
 
   /** Nothing to release: every tensor lives inside one step's tidy scope. */
@@ -368,22 +363,4 @@ function sum(values: Float32Array): number {
   let total = 0;
   for (let k = 0; k < values.length; k++) total += values[k]!;
   return total;
-}
-
-/**
- * mask[0, size) = 1/keep with probability keep, else 0 (inverted dropout). Two draws per number, one from each
- * 16-bit half (keep is honoured to 1/65536), from an xorshift32 held in a local: a step draws hundreds of
- * thousands, and a generator method call per draw was a fifth of the step's time.
- */
-export function fillDropoutMask(mask: Float32Array, size: number, keep: number, seed: number): void {
-  const threshold = Math.round(keep * 65536);
-  const scale = 1 / keep;
-  let state = seed | 0 || 1;
-  for (let k = 0; k < size; k += 2) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    mask[k] = (state & 0xffff) < threshold ? scale : 0;
-    if (k + 1 < size) mask[k + 1] = state >>> 16 < threshold ? scale : 0;
-  }
 }

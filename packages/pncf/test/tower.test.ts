@@ -2,8 +2,10 @@ import { Random } from '@pncf/data';
 import { tfRuntime } from '@pncf/evaluation';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { adamStep, adamUpdate } from '../src/adam.js';
 import { TowerInference } from '../src/inference.js';
-import { fillDropoutMask, TowerTrainer } from '../src/tower-trainer.js';
+import { TowerTrainer } from '../src/tower-trainer.js';
+import { TowerKernel } from '../src/tower-wasm.js';
 import { BATCH_NORM_EPSILON, initTower, type TowerWeights } from '../src/tower-weights.js';
 
 beforeAll(async () => {
@@ -176,22 +178,75 @@ describe('tower', () => {
   });
 });
 
-describe('fillDropoutMask', () => {
-  it('keeps each unit with probability keep, scaled by 1/keep, reproducibly from the seed', () => {
+describe('TowerKernel (native/tower.c)', () => {
+  it('draws dropout masks: each unit kept with probability keep, scaled by 1/keep, reproducibly from the seed', () => {
+    const width = 7; // 7 × batch is not a multiple of the kernel's 8 per draw
+    const batch = 28_571;
+    const kernel = new TowerKernel(table(3), table(3), dim, [width, width], width);
     for (const keep of [0.8, 0.5]) {
-      const size = 200_001; // odd: the last unit comes from a half of the last draw
-      const mask = new Float32Array(size + 1).fill(-1);
-      fillDropoutMask(mask, size, keep, 42);
-      let kept = 0;
-      for (let k = 0; k < size; k++) {
-        expect([0, 1 / keep]).toContain(mask[k]);
-        if (mask[k] !== 0) kept++;
+      const mask = kernel.mask(0, batch, keep, 42).slice();
+      expect(mask.length).toBe(batch * width);
+      const kept = mask.filter((m) => m === Math.fround(1 / keep)).length;
+      expect(mask.filter((m) => m === 0).length).toBe(mask.length - kept);
+      expect(Math.abs(kept / mask.length - keep)).toBeLessThan(0.005);
+      // Buffer.equals: vitest's deep equality takes seconds over 200,000 floats.
+      const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+      expect(bytes(kernel.mask(1, batch, keep, 42)).equals(bytes(mask))).toBe(true);
+      expect(bytes(kernel.mask(1, batch, keep, 43)).equals(bytes(mask))).toBe(false);
+    }
+  });
+
+  it('gathers rows and applies lazy Adam to the touched rows only, duplicates summed, as adamUpdate does', () => {
+    const users = table(6);
+    const items = table(5);
+    const kernel = new TowerKernel(users, items, dim, [], 3);
+    const batchUsers = Uint32Array.of(4, 1, 4);
+    const batchItems = Uint32Array.of(0, 2, 3);
+    const input = kernel.gather(batchUsers, batchItems);
+    batchUsers.forEach((u, s) => {
+      expect(input.subarray(s * 2 * dim, s * 2 * dim + dim)).toEqual(users.subarray(u * dim, u * dim + dim));
+      expect(input.subarray(s * 2 * dim + dim, (s + 1) * 2 * dim)).toEqual(
+        items.subarray(batchItems[s]! * dim, batchItems[s]! * dim + dim),
+      );
+    });
+    const gradient = new Float32Array(3 * 2 * dim).map(() => rng.next() - 0.5);
+    const adam = adamStep(0.01, 1);
+    kernel.updateEmbeddings(gradient, 3, 1, adam);
+    // The same update in plain arrays: user 4 gets the sum of samples 0 and 2.
+    const expected = users.slice();
+    const acc = new Float32Array(users.length);
+    batchUsers.forEach((u, s) => {
+      for (let x = 0; x < dim; x++) acc[u * dim + x]! += gradient[s * 2 * dim + x]!;
+    });
+    const zeros = () => new Float32Array(users.length);
+    for (const u of [4, 1]) adamUpdate(expected, acc, zeros(), zeros(), adam, u * dim, u * dim + dim);
+    const updated = kernel.table(0);
+    for (let x = 0; x < users.length; x++) expect(updated[x]).toBeCloseTo(expected[x]!, 6);
+    expect(updated.subarray(0, dim)).toEqual(users.subarray(0, dim));
+    expect(kernel.table(1).subarray(1 * dim, 2 * dim)).toEqual(items.subarray(1 * dim, 2 * dim));
+  });
+
+  it('computes the output layer and its gradients as plain loops do', () => {
+    const width = 6; // not a multiple of 4: the kernel's scalar tail runs too
+    const batch = 5;
+    const kernel = new TowerKernel(table(2), table(2), dim, [], width);
+    const h = new Float32Array(batch * width).map(() => rng.next() - 0.5);
+    const w = new Float32Array(width).map(() => rng.next() - 0.5);
+    const logits = kernel.outputLogits(h, batch, w, 0.25).slice();
+    const dLogits = new Float32Array(batch).map(() => rng.next() - 0.5);
+    const { kernel: dW, hidden: dH } = kernel.outputGradients(dLogits, batch, 2);
+    for (let s = 0; s < batch; s++) {
+      let z = 0.25;
+      for (let x = 0; x < width; x++) {
+        z += h[s * width + x]! * w[x]!;
+        expect(dH[s * width + x]).toBeCloseTo(2 * dLogits[s]! * w[x]!, 6);
       }
-      expect(mask[size]).toBe(-1);
-      expect(Math.abs(kept / size - keep)).toBeLessThan(0.005);
-      const again = new Float32Array(size + 1).fill(-1);
-      fillDropoutMask(again, size, keep, 42);
-      expect(again).toEqual(mask);
+      expect(logits[s]).toBeCloseTo(z, 6);
+    }
+    for (let x = 0; x < width; x++) {
+      let g = 0;
+      for (let s = 0; s < batch; s++) g += h[s * width + x]! * dLogits[s]!;
+      expect(dW[x]).toBeCloseTo(g, 6);
     }
   });
 });

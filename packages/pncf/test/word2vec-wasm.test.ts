@@ -97,8 +97,8 @@ const hasClang = ['clang', 'wasm-ld'].every((tool) => spawnSync('sh', ['-c', `co
 describe.skipIf(!hasClang)('native/word2vec.c rebuilt with this machine’s clang', () => {
   it('gives the committed bytes, or at least the same tables', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'pncf-w2v-')), 'word2vec.wasm');
-    const script = fileURLToPath(new URL('../native/build-word2vec.sh', import.meta.url));
-    const build = spawnSync('bash', [script, out], { encoding: 'utf8' });
+    const script = fileURLToPath(new URL('../native/build.sh', import.meta.url));
+    const build = spawnSync('bash', [script, 'word2vec', out], { encoding: 'utf8' });
     expect(build.status, build.stderr).toBe(0);
     const rebuilt = readFileSync(out);
     if (Buffer.compare(rebuilt, readFileSync(WASM_KERNEL_PATH)) === 0) return;
