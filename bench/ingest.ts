@@ -84,6 +84,7 @@ function config(brokers: string[], name: string) {
 async function ingest(brokers: string[], name: string, onBatch: (batch: StoredBatch) => void) {
   const cfg = config(brokers, name);
   const admin = await connectKafkaAdmin({
+    createTopics: true,
     brokers,
     clientId: 'bench-ingest',
     logger,

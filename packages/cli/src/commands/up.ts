@@ -44,7 +44,7 @@ function spawnService(spec: ServiceSpec, env: NodeJS.ProcessEnv, logDir: string)
 }
 
 /**
- * Poll a child's /healthz until it answers 200, the child exits, or timeoutMs passes. Polling rather than the
+ * Poll a child's /healthz until it answers 200 with its start finished, the child exits, or timeoutMs passes. Polling rather than the
  * retry policy: it watches a process this command started (checking its exit at every step), and a fixed short
  * pace is what makes the start fast; there is no failing operation to back off from.
  */
@@ -54,7 +54,8 @@ async function waitHealthy(url: string, child: ChildProcess, timeoutMs: number):
     if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
     try {
       const response = await fetch(url);
-      if (response.ok) return;
+      // 200 with `starting` while it waits for Kafka: started means the start finished.
+      if (response.ok && !('starting' in ((await response.json()) as object))) return;
     } catch {
       // not listening yet
     }
