@@ -22,7 +22,11 @@ describe('trainer service: SIGTERM in the middle of a long step', () => {
 
   it.each([
     // Default preset: skip-gram on two threads, i.e. the wasm kernel in pooled workers; far more epochs than 2 s.
-    { step: 'word2vec', env: { TRAIN_W2V_EPOCHS: '100000', TRAIN_TOWER_EPOCHS: '1' }, done: 'step pretrain done' },
+    {
+      step: 'word2vec',
+      env: { TRAIN_PRESET: 'default', TRAIN_W2V_EPOCHS: '100000', TRAIN_TOWER_EPOCHS: '1' },
+      done: 'step pretrain done',
+    },
     // Reference preset: no early stopping, so the 100,000 tower epochs would all run.
     {
       step: 'tower',
