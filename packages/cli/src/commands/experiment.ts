@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kCore, numItems, numPairs, numUsers } from '@pncf/data';
 import {
@@ -179,7 +179,7 @@ interface Options extends DataSetOptions, Partial<BaselineSettings> {
   ks: number[];
   testFraction: number;
   validationFraction: number;
-  out: string;
+  out?: string;
   name?: string;
   dumpRankings?: string;
   dumpSplit?: string;
@@ -241,8 +241,10 @@ export async function runExperimentCommand(o: Options): Promise<void> {
     progress: o.progress && process.stderr.isTTY ? progressBars() : undefined,
     log,
   });
-  const base = join(o.out, `experiment-${o.name ?? data.name}`);
-  mkdirSync(o.out, { recursive: true });
+  // A fresh folder per run by default: committed results change only when asked to (--out bench/results).
+  const out = o.out ?? join(REPO_ROOT, 'experiments', new Date().toISOString().replace(/[:.]/g, '-'));
+  const base = join(out, `experiment-${o.name ?? data.name}`);
+  mkdirSync(out, { recursive: true });
   // Every setting the models were built with (the tuned defaults and any flags over them).
   const { dataset: _dataset, log: _log, ...settingsRecord } = settings;
   writeFileSync(
@@ -277,7 +279,10 @@ export function experimentCommand(): Command {
     .option('--ks <list>', 'cut-offs K', integers, [...DEFAULT_KS])
     .option('--test-fraction <f>', 'share of each user’s items held out for test', fraction, 0.2)
     .option('--validation-fraction <f>', 'share of each user’s train items held out for validation', fraction, 0.1)
-    .option('--out <dir>', 'results folder', resolve(REPO_ROOT, 'bench', 'results'))
+    .option(
+      '--out <dir>',
+      'results folder (default: a new experiments/<UTC time> folder, so the committed bench/results stay as they are)',
+    )
     .option('--name <name>', 'result file stem: experiment-<name>.{json,md,svg,png} (default: the data set name)')
     .option('--dump-rankings <dir>', 'write <model>.seed<seed>.jsonl top-50 rankings with raw ids')
     .option('--dump-split <dir>', 'write train.seed<seed>.csv and test.seed<seed>.csv')
