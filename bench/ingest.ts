@@ -53,7 +53,7 @@ function writeEvents(file: string, n: number): void {
 
 async function replay(brokers: string[], topic: string, file: string, rate: number, limit?: number): Promise<string> {
   const args = ['--import', 'tsx', path.join(repoRoot, 'packages/cli/src/main.ts'), 'replay'];
-  args.push('--file', file, '--format', 'csv', '--topic', topic, '--brokers', brokers.join(','));
+  args.push('--file', file, '--format', 'generic', '--topic', topic, '--brokers', brokers.join(','));
   args.push('--partitions', String(PARTITIONS), '--rate', String(rate));
   if (limit) args.push('--limit', String(limit));
   const { stdout } = await promisify(execFile)(process.execPath, args, { cwd: repoRoot, maxBuffer: 1 << 24 });
@@ -84,6 +84,7 @@ function config(brokers: string[], name: string) {
 async function ingest(brokers: string[], name: string, onBatch: (batch: StoredBatch) => void) {
   const cfg = config(brokers, name);
   const admin = await connectKafkaAdmin({
+    createTopics: true,
     brokers,
     clientId: 'bench-ingest',
     logger,

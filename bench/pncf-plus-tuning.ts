@@ -163,7 +163,7 @@ for (const variant of opts.variants.split(',')) {
   const pending: Promise<void>[] = [];
   const started = performance.now();
   let trainSeconds = 0;
-  trainHistoryModel(fit, start, config.history, 11, (record, snapshot) => {
+  await trainHistoryModel(fit, start, config.history, 11, (record, snapshot) => {
     trainSeconds += record.seconds;
     if ((record.epoch + 1) % every !== 0) return;
     const model = scoredOn(fit, snapshot());

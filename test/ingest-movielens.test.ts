@@ -37,7 +37,7 @@ describe.skipIf(!fs.existsSync(file))('replaying ML-100K through Kafka into the 
       kafka: testKafka('pncf-test-replay'),
       topic: env.INTERACTIONS_TOPIC!,
       file,
-      format: 'movielens',
+      format: 'ml-100k',
     });
     expect(replayed.events).toBe(100_000);
 

@@ -60,26 +60,26 @@ describe('linesOf', () => {
 
 describe('parseLine', () => {
   it('reads the three formats', () => {
-    expect(parseLine('196\t242\t3\t881250949', 1, 'movielens')).toEqual({ user: '196', item: '242', ts: 881250949000 });
-    expect(parseLine('1::1193::5::978300760\r', 1, 'movielens')).toEqual({ user: '1', item: '1193', ts: 978300760000 });
+    expect(parseLine('196\t242\t3\t881250949', 1, 'ml-100k')).toEqual({ user: '196', item: '242', ts: 881250949000 });
+    expect(parseLine('1::1193::5::978300760\r', 1, 'ml-1m')).toEqual({ user: '1', item: '1193', ts: 978300760000 });
     expect(parseLine('user,item,current', 1, 'author-tag')).toBeUndefined();
     expect(parseLine('\uFEFFuser,item,current', 1, 'author-tag')).toBeUndefined();
     expect(parseLine('42,7,3', 2, 'author-tag')).toEqual({ user: '42', item: '7', count: 3 });
-    expect(parseLine('user,item', 1, 'csv')).toBeUndefined();
-    expect(parseLine('alice, book', 1, 'csv')).toEqual({ user: 'alice', item: 'book' });
-    expect(parseLine('alice,book,12', 5, 'csv')).toEqual({ user: 'alice', item: 'book', count: 12 });
-    expect(parseLine('   ', 9, 'csv')).toBeUndefined();
+    expect(parseLine('user,item', 1, 'generic')).toBeUndefined();
+    expect(parseLine('alice, book', 1, 'generic')).toEqual({ user: 'alice', item: 'book' });
+    expect(parseLine('alice,book,12', 5, 'generic')).toEqual({ user: 'alice', item: 'book', count: 12 });
+    expect(parseLine('   ', 9, 'generic')).toBeUndefined();
   });
 
   it('names the file and line of a malformed row', () => {
-    expect(() => parseLine('1\t2\t3', 4, 'movielens', 'u.data')).toThrow(
+    expect(() => parseLine('1\t2\t3', 4, 'ml-100k', 'u.data')).toThrow(
       new ReplayLineError('u.data', 4, 'expected user, item, rating, timestamp; got 3 fields'),
     );
     expect(() => parseLine('a,b', 2, 'author-tag', 'f.csv')).toThrow(/f\.csv:2: expected user,item,current/);
-    expect(() => parseLine('a,b,0', 2, 'csv')).toThrow(/count "0" is not a positive integer/);
-    expect(() => parseLine('a,b,1.5', 2, 'csv')).toThrow(/not a positive integer/);
-    expect(() => parseLine(',b', 3, 'csv')).toThrow(/empty user or item id/);
-    expect(() => parseLine('a,b,1,2', 3, 'csv')).toThrow(/got 4 fields/);
+    expect(() => parseLine('a,b,0', 2, 'generic')).toThrow(/count "0" is not a positive integer/);
+    expect(() => parseLine('a,b,1.5', 2, 'generic')).toThrow(/not a positive integer/);
+    expect(() => parseLine(',b', 3, 'generic')).toThrow(/empty user or item id/);
+    expect(() => parseLine('a,b,1,2', 3, 'generic')).toThrow(/got 4 fields/);
   });
 });
 
@@ -102,17 +102,7 @@ describe.skipIf(!fs.existsSync(sharedData('bilibili', 'bt_test_set.csv')))('pncf
     const ml1m = path.join(scratch, 'ratings.dat');
     const ml1mRows = ['1::1193::5::978300760', '1::661::3::978302109', '2::1193::4::978298413', '3::260::5::978297039'];
     fs.writeFileSync(ml1m, `${ml1mRows.join('\n')}\n`);
-    const first = await cli([
-      'replay',
-      '--file',
-      ml1m,
-      '--format',
-      'movielens',
-      '--topic',
-      topic,
-      '--brokers',
-      brokers,
-    ]);
+    const first = await cli(['replay', '--file', ml1m, '--format', 'ml-1m', '--topic', topic, '--brokers', brokers]);
     expect(first.stdout).toMatch(/replayed 4 events/);
 
     // The first 3000 rows of the Bilibili author-tag file (counts > 1), paced at 2000 events/s.
@@ -149,9 +139,27 @@ describe.skipIf(!fs.existsSync(sharedData('bilibili', 'bt_test_set.csv')))('pncf
     expect(stored.size).toBe(expected.size);
   }, 120_000);
 
+  it('checks its file before touching Kafka, and names a broker that does not answer within seconds', async () => {
+    const missing = path.join(scratch, 'no-such-file.csv');
+    // A broker address nothing listens on: the file check must come first, so no Kafka wait happens.
+    const started = Date.now();
+    await expect(cli(['replay', '--file', missing, '--format', 'generic', '--brokers', '127.0.0.1:1'])).rejects.toThrow(
+      `replay: ${missing} is not a readable file`,
+    );
+    expect(Date.now() - started).toBeLessThan(8000);
+    const file = path.join(scratch, 'one.csv');
+    fs.writeFileSync(file, 'u1,i1\n');
+    await expect(
+      cli(['replay', '--file', file, '--format', 'generic', '--brokers', 'nowhere.invalid:9092']),
+    ).rejects.toThrow('Kafka broker address nowhere.invalid:9092: host name not found');
+    await expect(cli(['replay', '--file', file, '--format', 'generic', '--brokers', 'localhost'])).rejects.toThrow(
+      '"localhost" is not host:port',
+    );
+  });
+
   it('rejects an unknown format', async () => {
     await expect(cli(['replay', '--file', 'x', '--format', 'parquet'])).rejects.toThrow(
-      /Allowed choices are movielens, author-tag, csv/,
+      /Allowed choices are ml-100k, ml-1m, author-tag, generic/,
     );
   });
 });

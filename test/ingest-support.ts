@@ -30,6 +30,7 @@ export function ingesterEnv(prefix: string, overrides: Record<string, string> = 
 
 export async function createTopics(env: Record<string, string>, partitions: number): Promise<Admin> {
   const admin = await connectKafkaAdmin({
+    createTopics: true,
     brokers: testBrokers(),
     clientId: 'pncf-test-admin',
     logger: createLogger('test', 'warn'),
@@ -67,6 +68,7 @@ export async function startInProcessIngester(
   const logger = createLogger('ingester', config.LOG_LEVEL);
   const http = createHttpServer({ service: 'ingester', logger });
   const admin = await connectKafkaAdmin({
+    createTopics: true,
     brokers: config.KAFKA_BROKERS,
     clientId: 'pncf-ingester',
     logger,

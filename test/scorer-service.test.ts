@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseRecommendation, type Recommendation, toKafkaMessage } from '@pncf/events';
 import { ModelRegistry } from '@pncf/registry';
+import { ensureTopics } from '@pncf/runtime';
 import autocannon from 'autocannon';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +56,11 @@ describe('scorer service on the real broker', () => {
     kafka = testKafka();
     producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
+    // The ingester's topic: the scorer follows it once it exists and never creates it.
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [{ topic: env.INTERACTIONS_TOPIC, partitions: 4 }]);
+    await admin.disconnect();
     scorer = await spawnService('scorer', env);
     await waitForHttp(scorer, '/readyz', 90_000);
     const deadline = Date.now() + 60_000;

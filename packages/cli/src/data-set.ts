@@ -21,6 +21,20 @@ export interface ResolvedDataSet {
   core: number;
 }
 
+/** The file formats every command that reads a data set accepts (replay, train, experiment): one set of names. */
+export const DATA_FORMATS = ['ml-100k', 'ml-1m', 'author-tag', 'generic'] as const satisfies readonly DataFormat[];
+
+/** Where the data sets come from and where the commands look for them, for --help. */
+export const DATA_SOURCES = `
+Data sets (not in the repository; download them yourself):
+  ml-100k     MovieLens 100K, https://grouplens.org/datasets/movielens/100k/ (ml-100k.zip): u.data
+  ml-1m       MovieLens 1M, https://grouplens.org/datasets/movielens/1m/ (ml-1m.zip): ratings.dat
+  author-tag  bt_test_set.csv (user,item,current: Bilibili authors, tags and counts), published with the PNCF paper's code
+  generic     any user,item[,count] CSV or TSV file of your own
+--dataset NAME reads <data root>/${Object.values(DATASETS)
+  .map((spec) => spec.file)
+  .join(', <data root>/')}; the data root is --data-root, or ../shared/data beside the repository when it exists.`;
+
 export const nonNegativeInteger = (value: string): number => {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not a non-negative integer`);
   return Number(value);
@@ -30,11 +44,10 @@ export function withDataSetOptions(command: Command): Command {
   return command
     .addOption(new Option('--dataset <name>', 'named data set').choices(Object.keys(DATASETS)))
     .option('--data <file>', 'data file (default: the named data set under --data-root)')
-    .addOption(
-      new Option('--format <format>', 'format of --data').choices(['ml-100k', 'ml-1m', 'author-tag', 'generic']),
-    )
+    .addOption(new Option('--format <format>', 'format of --data').choices(DATA_FORMATS))
     .option('--data-root <dir>', 'folder holding the named data sets (default: ../shared/data if it exists)')
-    .option('--core <k>', 'k of the k-core filter (default: 10; 5 for author-tag)', nonNegativeInteger);
+    .option('--core <k>', 'k of the k-core filter (default: 10; 5 for author-tag)', nonNegativeInteger)
+    .addHelpText('after', DATA_SOURCES);
 }
 
 /**

@@ -1,4 +1,5 @@
 #!/usr/bin/env -S npx tsx
+import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { configCommand } from './commands/config.js';
 import { experimentCommand } from './commands/experiment.js';
@@ -7,8 +8,11 @@ import { replayCommand } from './commands/replay.js';
 import { trainCommand } from './commands/train.js';
 import { upCommand } from './commands/up.js';
 
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
 const program = new Command('pncf')
   .description('PNCF streaming recommender: run the pipeline, replay data sets, run experiments')
+  .version(version, '-V, --version', 'print the version of pncf')
   .showHelpAfterError();
 
 program.addCommand(upCommand());

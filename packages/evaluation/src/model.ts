@@ -33,4 +33,6 @@ export interface FitOptions {
   validation?: Interactions;
   /** Called with progress in [0, 1] on long fits (for progress bars). */
   onProgress?: (fraction: number, message?: string) => void;
+  /** Stops a fit that honours it (PNCF's word2vec and scorer loops) within about a batch: it rejects with the reason. */
+  signal?: AbortSignal;
 }

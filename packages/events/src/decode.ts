@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { Ajv, type ErrorObject } from 'ajv';
-import { EVENT_LIMITS, type InteractionEvent, interactionEventSchema } from './event.js';
+import { EVENT_LIMITS, type InteractionEvent, interactionEventSchema, SCHEMA_VERSIONS } from './event.js';
 
 /** Why a message was rejected: a small closed set, so it can label metrics and dead-letter headers. */
 export const REJECT_REASONS = [
@@ -10,7 +10,7 @@ export const REJECT_REASONS = [
   'not_json',
   'not_object',
   'missing_field',
-  'unknown_field',
+  'unknown_schema_version',
   'wrong_type',
   'empty_id',
   'id_too_long',
@@ -46,8 +46,8 @@ function reasonOf(error: ErrorObject | undefined, value: unknown): RejectReason 
   switch (error.keyword) {
     case 'required':
       return 'missing_field';
-    case 'additionalProperties':
-      return 'unknown_field';
+    case 'enum':
+      return field === 'schemaVersion' ? 'unknown_schema_version' : 'wrong_type';
     case 'minLength':
       return 'empty_id';
     case 'maxLength':
@@ -91,7 +91,15 @@ export function decodeEvent(value: Buffer | null, key: Buffer | null = null): De
   }
   if (!validate(parsed)) {
     const error = validate.errors?.[0];
-    return reject(reasonOf(error, parsed), `${error?.instancePath || '/'} ${error?.message ?? 'invalid'}`);
+    const reason = reasonOf(error, parsed);
+    if (reason === 'unknown_schema_version') {
+      const version = JSON.stringify((parsed as { schemaVersion?: unknown }).schemaVersion);
+      return reject(
+        reason,
+        `schemaVersion ${version} is not one this consumer reads (${SCHEMA_VERSIONS.join(', ')}); upgrade the consumers before the producers`,
+      );
+    }
+    return reject(reason, `${error?.instancePath || '/'} ${error?.message ?? 'invalid'}`);
   }
   // The key decides the partition, and so the order of a user's events; a mismatch is a broken producer.
   if (key !== null && key.length > 0 && key.toString('utf8') !== parsed.user) {

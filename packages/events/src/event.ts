@@ -2,6 +2,8 @@ import schema from '../schema/interaction-event.schema.json' with { type: 'json'
 
 /** The interaction event contract; the JSON Schema in ../schema is the source of truth. */
 export interface InteractionEvent {
+  /** The contract version the producer wrote (SCHEMA_VERSIONS); 1 when absent. */
+  schemaVersion?: number;
   user: string;
   item: string;
   /** Defaults to 1. */
@@ -11,6 +13,9 @@ export interface InteractionEvent {
 }
 
 export const interactionEventSchema = schema;
+
+/** The event schema versions this code reads; any other is dead-lettered, never guessed at. */
+export const SCHEMA_VERSIONS: readonly number[] = schema.properties.schemaVersion.enum;
 
 /** Limits of the contract, read from the schema so the file and the code cannot disagree. */
 export const EVENT_LIMITS = {

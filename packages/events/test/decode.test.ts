@@ -15,6 +15,22 @@ describe('decodeEvent', () => {
     expect(edge.ok).toBe(true);
   });
 
+  it('accepts and ignores fields it does not know, and reads schemaVersion 1 like no version', () => {
+    const grown = decodeEvent(buf('{"user":"u1","item":"i1","count":2,"rating":5,"context":{"device":"phone"}}'));
+    expect(grown).toEqual({ ok: true, event: { user: 'u1', item: 'i1', count: 2, ts: undefined } });
+    const versioned = decodeEvent(buf('{"schemaVersion":1,"user":"u1","item":"i1"}'), buf('u1'));
+    expect(versioned).toEqual({ ok: true, event: { user: 'u1', item: 'i1', count: 1, ts: undefined } });
+  });
+
+  it('names the unknown schema version and the versions it reads in the dead-letter detail', () => {
+    const result = decodeEvent(buf('{"schemaVersion":7,"user":"u1","item":"i1"}'));
+    expect(result).toEqual({
+      ok: false,
+      reason: 'unknown_schema_version',
+      detail: 'schemaVersion 7 is not one this consumer reads (1); upgrade the consumers before the producers',
+    });
+  });
+
   it('round-trips what toKafkaMessage produces', () => {
     const message = toKafkaMessage({ user: 'alice', item: 'book', count: 3 });
     expect(message.key).toBe('alice');

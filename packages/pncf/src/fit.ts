@@ -87,6 +87,7 @@ export async function pretrainEmbeddings(
   config: PncfConfig,
   seed: number,
   previous?: { users: Embeddings; items: Embeddings },
+  signal?: AbortSignal,
 ): Promise<PretrainResult> {
   const rng = new Random(seed);
   let t = performance.now();
@@ -94,8 +95,9 @@ export async function pretrainEmbeddings(
   const itemBags = sampleBags(train.byUser, config.bags, rng.nextU32());
   const bagSeconds = (performance.now() - t) / 1000;
   t = performance.now();
-  const users = await trainWord2Vec(userBags, config.userWord2Vec, rng.nextU32(), previous?.users);
-  const items = await trainWord2Vec(itemBags, config.itemWord2Vec, rng.nextU32(), previous?.items);
+  const run = signal ? { signal } : {};
+  const users = await trainWord2Vec(userBags, config.userWord2Vec, rng.nextU32(), previous?.users, run);
+  const items = await trainWord2Vec(itemBags, config.itemWord2Vec, rng.nextU32(), previous?.items, run);
   return {
     users: users.embeddings,
     items: items.embeddings,
@@ -155,7 +157,7 @@ export async function fitPncf(train: Interactions, config: PncfConfig, options: 
       users: warmStartEmbeddings(previous.users, previous.userIds, train.userIds, pretrainSeed),
       items: warmStartEmbeddings(previous.items, previous.itemIds, train.itemIds, pretrainSeed + 1),
     };
-    const pre = await pretrainEmbeddings(train, config, pretrainSeed, warm);
+    const pre = await pretrainEmbeddings(train, config, pretrainSeed, warm, options.signal);
     pretrained = { users: pre.users, items: pre.items, userIds: train.userIds, itemIds: train.itemIds };
     userVectors = pre.users.vectors;
     itemVectors = pre.items.vectors;
@@ -179,7 +181,7 @@ export async function fitPncf(train: Interactions, config: PncfConfig, options: 
   const tower = towerWarmStarted ? warmTower : fresh;
   const epochs = config.tower.epochs;
   const towerStarted = performance.now();
-  const result = trainTower(
+  const result = await trainTower(
     train,
     { tower, userVectors, itemVectors },
     config.tower,
@@ -193,6 +195,7 @@ export async function fitPncf(train: Interactions, config: PncfConfig, options: 
             ? ''
             : ` val recall@${config.tower.validationK} ${r.validationRecall.toFixed(4)}`),
       ),
+    options.signal,
   );
   const towerSeconds = (performance.now() - towerStarted) / 1000;
   return {
@@ -210,7 +213,7 @@ export async function fitPncf(train: Interactions, config: PncfConfig, options: 
 }
 
 /** Step 3 of PNCF+: the history model over the pre-trained tables (or continued from options.warmStart.history). */
-function fitHistory(
+async function fitHistory(
   train: Interactions,
   config: PncfConfig,
   options: PncfFitOptions,
@@ -219,7 +222,7 @@ function fitHistory(
   pretrain: { seconds: { bags: number; pretrain: number }; pairs: number; warmStarted: boolean },
   pretrained: PretrainedEmbeddings | undefined,
   started: number,
-): PncfFit {
+): Promise<PncfFit> {
   const dim = config.userWord2Vec.dim;
   let start = initHistoryModel(
     { userVectors: tables.userVectors, itemInput: tables.itemVectors, itemOutput: tables.itemContext, dim },
@@ -231,8 +234,13 @@ function fitHistory(
   if (historyWarmStarted) start = warmStartHistoryModel(warm.model, warm.userIds, warm.itemIds, start, train);
   const epochs = config.history.epochs;
   const scorerStarted = performance.now();
-  const result = trainHistoryModel(train, start, config.history, rng.nextU32(), (r) =>
-    options.onProgress?.((r.epoch + 1) / epochs, `epoch ${r.epoch + 1} loss ${r.loss.toFixed(4)}`),
+  const result = await trainHistoryModel(
+    train,
+    start,
+    config.history,
+    rng.nextU32(),
+    (r) => options.onProgress?.((r.epoch + 1) / epochs, `epoch ${r.epoch + 1} loss ${r.loss.toFixed(4)}`),
+    options.signal,
   );
   const { seconds } = pretrain;
   return {

@@ -1,5 +1,6 @@
 import { type Interactions, Random, shuffleInPlace } from '@pncf/data';
 import * as tf from '@tensorflow/tfjs';
+import { abortPoint } from './abort-point.js';
 import type { HistoryModel } from './history-model.js';
 
 export interface HistoryOptions {
@@ -133,15 +134,18 @@ function buildBatch(
  * Trains PNCF+'s history model from pre-trained tables with a full softmax over all items: each step, a batch of
  * users with part of their history left out; the loss is the negative log-likelihood of each target item under
  * softmax(user · itemOutputᵀ + bias), averaged over target pairs; AdamW. `onEpoch` may return the model's
- * quality on held-out data (tuning); nothing here looks at any data but `train`.
+ * quality on held-out data (tuning); nothing here looks at any data but `train`. An aborted `signal` rejects with
+ * its reason within about one batch.
  */
-export function trainHistoryModel(
+export async function trainHistoryModel(
   train: Interactions,
   start: HistoryModel,
   options: HistoryOptions,
   seed: number,
   onEpoch?: (record: HistoryEpochRecord, model: () => HistoryModel) => void,
-): { model: HistoryModel; history: HistoryEpochRecord[]; usersPerSecond: number } {
+  signal?: AbortSignal,
+): Promise<{ model: HistoryModel; history: HistoryEpochRecord[]; usersPerSecond: number }> {
+  const stopPoint = abortPoint(signal);
   const rng = new Random(seed);
   const { numUsers, numItems, dim } = start;
   const trainable = options.fineTuneEmbeddings;
@@ -199,6 +203,7 @@ export function trainHistoryModel(
       let lossSum = 0;
       let targetSum = 0;
       for (let at = 0; at < numUsers; at += batch) {
+        await stopPoint();
         const users = order.subarray(at, Math.min(numUsers, at + batch));
         const rows = users.length;
         const targets = buildBatch(train, users, options, rng, input, target);

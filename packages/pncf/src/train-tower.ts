@@ -1,5 +1,6 @@
 import { type Interactions, Random, shuffleInPlace, sortedContains } from '@pncf/data';
 import { MetricAccumulator } from '@pncf/evaluation';
+import { abortPoint } from './abort-point.js';
 import { type PncfModel, TowerInference } from './inference.js';
 import { type NegativeSampling, sampleEpoch } from './negatives.js';
 import { TowerTrainer } from './tower-trainer.js';
@@ -94,16 +95,19 @@ function validationSample(validation: Interactions, max: number, rng: Random): U
  * runs shuffled mini-batches. With early stopping (`patience` > 0) and a validation split, the validation recall
  * is measured after every epoch, training stops after `patience` epochs without a better one, and the best
  * epoch's tower is returned. Without early stopping (`patience` 0) the validation split is not looked at (the
- * caller may have trained on it): every epoch runs and the last epoch's tower is returned.
+ * caller may have trained on it): every epoch runs and the last epoch's tower is returned. An aborted `signal`
+ * rejects with its reason within about one batch.
  */
-export function trainTower(
+export async function trainTower(
   train: Interactions,
   init: { tower: TowerWeights; userVectors: Float32Array; itemVectors: Float32Array },
   options: TowerOptions,
   seed: number,
   validation?: Interactions,
   onEpoch?: (record: EpochRecord) => void,
-): TowerResult {
+  signal?: AbortSignal,
+): Promise<TowerResult> {
+  const stopPoint = abortPoint(signal);
   const rng = new Random(seed);
   const trainer = new TowerTrainer(init.tower, init.userVectors, init.itemVectors, options, rng.nextU32());
   const numUsers = train.byUser.rows;
@@ -128,6 +132,7 @@ export function trainTower(
         const end = Math.min(n, at + options.batchSize);
         // Batch norm needs more than one sample; a trailing singleton is dropped.
         if (end - at < 2) break;
+        await stopPoint();
         const loss = trainer.step(
           samples.users.subarray(at, end),
           samples.items.subarray(at, end),

@@ -24,12 +24,23 @@ export interface WasmJob {
 
 const idle: Worker[] = [];
 
-/** Run one job on a pooled worker; resolves to w2v_train's result (the pairs trained). */
-export function runWasmJob(job: WasmJob): Promise<number> {
+/**
+ * Run one job on a pooled worker; resolves to w2v_train's result (the pairs trained). Aborting `signal`
+ * terminates the worker (V8 interrupts a running wasm loop) and rejects with the signal's reason.
+ */
+export function runWasmJob(job: WasmJob, signal?: AbortSignal): Promise<number> {
+  signal?.throwIfAborted();
   const worker = idle.pop() ?? new Worker(WORKER_SOURCE, { eval: true });
   worker.ref();
   return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      done();
+      void worker.terminate();
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     const done = (): void => {
+      signal?.removeEventListener('abort', onAbort);
       worker.off('message', onMessage);
       worker.off('error', onError);
       worker.off('exit', onExit);

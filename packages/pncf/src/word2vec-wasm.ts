@@ -148,6 +148,7 @@ const instantiate = (api: WasmApi, module: WasmModule, memory: WasmMemory): Trai
 /**
  * Train `data.syn0`/`data.syn1` in place with the wasm kernel (the committed build unless another `module` is
  * given): one range runs in the calling thread, several run in one worker thread each over the shared memory.
+ * With a `signal` every range runs in a worker, and an abort terminates them and rejects with its reason.
  * Returns the number of (context, target) pairs trained.
  */
 export async function trainBagsWasm(
@@ -155,7 +156,9 @@ export async function trainBagsWasm(
   params: KernelParams,
   ranges: KernelRange[],
   module: WasmModule | null = wasmKernelModule(),
+  signal?: AbortSignal,
 ): Promise<number> {
+  signal?.throwIfAborted();
   if (!module || !wasm) throw new Error('the WebAssembly word2vec kernel needs WebAssembly SIMD and shared memory');
   const l = layout(data, ranges.length, scratchBytes(module, params, data.bagSize));
   if (l.bytes > MAX_PAGES * PAGE) throw new Error(`word2vec job needs ${l.bytes} bytes, over wasm32's 4 GiB`);
@@ -175,10 +178,13 @@ export async function trainBagsWasm(
   put(l.syn1, data.syn1);
 
   let pairs = 0;
-  if (ranges.length === 1) {
+  // A stoppable run needs a worker even for one range: the calling thread cannot leave a kernel call.
+  if (ranges.length === 1 && !signal) {
     pairs = instantiate(wasm, module, memory)(...trainArgs(l, data, params, 0, ranges[0]!));
   } else {
-    const jobs = ranges.map((range, t) => runWasmJob({ module, memory, args: trainArgs(l, data, params, t, range) }));
+    const jobs = ranges.map((range, t) =>
+      runWasmJob({ module, memory, args: trainArgs(l, data, params, t, range) }, signal),
+    );
     for (const n of await Promise.all(jobs)) pairs += n;
   }
   data.syn0.set(new Float32Array(buffer, l.syn0, data.syn0.length));

@@ -54,6 +54,12 @@ export type Word2VecKernel = 'auto' | 'wasm' | 'js';
 
 export interface Word2VecRunOptions {
   kernel?: Word2VecKernel;
+  /**
+   * Stops the training: a kernel call is one uninterruptible loop over every epoch, so with a signal each range
+   * runs in a worker thread (one range included) and an abort terminates the workers, rejecting with the reason
+   * at once. The typed-array kernel on one thread runs in the calling thread and only checks before it starts.
+   */
+  signal?: AbortSignal;
 }
 
 export interface Word2VecResult {
@@ -146,12 +152,26 @@ function shared<T extends Float32Array | Uint32Array>(source: T): T {
 
 const workerEntry = new URL('./word2vec-worker.ts', import.meta.url);
 
-function runWorker(job: WorkerJob): Promise<number> {
+function runWorker(job: WorkerJob, signal?: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
+    signal?.throwIfAborted();
     const worker = startTsWorker(workerEntry, { workerData: job });
-    worker.once('message', (m: { pairs: number }) => resolve(m.pairs));
-    worker.once('error', reject);
+    const stop = () => {
+      reject(signal?.reason);
+      void worker.terminate();
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+    const settle = () => signal?.removeEventListener('abort', stop);
+    worker.once('message', (m: { pairs: number }) => {
+      settle();
+      resolve(m.pairs);
+    });
+    worker.once('error', (error) => {
+      settle();
+      reject(error);
+    });
     worker.once('exit', (code) => {
+      settle();
       if (code !== 0) reject(new Error(`word2vec worker exited with code ${code}`));
     });
   });
@@ -169,6 +189,7 @@ export async function trainWord2Vec(
   init?: Embeddings,
   run: Word2VecRunOptions = {},
 ): Promise<Word2VecResult> {
+  run.signal?.throwIfAborted();
   const started = performance.now();
   const start = init ?? initEmbeddings(corpus.vocabSize, options.dim, seed);
   if (start.vocabSize !== corpus.vocabSize || start.dim !== options.dim) {
@@ -216,7 +237,7 @@ export async function trainWord2Vec(
   if (kernel === 'wasm') {
     vectors = start.vectors.slice();
     context = start.context.slice();
-    pairs = await trainBagsWasm({ ...tables, syn0: vectors, syn1: context }, params, ranges);
+    pairs = await trainBagsWasm({ ...tables, syn0: vectors, syn1: context }, params, ranges, undefined, run.signal);
   } else if (threads === 1) {
     vectors = start.vectors.slice();
     context = start.context.slice();
@@ -233,7 +254,7 @@ export async function trainWord2Vec(
       syn0: vectors,
       syn1: context,
     };
-    const jobs = ranges.map((range) => runWorker({ data, params, ...range }));
+    const jobs = ranges.map((range) => runWorker({ data, params, ...range }, run.signal));
     for (const n of await Promise.all(jobs)) pairs += n;
     // Hand back ordinary (non-shared) arrays so callers can transfer or hash them freely.
     vectors = vectors.slice();

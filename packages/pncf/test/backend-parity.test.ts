@@ -27,11 +27,11 @@ try {
 }
 if (nativeMissing) console.warn(`backend parity skipped: tfjs-node does not load (${nativeMissing})`);
 
-async function onEach<T>(run: () => T): Promise<Record<'wasm' | 'tensorflow', T>> {
+async function onEach<T>(run: () => T | Promise<T>): Promise<Record<'wasm' | 'tensorflow', T>> {
   const out = {} as Record<'wasm' | 'tensorflow', T>;
   for (const name of ['wasm', 'tensorflow'] as const) {
     expect(await tf.setBackend(name)).toBe(true);
-    out[name] = run();
+    out[name] = await run();
   }
   return out;
 }
@@ -117,9 +117,9 @@ describe.skipIf(nativeMissing !== undefined)('wasm and tfjs-node agree', () => {
       data.byUser.rows,
       data.byUser.cols,
     );
-    const result = await onEach(() => {
+    const result = await onEach(async () => {
       // Dropout off: the two backends draw different masks from the same seed.
-      const { model, history } = trainHistoryModel(
+      const { model, history } = await trainHistoryModel(
         data,
         start,
         { ...HISTORY_DEFAULTS, epochs: 2, dropout: 0, batchSize: 16 },

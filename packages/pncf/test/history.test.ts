@@ -190,7 +190,7 @@ describe('PNCF+ history model', () => {
     expect(parsePncfConfig(old, 'an old artifact').scorer).toBe('tower');
   });
 
-  it('trainHistoryModel on frozen tables changes only the kernels, the output side and the bias', () => {
+  it('trainHistoryModel on frozen tables changes only the kernels, the output side and the bias', async () => {
     const data: Interactions = clusteredData(20, 10, 4, 3);
     const d = 4;
     const start = initHistoryModel(
@@ -203,7 +203,12 @@ describe('PNCF+ history model', () => {
       data.byUser.rows,
       data.byUser.cols,
     );
-    const { model } = trainHistoryModel(data, start, { ...HISTORY_DEFAULTS, epochs: 2, fineTuneEmbeddings: false }, 1);
+    const { model } = await trainHistoryModel(
+      data,
+      start,
+      { ...HISTORY_DEFAULTS, epochs: 2, fineTuneEmbeddings: false },
+      1,
+    );
     expect(model.itemInput).toEqual(start.itemInput);
     expect(model.userVectors).toEqual(start.userVectors);
     expect(model.itemOutput).not.toEqual(start.itemOutput);

@@ -45,6 +45,67 @@ export interface ConfigVariable {
   name: string;
   default: string | undefined;
   description: string;
+  /** What the variable accepts, e.g. "one of auto, wasm" or "integer 0–65535"; empty for free text. */
+  allowed: string;
+}
+
+/** A rule between two variables of one schema, checked at start-up like the variables themselves. */
+export interface CrossCheck<T> {
+  /** How the rule reads in `pncf config`, e.g. "DEFAULT_K ≤ MAX_K". */
+  rule: string;
+  /** The variable the complaint names. */
+  variable: keyof T & string;
+  holds(config: T): boolean;
+}
+
+const crossChecksOf = new WeakMap<EnvSchema, readonly CrossCheck<never>[]>();
+
+/**
+ * The schema with rules between its variables: loadConfig reports a broken rule as it reports a bad variable
+ * (every problem at once, exit 2), and describeCrossChecks lists the rules for `pncf config`.
+ */
+export function withCrossChecks<S extends EnvSchema>(schema: S, checks: CrossCheck<z.infer<S>>[]): S {
+  const checked = schema.superRefine((config, context) => {
+    for (const check of checks) {
+      if (!check.holds(config as z.infer<S>)) {
+        context.addIssue({ code: 'custom', path: [check.variable], message: `must satisfy ${check.rule}` });
+      }
+    }
+  }) as S;
+  crossChecksOf.set(checked, checks as CrossCheck<never>[]);
+  return checked;
+}
+
+/** The rules withCrossChecks attached to a schema. */
+export function describeCrossChecks(schema: EnvSchema): string[] {
+  return (crossChecksOf.get(schema) ?? []).map((check) => check.rule);
+}
+
+/** What a field accepts, read from the zod type itself so the description cannot drift from the check. */
+function allowedValues(type: z.ZodType): string {
+  const def = (type as { def: { type: string; innerType?: z.ZodType; in?: z.ZodType; out?: z.ZodType } }).def;
+  if (def.type === 'default' || def.type === 'optional') return allowedValues(def.innerType as z.ZodType);
+  if (def.type === 'pipe') {
+    const out = (def.out as { def: { type: string } }).def.type;
+    return out === 'array' ? 'comma-separated list' : allowedValues(def.in as z.ZodType);
+  }
+  if (def.type === 'enum') return `one of ${(type as z.ZodEnum).options.join(', ')}`;
+  if (def.type === 'number') {
+    // The checks as written (min, gt, max), not minValue/maxValue: those cannot tell > 0 from ≥ 0.
+    const checks = (type as z.ZodNumber).def.checks ?? [];
+    const bounds = checks.map(
+      (check) =>
+        (check as { _zod: { def: { check: string; value?: number; inclusive?: boolean; format?: string } } })._zod.def,
+    );
+    const integer = bounds.some((bound) => bound.format === 'safeint');
+    const parts: string[] = [];
+    for (const bound of bounds) {
+      if (bound.check === 'greater_than') parts.push(`${bound.inclusive ? '≥' : '>'} ${bound.value}`);
+      if (bound.check === 'less_than') parts.push(`${bound.inclusive ? '≤' : '<'} ${bound.value}`);
+    }
+    return [integer ? 'integer' : 'number', ...parts].join(' ');
+  }
+  return '';
 }
 
 /** The variables of a schema with their defaults and descriptions, for --help output and the README. */
@@ -56,8 +117,19 @@ export function describeConfig(schema: EnvSchema): ConfigVariable[] {
     if (parsed.success && parsed.data !== undefined) {
       defaultValue = Array.isArray(parsed.data) ? parsed.data.join(',') : String(parsed.data);
     }
-    return { name, default: defaultValue, description: type.description ?? '' };
+    return { name, default: defaultValue, description: type.description ?? '', allowed: allowedValues(type) };
   });
+}
+
+/** host:port, the port 1–65535; a bracketed IPv6 address is accepted as host. */
+const BROKER_ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[^\s:,[\]]+):([1-9]\d{0,4})$/;
+
+/** Why a bootstrap broker address is unusable, or undefined when it is a host:port. */
+export function brokerAddressProblem(address: string): string | undefined {
+  const match = BROKER_ADDRESS.exec(address);
+  if (!match) return `"${address}" is not host:port`;
+  if (Number(match[2]) > 65535) return `"${address}": port ${match[2]} is above 65535`;
+  return undefined;
 }
 
 /** Building blocks shared by the service schemas, so each variable is parsed one way everywhere. */
@@ -78,6 +150,29 @@ export const env = {
           .filter((part) => part.length > 0),
       )
       .pipe(z.array(z.string()).min(1, 'needs at least one entry'))
+      .describe(description),
+  /** Kafka bootstrap addresses, each host:port, so a typo fails at start-up instead of after connection retries. */
+  brokers: (fallback: string, description: string) =>
+    z
+      .string()
+      .default(fallback)
+      .transform((value) =>
+        value
+          .split(',')
+          .map((part) => part.trim())
+          .filter((part) => part.length > 0),
+      )
+      .pipe(
+        z
+          .array(z.string())
+          .min(1, 'needs at least one entry')
+          .superRefine((addresses, context) => {
+            for (const address of addresses) {
+              const problem = brokerAddressProblem(address);
+              if (problem) context.addIssue({ code: 'custom', message: problem });
+            }
+          }),
+      )
       .describe(description),
   /** true/false/1/0, so a docker-compose or shell value is never ambiguous. */
   flag: (fallback: boolean, description: string) =>
@@ -103,7 +198,11 @@ export const env = {
 
 /** Variables every service reads. */
 export const commonConfigShape = {
-  KAFKA_BROKERS: env.list('127.0.0.1:9092', 'Comma-separated Kafka bootstrap brokers (host:port)'),
+  KAFKA_BROKERS: env.brokers('127.0.0.1:9092', 'Comma-separated Kafka bootstrap brokers (host:port)'),
+  KAFKA_CREATE_TOPICS: env.flag(
+    true,
+    'Create the topics a service writes when they are missing; false for managed clusters where topics are provisioned (a missing topic then stops the start with its name)',
+  ),
   LOG_LEVEL: env.logLevel(),
   HTTP_HOST: env.string('127.0.0.1', 'Address the HTTP server (health, metrics, API) binds to'),
 };

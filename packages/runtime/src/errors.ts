@@ -48,6 +48,12 @@ export class TopicNotReadyError extends errorKind('TOPIC_NOT_READY', true) {
   }
 }
 
+/** A Kafka bootstrap address cannot work as given (its host name does not resolve). Not retriable. */
+export class KafkaAddressError extends errorKind('KAFKA_ADDRESS_INVALID', false) {}
+
+/** A topic a service needs does not exist and the service may not create it (KAFKA_CREATE_TOPICS=false). */
+export class TopicMissingError extends errorKind('TOPIC_MISSING', false) {}
+
 /** A model artifact is missing, corrupt or unreadable (checksums, manifest, tensors). Not retriable. */
 export class ModelArtifactError extends errorKind('MODEL_ARTIFACT_INVALID', false) {}
 
@@ -61,6 +67,8 @@ export class WorkerError extends errorKind('WORKER_FAILED', false) {}
 const classesByCode: Record<string, new (message: string, options?: { cause?: unknown }) => PncfError> = {
   [KafkaUnavailableError.code]: KafkaUnavailableError,
   [TopicNotReadyError.code]: TopicNotReadyError,
+  [KafkaAddressError.code]: KafkaAddressError,
+  [TopicMissingError.code]: TopicMissingError,
   [ModelArtifactError.code]: ModelArtifactError,
   [StoreNotReadyError.code]: StoreNotReadyError,
   [WorkerError.code]: WorkerError,

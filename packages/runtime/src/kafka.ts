@@ -1,5 +1,13 @@
+import { lookup } from 'node:dns/promises';
 import { type Admin, type ITopicConfig, Kafka, logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
-import { isRetriable, KafkaUnavailableError, TOPIC_ALREADY_EXISTS, TopicNotReadyError } from './errors.js';
+import {
+  isRetriable,
+  KafkaAddressError,
+  KafkaUnavailableError,
+  TOPIC_ALREADY_EXISTS,
+  TopicMissingError,
+  TopicNotReadyError,
+} from './errors.js';
 import type { Logger } from './logger.js';
 import { type RetryPolicy, withRetry } from './retry.js';
 
@@ -132,14 +140,40 @@ export async function probeKafka(brokers: string[], timeoutMs = 1000): Promise<v
 }
 
 /**
+ * Reject with KafkaAddressError when a broker's host name does not resolve (ENOTFOUND): a typo would otherwise
+ * look like a broker that is still starting, and be retried for the whole wait. A temporary DNS failure
+ * (EAI_AGAIN) is left to the retries.
+ */
+export async function checkBrokerHosts(brokers: string[]): Promise<void> {
+  const unresolved: string[] = [];
+  await Promise.all(
+    brokers.map(async (broker) => {
+      const host = broker.slice(0, broker.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+      try {
+        await lookup(host);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOTFOUND') unresolved.push(broker);
+      }
+    }),
+  );
+  if (unresolved.length > 0) {
+    throw new KafkaAddressError(
+      `Kafka broker address ${unresolved.join(', ')}: host name not found (KAFKA_BROKERS=${brokers.join(',')})`,
+    );
+  }
+}
+
+/**
  * Resolve once the cluster answers a metadata request (not merely a TCP accept), or reject after timeoutMs
- * with KafkaUnavailableError naming the last failure.
+ * with KafkaUnavailableError naming the last failure; at once with KafkaAddressError for a host name that does
+ * not resolve.
  */
 export async function waitForKafka(
   brokers: string[],
   timeoutMs = 60_000,
   policy: Omit<RetryPolicy, 'maxRetryTimeMs'> = {},
 ): Promise<void> {
+  await checkBrokerHosts(brokers);
   try {
     await withRetry(() => probeKafka(brokers), {
       retries: Number.POSITIVE_INFINITY,
@@ -158,15 +192,59 @@ export async function waitForKafka(
   }
 }
 
+/** TopicMissingError naming the topics of `specs` the cluster does not have. */
+export async function requireTopics(admin: Admin, specs: TopicSpec[]): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((spec) => !existing.has(spec.topic)).map((spec) => spec.topic);
+  if (missing.length > 0) {
+    throw new TopicMissingError(
+      `topic${missing.length > 1 ? 's' : ''} ${missing.join(', ')} missing and KAFKA_CREATE_TOPICS=false: create ${missing.length > 1 ? 'them' : 'it'} on the cluster first`,
+    );
+  }
+}
+
 /**
- * Start-up step every service shares: wait for the cluster, create the topics the service owns, and keep
- * an admin connection for health checks and later admin work.
+ * Resolve once every topic exists: for topics another service creates (the scorer reads the interactions
+ * topic the ingester owns and sizes), so a reader never creates one with a partition count of its own.
+ * Polls until `signal` aborts, which rejects with its reason.
+ */
+export async function waitForTopics(
+  admin: Admin,
+  topics: string[],
+  options: { signal?: AbortSignal; onWait?: (missing: string[]) => void } = {},
+): Promise<void> {
+  let reported = false;
+  await withRetry(
+    async () => {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((topic) => !existing.has(topic));
+      if (missing.length === 0) return;
+      if (!reported) options.onWait?.(missing);
+      reported = true;
+      throw new TopicNotReadyError(`waiting for topic ${missing.join(', ')}`, { topic: missing[0] });
+    },
+    {
+      retries: Number.POSITIVE_INFINITY,
+      initialDelayMs: 250,
+      maxDelayMs: 5000,
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+  );
+  for (const topic of topics) await untilOffsetsServed(admin, topic, kafkaMetadataRetry);
+}
+
+/**
+ * Start-up step every service shares: wait for the cluster, create the topics the service owns (or, with
+ * createTopics false for a managed cluster, insist that they exist), and keep an admin connection for health
+ * checks and later admin work.
  */
 export async function connectKafkaAdmin(options: {
   brokers: string[];
   clientId: string;
   logger: Logger;
   topics: TopicSpec[];
+  /** KAFKA_CREATE_TOPICS. */
+  createTopics: boolean;
   waitMs?: number;
 }): Promise<Admin> {
   await waitForKafka(options.brokers, options.waitMs ?? 60_000, {
@@ -176,7 +254,16 @@ export async function connectKafkaAdmin(options: {
   });
   const admin = createKafka(options).admin();
   await admin.connect();
-  const created = await ensureTopics(admin, options.topics);
-  if (created.length > 0) options.logger.info({ topics: created }, 'created topics');
-  return admin;
+  try {
+    if (!options.createTopics) {
+      await requireTopics(admin, options.topics);
+      return admin;
+    }
+    const created = await ensureTopics(admin, options.topics);
+    if (created.length > 0) options.logger.info({ topics: created }, 'created topics');
+    return admin;
+  } catch (error) {
+    await admin.disconnect().catch(() => undefined);
+    throw error;
+  }
 }

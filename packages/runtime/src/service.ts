@@ -10,6 +10,14 @@ export interface ServiceContext<C> {
   /** The prom-client registry of the service's /metrics. */
   metricsRegistry: Registry;
   http: HttpServer;
+  /**
+   * Start serving HTTP now, with the routes added so far (fastify takes no route after it listens): a service
+   * calls it once its routes are in place and before it waits for Kafka, so /healthz answers (200, "starting")
+   * and /readyz says 503 during the wait. Called by runService after start() when the service did not.
+   */
+  listen(): Promise<void>;
+  /** What the start is waiting for, shown on /healthz and /readyz until start() resolves. */
+  setStarting(step: string): void;
 }
 
 export interface RunningService {
@@ -44,12 +52,23 @@ export async function runService<S extends EnvSchema>(definition: ServiceDefinit
   }
   const logger = createLogger(definition.name, String(config.LOG_LEVEL ?? 'info'));
   let running: RunningService | undefined;
+  let starting = 'starting';
+  // Alive while starting (a liveness probe must not restart a service that waits for Kafka), not ready.
   const http = createHttpServer({
     service: definition.name,
     logger,
-    health: () => running?.health?.() ?? { ok: running !== undefined },
-    ready: () => running?.ready?.() ?? { ok: running !== undefined },
+    health: () => running?.health?.() ?? (running ? { ok: true } : { ok: true, starting }),
+    ready: () => running?.ready?.() ?? (running ? { ok: true } : { ok: false, starting }),
   });
+  let listening: Promise<void> | undefined;
+  const listen = () => {
+    listening ??= (async () => {
+      const port = Number(config[definition.portVariable]);
+      const address = await http.listen(String(config.HTTP_HOST ?? '127.0.0.1'), port);
+      logger.info({ address }, 'listening');
+    })();
+    return listening;
+  };
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -76,10 +95,19 @@ export async function runService<S extends EnvSchema>(definition: ServiceDefinit
 
   try {
     // start() first: services add their own routes, which fastify only accepts before it listens.
-    running = await definition.start({ config, logger, metricsRegistry: http.metricsRegistry, http });
-    const port = Number(config[definition.portVariable]);
-    const address = await http.listen(String(config.HTTP_HOST ?? '127.0.0.1'), port);
-    logger.info({ address }, 'started');
+    const started = await definition.start({
+      config,
+      logger,
+      metricsRegistry: http.metricsRegistry,
+      http,
+      listen,
+      setStarting: (step) => {
+        starting = step;
+      },
+    });
+    await listen();
+    running = started;
+    logger.info('started');
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');
     await http.close().catch(() => undefined);

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, commonConfigShape, describeConfig, env, loadConfig } from '../src/config.js';
+import {
+  brokerAddressProblem,
+  ConfigError,
+  commonConfigShape,
+  describeConfig,
+  describeCrossChecks,
+  env,
+  loadConfig,
+  withCrossChecks,
+} from '../src/config.js';
 
 const schema = z.object({
   ...commonConfigShape,
@@ -13,6 +22,7 @@ describe('loadConfig', () => {
     const config = loadConfig('svc', schema, { BATCH: '' });
     expect(config).toEqual({
       KAFKA_BROKERS: ['127.0.0.1:9092'],
+      KAFKA_CREATE_TOPICS: true,
       LOG_LEVEL: 'info',
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: 9101,
@@ -46,12 +56,66 @@ describe('loadConfig', () => {
 describe('describeConfig', () => {
   it('lists every variable with its default and description', () => {
     const rows = describeConfig(schema);
-    expect(rows.map((row) => row.name)).toEqual(['KAFKA_BROKERS', 'LOG_LEVEL', 'HTTP_HOST', 'HTTP_PORT', 'BATCH']);
+    expect(rows.map((row) => row.name)).toEqual([
+      'KAFKA_BROKERS',
+      'KAFKA_CREATE_TOPICS',
+      'LOG_LEVEL',
+      'HTTP_HOST',
+      'HTTP_PORT',
+      'BATCH',
+    ]);
     expect(rows.find((row) => row.name === 'KAFKA_BROKERS')).toEqual({
       name: 'KAFKA_BROKERS',
       default: '127.0.0.1:9092',
       description: 'Comma-separated Kafka bootstrap brokers (host:port)',
+      allowed: 'comma-separated list',
     });
     expect(rows.find((row) => row.name === 'BATCH')?.default).toBe('500');
+  });
+
+  it('reads the allowed values from the checks themselves', () => {
+    const allowed = Object.fromEntries(describeConfig(schema).map((row) => [row.name, row.allowed]));
+    expect(allowed).toEqual({
+      KAFKA_BROKERS: 'comma-separated list',
+      KAFKA_CREATE_TOPICS: expect.stringMatching(/^one of (?=.*true)(?=.*false)/),
+      LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
+      HTTP_HOST: '',
+      HTTP_PORT: 'integer ≥ 0 ≤ 65535',
+      BATCH: 'integer > 0',
+    });
+  });
+});
+
+describe('broker addresses', () => {
+  it('accepts host:port, IPv4 and bracketed IPv6, and says what is wrong with anything else', () => {
+    for (const good of ['kafka:9092', '10.0.0.7:19092', '[::1]:9092', 'b-1.msk.eu-west-1.amazonaws.com:9096']) {
+      expect(brokerAddressProblem(good)).toBeUndefined();
+    }
+    expect(brokerAddressProblem('kafka')).toBe('"kafka" is not host:port');
+    expect(brokerAddressProblem('kafka:0')).toBe('"kafka:0" is not host:port');
+    expect(brokerAddressProblem('kafka:99999')).toBe('"kafka:99999": port 99999 is above 65535');
+  });
+
+  it('refuses a bad KAFKA_BROKERS entry at load, naming it', () => {
+    expect(() => loadConfig('svc', schema, { KAFKA_BROKERS: 'good:9092,localhost' })).toThrow(
+      /KAFKA_BROKERS="good:9092,localhost": "localhost" is not host:port/,
+    );
+  });
+});
+
+describe('withCrossChecks', () => {
+  const ranged = withCrossChecks(
+    z.object({ LOW: env.positiveInt(1, 'low'), HIGH: env.positiveInt(10, 'high'), OTHER: env.positiveInt(3, 'x') }),
+    [{ rule: 'LOW ≤ HIGH', variable: 'LOW', holds: (c) => c.LOW <= c.HIGH }],
+  );
+
+  it('passes values that satisfy the rule and keeps the variables describable', () => {
+    expect(loadConfig('svc', ranged, { LOW: '10' })).toEqual({ LOW: 10, HIGH: 10, OTHER: 3 });
+    expect(describeConfig(ranged).map((row) => row.name)).toEqual(['LOW', 'HIGH', 'OTHER']);
+    expect(describeCrossChecks(ranged)).toEqual(['LOW ≤ HIGH']);
+  });
+
+  it('reports a broken rule like a bad variable, naming the variable and the rule', () => {
+    expect(() => loadConfig('svc', ranged, { LOW: '11' })).toThrow(/LOW="11": must satisfy LOW ≤ HIGH/);
   });
 });

@@ -6,11 +6,14 @@ await runService({
   name: 'ingester',
   schema: ingesterConfigSchema,
   portVariable: 'HTTP_PORT',
-  async start({ config, logger, metricsRegistry }) {
+  async start({ config, logger, metricsRegistry, listen, setStarting }) {
+    setStarting(`waiting for Kafka at ${config.KAFKA_BROKERS.join(',')}`);
+    await listen();
     const admin = await connectKafkaAdmin({
       brokers: config.KAFKA_BROKERS,
       clientId: 'pncf-ingester',
       logger,
+      createTopics: config.KAFKA_CREATE_TOPICS,
       topics: [
         { topic: config.INTERACTIONS_TOPIC, partitions: config.INTERACTIONS_PARTITIONS },
         { topic: config.DEAD_LETTER_TOPIC, partitions: 1 },

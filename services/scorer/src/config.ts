@@ -1,7 +1,7 @@
-import { commonConfigShape, env } from '@pncf/runtime';
+import { commonConfigShape, env, withCrossChecks } from '@pncf/runtime';
 import { z } from 'zod';
 
-export const scorerConfigSchema = z.object({
+const scorerVariables = z.object({
   ...commonConfigShape,
   TF_BACKEND: env.tfBackend(),
   HTTP_PORT: env.port(9103, 'Port of the scorer HTTP server (API, /healthz, /metrics)'),
@@ -75,5 +75,15 @@ export const scorerConfigSchema = z.object({
     'How long consumed interactions are kept in memory beside the store (covers the ingester’s lag)',
   ),
 });
+
+export const scorerConfigSchema = withCrossChecks(scorerVariables, [
+  { rule: 'DEFAULT_K ≤ MAX_K', variable: 'DEFAULT_K', holds: (c) => c.DEFAULT_K <= c.MAX_K },
+  {
+    // With no candidates a tower model would answer every request with an empty list.
+    rule: 'CANDIDATES_NEAREST + CANDIDATES_POPULAR > 0 unless FULL_RANKING',
+    variable: 'CANDIDATES_POPULAR',
+    holds: (c) => c.FULL_RANKING || c.CANDIDATES_NEAREST + c.CANDIDATES_POPULAR > 0,
+  },
+]);
 
 export type ScorerConfig = z.infer<typeof scorerConfigSchema>;

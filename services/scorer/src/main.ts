@@ -2,7 +2,7 @@ import os from 'node:os';
 import { tfRuntime } from '@pncf/evaluation';
 import { decodeEvent, parseModelUpdated } from '@pncf/events';
 import { ModelRegistry } from '@pncf/registry';
-import { connectKafkaAdmin, createKafka, runService } from '@pncf/runtime';
+import { connectKafkaAdmin, createKafka, runService, waitForTopics } from '@pncf/runtime';
 import type { EachBatchPayload } from 'kafkajs';
 import { registerApi } from './api.js';
 import { scorerConfigSchema } from './config.js';
@@ -16,27 +16,7 @@ await runService({
   name: 'scorer',
   schema: scorerConfigSchema,
   portVariable: 'HTTP_PORT',
-  async start({ config, logger, metricsRegistry, http }) {
-    const runtime = await tfRuntime((message) => logger.info(message), config.TF_BACKEND);
-    logger.info({ backend: runtime.backend }, 'tfjs backend selected');
-    const admin = await connectKafkaAdmin({
-      brokers: config.KAFKA_BROKERS,
-      clientId: 'pncf-scorer',
-      logger,
-      topics: [
-        {
-          topic: config.RECOMMENDATIONS_TOPIC,
-          partitions: config.RECOMMENDATIONS_PARTITIONS,
-          config: { 'cleanup.policy': 'compact' },
-        },
-        { topic: config.MODEL_UPDATES_TOPIC, partitions: 1 },
-        { topic: config.INTERACTIONS_TOPIC, partitions: 4 },
-      ],
-    });
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-scorer', logger });
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-
+  async start({ config, logger, metricsRegistry, http, listen, setStarting }) {
     let holder: ModelHolder | undefined;
     let cache: TopKCache | undefined;
     const metrics = scorerMetrics(
@@ -64,6 +44,38 @@ await runService({
     });
     const models = holder;
     cache = new TopKCache(config.TOPK_CACHE_SIZE, models);
+    await registerApi(http.app, {
+      holder: models,
+      history,
+      cache,
+      metrics,
+      defaultK: config.DEFAULT_K,
+      maxK: config.MAX_K,
+      unknownUsers: config.UNKNOWN_USERS,
+    });
+    setStarting('loading the TensorFlow.js backend');
+    await listen();
+    const runtime = await tfRuntime((message) => logger.info(message), config.TF_BACKEND);
+    logger.info({ backend: runtime.backend }, 'tfjs backend selected');
+    setStarting(`waiting for Kafka at ${config.KAFKA_BROKERS.join(',')}`);
+    const admin = await connectKafkaAdmin({
+      brokers: config.KAFKA_BROKERS,
+      clientId: 'pncf-scorer',
+      logger,
+      createTopics: config.KAFKA_CREATE_TOPICS,
+      // Not the interactions topic: the ingester owns it and its partition count (see the consumer below).
+      topics: [
+        {
+          topic: config.RECOMMENDATIONS_TOPIC,
+          partitions: config.RECOMMENDATIONS_PARTITIONS,
+          config: { 'cleanup.policy': 'compact' },
+        },
+        { topic: config.MODEL_UPDATES_TOPIC, partitions: 1 },
+      ],
+    });
+    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-scorer', logger });
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
     publisher = new RecommendationPublisher({
       producer,
       topic: config.RECOMMENDATIONS_TOPIC,
@@ -78,15 +90,6 @@ await runService({
     });
     const publish = publisher;
 
-    await registerApi(http.app, {
-      holder: models,
-      history,
-      cache,
-      metrics,
-      defaultK: config.DEFAULT_K,
-      maxK: config.MAX_K,
-      unknownUsers: config.UNKNOWN_USERS,
-    });
     // Load in the background: the server answers /healthz (and 503 on /readyz) while the first model loads.
     void models.check('startup');
     const poll = setInterval(() => {
@@ -142,9 +145,23 @@ await runService({
       }
       await heartbeat();
     };
-    await interactionConsumer.connect();
-    await interactionConsumer.subscribe({ topic: config.INTERACTIONS_TOPIC, fromBeginning: false });
-    await interactionConsumer.run({ eachBatch: handleBatch, partitionsConsumedConcurrently: 1 });
+    // The ingester creates the interactions topic (or it is provisioned); until it exists the scorer serves
+    // without following it (readyz: interactionsConsumer false) instead of creating it with a size of its own.
+    const following = new AbortController();
+    const follow = (async () => {
+      await waitForTopics(admin, [config.INTERACTIONS_TOPIC], {
+        signal: following.signal,
+        onWait: (missing) => logger.info({ topics: missing }, 'waiting for the interactions topic to be created'),
+      });
+      await interactionConsumer.connect();
+      await interactionConsumer.subscribe({ topic: config.INTERACTIONS_TOPIC, fromBeginning: false });
+      await interactionConsumer.run({ eachBatch: handleBatch, partitionsConsumedConcurrently: 1 });
+    })().catch((error: unknown) => {
+      if (!following.signal.aborted) {
+        logger.fatal({ err: error }, 'could not follow the interactions topic');
+        process.exit(1);
+      }
+    });
 
     return {
       ready: () => ({
@@ -155,6 +172,8 @@ await runService({
       }),
       async stop() {
         clearInterval(poll);
+        following.abort(new Error('scorer stopping'));
+        await follow;
         await models.stop();
         await interactionConsumer.disconnect();
         await modelConsumer.disconnect();

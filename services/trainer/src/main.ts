@@ -33,8 +33,21 @@ await runService({
   name: 'trainer',
   schema: trainerConfigSchema,
   portVariable: 'HTTP_PORT',
-  async start({ config, logger, metricsRegistry, http }) {
+  async start({ config, logger, metricsRegistry, http, listen, setStarting }) {
     const metrics = trainerMetrics(metricsRegistry);
+    const abort = new AbortController();
+    let running: Promise<RunOutcome> | undefined;
+    let scheduling = false;
+    // Routes before listening (fastify takes none after). manual$ keeps nothing for later subscribers, so a
+    // request before the schedule is subscribed is refused rather than silently dropped.
+    const manual$ = new Subject<void>();
+    http.app.post('/train', async (_request, reply) => {
+      if (!scheduling) return reply.code(503).send({ accepted: false, reason: 'the trainer is still starting' });
+      manual$.next();
+      return reply.code(202).send({ accepted: true, running: running !== undefined });
+    });
+    setStarting('loading the TensorFlow.js backend and the model registry');
+    await listen();
     // Chosen once here, so a TF_BACKEND that cannot load stops the start instead of the first training run.
     await tfRuntime((message) => logger.info(message), config.TF_BACKEND);
     const modelRegistry = new ModelRegistry<ModelMetadata>(config.MODEL_DIR);
@@ -50,10 +63,12 @@ await runService({
     if (current) recordCurrentModel(metrics, current.version, current.manifest.createdAt, current.manifest.metadata);
     logger.info({ current: current?.version ?? null, modelRegistry: path.resolve(config.MODEL_DIR) }, 'model registry');
 
+    setStarting(`waiting for Kafka at ${config.KAFKA_BROKERS.join(',')}`);
     const admin = await connectKafkaAdmin({
       brokers: config.KAFKA_BROKERS,
       clientId: 'pncf-trainer',
       logger,
+      createTopics: config.KAFKA_CREATE_TOPICS,
       topics: [{ topic: config.MODEL_UPDATES_TOPIC, partitions: 1 }],
     });
     const producer = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-trainer', logger }).producer({
@@ -85,14 +100,6 @@ await runService({
       }
     };
 
-    const manual$ = new Subject<void>();
-    http.app.post('/train', async (_request, reply) => {
-      manual$.next();
-      return reply.code(202).send({ accepted: true, running: running !== undefined });
-    });
-
-    const abort = new AbortController();
-    let running: Promise<RunOutcome> | undefined;
     const triggers$ = trainingTriggers({
       intervalMs: config.TRAIN_INTERVAL_S * 1000,
       minNewInteractions: config.TRAIN_MIN_NEW_INTERACTIONS,
@@ -197,6 +204,7 @@ await runService({
         ),
       )
       .subscribe();
+    scheduling = true;
 
     return {
       ready: () => ({

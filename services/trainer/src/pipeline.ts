@@ -237,22 +237,28 @@ async function refitOnAll(
     warmStart?: PncfWarmStart;
   },
   config: TrainerConfig,
+  signal?: AbortSignal,
 ): Promise<{ fit: PncfFit; config: PncfConfig }> {
   const { fit, fitData, pncfConfig, warmRecipe, warmStart } = candidate;
   const seed = config.TRAIN_SEED + 1;
+  const stoppable = signal ? { signal } : {};
   if (warmRecipe) {
     const catchUp = withEpochs(pncfConfig, 1, 1, 'the catch-up refit');
     const fromCandidate = warmStartFrom(
       { model: fit.model, pretrained: fit.pretrained, userIds: fitData.userIds, itemIds: fitData.itemIds },
       catchUp,
     );
-    const refit = await fitPncf(data, catchUp, { seed, ...(fromCandidate ? { warmStart: fromCandidate } : {}) });
+    const refit = await fitPncf(data, catchUp, {
+      seed,
+      ...stoppable,
+      ...(fromCandidate ? { warmStart: fromCandidate } : {}),
+    });
     return { fit: refit, config: catchUp };
   }
   const refitConfig: PncfConfig = pncfUsesValidation(pncfConfig)
     ? { ...pncfConfig, tower: { ...pncfConfig.tower, epochs: fit.report.bestEpoch + 1, patience: 0 } }
     : pncfConfig;
-  const refit = await fitPncf(data, refitConfig, { seed, ...(warmStart ? { warmStart } : {}) });
+  const refit = await fitPncf(data, refitConfig, { seed, ...stoppable, ...(warmStart ? { warmStart } : {}) });
   return { fit: refit, config: refitConfig };
 }
 
@@ -324,7 +330,8 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
     mark = now;
     deps.onStep?.(name, seconds[name]!, detail);
   };
-  // SIGTERM stops a run between steps; everything before publish leaves the registry untouched.
+  // SIGTERM stops a run between steps, and inside the fits (word2vec, tower or history epochs, refit) within about
+  // a batch; everything before publish leaves the registry untouched.
   const checkpoint = () => signal?.throwIfAborted();
 
   const runtime = await tfRuntime();
@@ -385,6 +392,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
 
   const fit = await candidate.fit(fitData, {
     seed: config.TRAIN_SEED,
+    ...(signal ? { signal } : {}),
     ...(split.validation ? { validation: split.validation } : {}),
     ...(warmStart ? { warmStart } : {}),
   });
@@ -511,6 +519,7 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
       data,
       { fit, fitData, pncfConfig, warmRecipe: recipe === 'warm', warmStart },
       config,
+      signal,
     );
     final = refit;
     step('refit');

@@ -1,48 +1,67 @@
 import { ingesterConfigSchema } from '@pncf/ingester/config';
-import { describeConfig, type EnvSchema } from '@pncf/runtime';
+import { describeConfig, describeCrossChecks, type EnvSchema } from '@pncf/runtime';
 import { scorerConfigSchema } from '@pncf/scorer/config';
 import { trainerConfigSchema } from '@pncf/trainer/config';
 import { Command } from 'commander';
+import { cliConfigSchema } from '../config.js';
 
+/** Every schema a process validates at start-up: the three services' and the pncf commands' own. */
 const schemas: Record<string, EnvSchema> = {
   ingester: ingesterConfigSchema,
   trainer: trainerConfigSchema,
   scorer: scorerConfigSchema,
+  pncf: cliConfigSchema,
 };
 
-/** Every environment variable of every service, from the schemas the services validate at start-up. */
+interface Row {
+  services: string[];
+  defaults: string[];
+  description: string;
+  allowed: string;
+}
+
+const cell = (text: string) => text.replaceAll('|', '\\|');
+
+/** Every environment variable of every service and command, from the schemas they validate at start-up. */
 export function configTable(): string {
-  const rows = new Map<string, { default: string; services: string[]; description: string; defaults: Set<string> }>();
+  const rows = new Map<string, Row>();
   for (const [service, schema] of Object.entries(schemas)) {
     for (const variable of describeConfig(schema)) {
       const row = rows.get(variable.name) ?? {
-        default: variable.default ?? '',
         services: [],
+        defaults: [],
         description: variable.description,
-        defaults: new Set<string>(),
+        allowed: variable.allowed,
       };
       row.services.push(service);
-      row.defaults.add(variable.default ?? '');
+      row.defaults.push(variable.default ?? '');
       rows.set(variable.name, row);
     }
   }
-  const lines = ['| variable | default | services | meaning |', '| --- | --- | --- | --- |'];
+  const lines = ['| variable | default | allowed | read by | meaning |', '| --- | --- | --- | --- | --- |'];
   for (const [name, row] of rows) {
-    const shown =
-      row.defaults.size > 1
-        ? row.services.map((s, i) => `${s}: ${[...row.defaults][i] ?? ''}`).join(', ')
-        : row.default;
-    const description =
-      row.defaults.size > 1 ? row.description.replace(/of the \w+ HTTP server/, 'of the HTTP server') : row.description;
-    lines.push(
-      `| \`${name}\` | ${shown ? `\`${shown}\`` : ''} | ${row.services.join(', ')} | ${description.replaceAll('|', '\\|')} |`,
-    );
+    const differ = new Set(row.defaults).size > 1;
+    const shown = differ
+      ? row.services.map((s, i) => `${s}: \`${row.defaults[i] || '(unset)'}\``).join(', ')
+      : row.defaults[0]
+        ? `\`${row.defaults[0]}\``
+        : '';
+    const description = differ
+      ? row.description.replace(/of the \w+ HTTP server/, 'of the HTTP server')
+      : row.description;
+    lines.push(`| \`${name}\` | ${shown} | ${cell(row.allowed)} | ${row.services.join(', ')} | ${cell(description)} |`);
   }
+  const rules = Object.entries(schemas).flatMap(([service, schema]) =>
+    describeCrossChecks(schema).map((rule) => `- ${service}: ${rule}`),
+  );
+  if (rules.length > 0) lines.push('', 'Checked between variables at start-up:', ...rules);
   return lines.join('\n');
 }
 
 export function configCommand(): Command {
   return new Command('config')
-    .description('print every environment variable of the services with its default, as a Markdown table')
+    .description(
+      'print every environment variable the services and the pncf commands read, with its default, allowed values and meaning (Markdown)',
+    )
     .action(() => console.log(configTable()));
 }

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kCore, numItems, numPairs, numUsers } from '@pncf/data';
 import {
@@ -21,7 +21,7 @@ import {
   svgToPng,
 } from '@pncf/evaluation';
 import { SingleBar } from 'cli-progress';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { type DataSetOptions, resolveDataSet, withDataSetOptions } from '../data-set.js';
 import { PNCF_MODELS } from './pncf-models.js';
 
@@ -179,7 +179,7 @@ interface Options extends DataSetOptions, Partial<BaselineSettings> {
   ks: number[];
   testFraction: number;
   validationFraction: number;
-  out: string;
+  out?: string;
   name?: string;
   dumpRankings?: string;
   dumpSplit?: string;
@@ -241,8 +241,10 @@ export async function runExperimentCommand(o: Options): Promise<void> {
     progress: o.progress && process.stderr.isTTY ? progressBars() : undefined,
     log,
   });
-  const base = join(o.out, `experiment-${o.name ?? data.name}`);
-  mkdirSync(o.out, { recursive: true });
+  // A fresh folder per run by default: committed results change only when asked to (--out bench/results).
+  const out = o.out ?? join(REPO_ROOT, 'experiments', new Date().toISOString().replace(/[:.]/g, '-'));
+  const base = join(out, `experiment-${o.name ?? data.name}`);
+  mkdirSync(out, { recursive: true });
   // Every setting the models were built with (the tuned defaults and any flags over them).
   const { dataset: _dataset, log: _log, ...settingsRecord } = settings;
   writeFileSync(
@@ -258,50 +260,60 @@ export async function runExperimentCommand(o: Options): Promise<void> {
   log(`wrote ${base}.{json,md,svg,png}`);
 }
 
+const DEFAULT_MODELS = ['mostpop', 'itemknn', 'ease', 'ials', 'neumf'];
+
 export function experimentCommand(): Command {
-  return withDataSetOptions(
-    new Command('experiment').description(
-      'Offline evaluation: k-core, per-user 80/20 split per seed, full ranking, standard and paper-compatible metrics',
-    ),
-  )
-    .option('--train <file>', 'evaluate on a given split: train part (user,item[,count] CSV/TSV)')
-    .option('--test <file>', 'evaluate on a given split: test part')
-    .option('--models <list>', `models to run (${Object.keys(MODEL_REGISTRY).join(', ')})`, list, [
-      'mostpop',
-      'itemknn',
-      'ease',
-      'ials',
-      'neumf',
-    ])
-    .option('--seeds <list>', 'split seeds', integers, [1])
-    .option('--ks <list>', 'cut-offs K', integers, [...DEFAULT_KS])
-    .option('--test-fraction <f>', 'share of each user’s items held out for test', fraction, 0.2)
-    .option('--validation-fraction <f>', 'share of each user’s train items held out for validation', fraction, 0.1)
-    .option('--out <dir>', 'results folder', resolve(REPO_ROOT, 'bench', 'results'))
-    .option('--name <name>', 'result file stem: experiment-<name>.{json,md,svg,png} (default: the data set name)')
-    .option('--dump-rankings <dir>', 'write <model>.seed<seed>.jsonl top-50 rankings with raw ids')
-    .option('--dump-split <dir>', 'write train.seed<seed>.csv and test.seed<seed>.csv')
-    .option('--ease-lambda <λ>', 'EASE regularisation (default: tuned per data set)', Number)
-    .option('--knn-neighbours <n>', 'ItemKNN neighbours per item, 0 = all (default: tuned per data set)', integer)
-    .option('--knn-shrink <s>', 'ItemKNN shrink added to the cosine denominator (default: tuned)', Number)
-    .option(
-      '--knn-prune <source|target>',
-      'ItemKNN: cut each source or each target item’s list (default: tuned)',
-      choice(['source', 'target']),
+  return (
+    withDataSetOptions(
+      new Command('experiment').description(
+        'Offline evaluation: k-core, per-user 80/20 split per seed, full ranking, standard and paper-compatible metrics',
+      ),
     )
-    .option('--ials-factors <k>', 'iALS factors (default: tuned per data set)', integer)
-    .option('--ials-lambda <λ>', 'iALS regularisation (default: tuned)', Number)
-    .option('--ials-alpha <α>', 'iALS confidence 1 + α·x (default: tuned)', Number)
-    .option(
-      '--ials-confidence <counts|binary>',
-      'iALS x = pair count or 1 (default: tuned)',
-      choice(['counts', 'binary']),
-    )
-    .option('--ials-sweeps <n>', 'iALS alternating sweeps (default 10)', integer)
-    .option('--neumf-epochs <n>', 'NeuMF maximum epochs (early stopping on validation)', integer, 20)
-    .option('--block-size <n>', 'users scored per block', integer)
-    .option('--no-progress', 'no progress bars')
-    .action(async (options: Options) => {
-      await runExperimentCommand(options);
-    });
+      .option('--train <file>', 'evaluate on a given split: train part (user,item[,count] CSV/TSV)')
+      .option('--test <file>', 'evaluate on a given split: test part')
+      // List defaults shown as the comma-separated text one types, not as a JavaScript array.
+      .addOption(
+        new Option('--models <list>', `models to run, comma-separated (${Object.keys(MODEL_REGISTRY).join(', ')})`)
+          .argParser(list)
+          .default(DEFAULT_MODELS, DEFAULT_MODELS.join(',')),
+      )
+      .addOption(new Option('--seeds <list>', 'split seeds, comma-separated').argParser(integers).default([1], '1'))
+      .addOption(
+        new Option('--ks <list>', 'cut-offs K, comma-separated')
+          .argParser(integers)
+          .default([...DEFAULT_KS], DEFAULT_KS.join(',')),
+      )
+      .option('--test-fraction <f>', 'share of each user’s items held out for test', fraction, 0.2)
+      .option('--validation-fraction <f>', 'share of each user’s train items held out for validation', fraction, 0.1)
+      .option(
+        '--out <dir>',
+        'results folder (default: a new experiments/<UTC time> folder, so the committed bench/results stay as they are)',
+      )
+      .option('--name <name>', 'result file stem: experiment-<name>.{json,md,svg,png} (default: the data set name)')
+      .option('--dump-rankings <dir>', 'write <model>.seed<seed>.jsonl top-50 rankings with raw ids')
+      .option('--dump-split <dir>', 'write train.seed<seed>.csv and test.seed<seed>.csv')
+      .option('--ease-lambda <λ>', 'EASE regularisation (default: tuned per data set)', Number)
+      .option('--knn-neighbours <n>', 'ItemKNN neighbours per item, 0 = all (default: tuned per data set)', integer)
+      .option('--knn-shrink <s>', 'ItemKNN shrink added to the cosine denominator (default: tuned)', Number)
+      .option(
+        '--knn-prune <source|target>',
+        'ItemKNN: cut each source or each target item’s list (default: tuned)',
+        choice(['source', 'target']),
+      )
+      .option('--ials-factors <k>', 'iALS factors (default: tuned per data set)', integer)
+      .option('--ials-lambda <λ>', 'iALS regularisation (default: tuned)', Number)
+      .option('--ials-alpha <α>', 'iALS confidence 1 + α·x (default: tuned)', Number)
+      .option(
+        '--ials-confidence <counts|binary>',
+        'iALS x = pair count or 1 (default: tuned)',
+        choice(['counts', 'binary']),
+      )
+      .option('--ials-sweeps <n>', 'iALS alternating sweeps (default 10)', integer)
+      .option('--neumf-epochs <n>', 'NeuMF maximum epochs (early stopping on validation)', integer, 20)
+      .option('--block-size <n>', 'users scored per block', integer)
+      .option('--no-progress', 'no progress bars')
+      .action(async (options: Options) => {
+        await runExperimentCommand(options);
+      })
+  );
 }

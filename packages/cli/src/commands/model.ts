@@ -1,10 +1,13 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { type ArtifactManifest, readManifest } from '@pncf/pncf';
 import { ModelRegistry } from '@pncf/registry';
 import { Command } from 'commander';
+import { cliConfig, DEFAULT_DATA_DIR } from '../config.js';
 import { holdoutLabel, summarizeVersion } from '../pipeline-status.js';
 
-const defaultModelDir = () => process.env.MODEL_DIR ?? path.resolve('.data/models');
+/** The registry `pncf up` gives the trainer: MODEL_DIR, else <data dir>/models (not relative to the cwd). */
+const defaultModelDir = () => cliConfig().MODEL_DIR ?? path.join(DEFAULT_DATA_DIR, 'models');
 
 /** A model artifact's kind and shape in a few words: "tower 32-d 128-64" or "history 64-d" (PNCF+). */
 export function describeKind(manifest: ArtifactManifest): string {
@@ -93,10 +96,17 @@ function registrySubcommand(
   parent
     .command(usage)
     .description(description)
-    .option('--dir <dir>', 'model registry directory (MODEL_DIR)')
+    .option('--dir <dir>', `model registry directory (default: MODEL_DIR, else ${defaultModelDir()})`)
     .action(function (this: Command) {
       const { dir } = this.opts<{ dir?: string }>();
-      run(new ModelRegistry(dir ?? defaultModelDir()), this.processedArgs[0] as string | undefined);
+      const root = path.resolve(dir ?? defaultModelDir());
+      // ModelRegistry creates its folders; looking must not, so a mistyped --dir is an error, not a new registry.
+      if (!fs.existsSync(path.join(root, 'versions'))) {
+        throw new Error(
+          `no model registry at ${root} (the trainer creates it; choose another with --dir or MODEL_DIR)`,
+        );
+      }
+      run(new ModelRegistry(root), this.processedArgs[0] as string | undefined);
     });
 }
 
@@ -149,7 +159,7 @@ export function trainerCommand(): Command {
   command
     .command('train-now')
     .description('start a training run now (ignored while one is running)')
-    .option('--url <url>', 'trainer base URL', `http://127.0.0.1:${process.env.TRAINER_HTTP_PORT ?? 9102}`)
+    .option('--url <url>', 'trainer base URL', `http://127.0.0.1:${cliConfig().TRAINER_HTTP_PORT}`)
     .action(async (options: { url: string }) => {
       const response = await fetch(new URL('/train', options.url), { method: 'POST' });
       if (!response.ok) throw new Error(`trainer answered ${response.status}: ${await response.text()}`);

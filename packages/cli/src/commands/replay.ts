@@ -1,20 +1,24 @@
 import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
+import type { DataFormat } from '@pncf/evaluation';
 import type { InteractionEvent } from '@pncf/events';
-import { createKafka, ensureTopics } from '@pncf/runtime';
+import { brokerAddressProblem, createKafka, ensureTopics, waitForKafka } from '@pncf/runtime';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Kafka } from 'kafkajs';
+import { cliConfig } from '../config.js';
+import { DATA_FORMATS, DATA_SOURCES } from '../data-set.js';
 import { publishEvents } from '../publish-events.js';
 
 /**
- * - movielens: `user<TAB>item<TAB>rating<TAB>ts` (ML-100K u.data) or `user::item::rating::ts` (ML-1M);
+ * The names `train` and `experiment` use too (@pncf/evaluation's DataFormat):
+ * - ml-100k: `user<TAB>item<TAB>rating<TAB>ts` (u.data); ml-1m: `user::item::rating::ts` (ratings.dat);
  *   every rating is one interaction, its timestamp (seconds) becomes ts.
  * - author-tag: CSV with header `user,item,current`; current is the count.
- * - csv: `user,item[,count]`, optional header line starting with "user".
+ * - generic: `user,item[,count]` separated by commas or tabs, optional header line starting with "user".
  */
-export const REPLAY_FORMATS = ['movielens', 'author-tag', 'csv'] as const;
-export type ReplayFormat = (typeof REPLAY_FORMATS)[number];
+export const REPLAY_FORMATS = DATA_FORMATS;
+export type ReplayFormat = DataFormat;
 
 export class ReplayLineError extends Error {
   constructor(file: string, line: number, reason: string) {
@@ -37,14 +41,15 @@ export function parseLine(
   const fail = (reason: string): never => {
     throw new ReplayLineError(file, lineNo, reason);
   };
-  if (format === 'movielens') {
-    const fields = text.includes('::') ? text.split('::') : text.split('\t');
+  if (format === 'ml-100k' || format === 'ml-1m') {
+    const fields = format === 'ml-1m' ? text.split('::') : text.split('\t');
     if (fields.length !== 4) fail(`expected user, item, rating, timestamp; got ${fields.length} fields`);
     const [user, item, , seconds] = fields as [string, string, string, string];
     if (!user || !item) fail('empty user or item id');
     return POSITIVE_INTEGER.test(seconds) ? { user, item, ts: Number(seconds) * 1000 } : { user, item };
   }
-  const fields = text.split(',').map((field) => field.trim());
+  const separator = format === 'generic' && !text.includes(',') ? '\t' : ',';
+  const fields = text.split(separator).map((field) => field.trim());
   if (lineNo === 1 && /^\uFEFF?user$/i.test(fields[0] ?? '')) return undefined;
   if (format === 'author-tag' && fields.length !== 3) fail(`expected user,item,current; got ${fields.length} fields`);
   if (fields.length < 2 || fields.length > 3) fail(`expected user,item[,count]; got ${fields.length} fields`);
@@ -129,20 +134,39 @@ const positiveNumber = (what: string) => (value: string) => {
 export function replayCommand(): Command {
   return new Command('replay')
     .description('Stream a data set into Kafka as interaction events, with a progress bar')
-    .requiredOption('--file <file>', 'data-set file')
+    .requiredOption('--file <file>', 'data-set file (where the data sets come from: see the end of this help)')
     .addOption(new Option('--format <format>', 'file format').choices(REPLAY_FORMATS).makeOptionMandatory())
     .option('--topic <topic>', 'topic to publish to', 'interactions')
     .option('--rate <events/s>', 'events per second, 0 = as fast as possible', positiveNumber('rate'), 0)
-    .option('--brokers <list>', 'Kafka bootstrap brokers', process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')
+    .option(
+      '--brokers <list>',
+      'Kafka bootstrap brokers, comma-separated',
+      cliConfig().KAFKA_BROKERS ?? '127.0.0.1:9092',
+    )
     .option('--partitions <n>', 'partitions when the topic has to be created', positiveNumber('partitions'), 4)
     .option('--limit <n>', 'stop after this many events', positiveNumber('limit'))
+    .addHelpText('after', DATA_SOURCES)
     .action(async (options) => {
-      const kafka = createKafka({ brokers: String(options.brokers).split(','), clientId: 'pncf-replay' });
+      // The file first: a wrong path should not wait on (or create topics in) Kafka.
+      const stat = fs.statSync(options.file, { throwIfNoEntry: false });
+      if (!stat?.isFile()) throw new Error(`replay: ${options.file} is not a readable file`);
+      fs.accessSync(options.file, fs.constants.R_OK);
+      const brokers = String(options.brokers)
+        .split(',')
+        .map((broker) => broker.trim())
+        .filter((broker) => broker.length > 0);
+      const problems = brokers.map(brokerAddressProblem).filter((problem) => problem !== undefined);
+      if (brokers.length === 0 || problems.length > 0) {
+        throw new Error(`replay: --brokers ${options.brokers}: ${problems.join('; ') || 'no address'}`);
+      }
+      // A clear error in seconds rather than kafkajs's retries; a name that does not resolve fails at once.
+      await waitForKafka(brokers, 10_000);
+      const kafka = createKafka({ brokers, clientId: 'pncf-replay' });
       const admin = kafka.admin();
       await admin.connect();
       await ensureTopics(admin, [{ topic: options.topic, partitions: options.partitions }]);
       await admin.disconnect();
-      const size = fs.statSync(options.file).size;
+      const size = stat.size;
       const bar = new SingleBar({
         format: 'replay |{bar}| {percentage}% | {events} events | {speed} events/s | ETA {eta_formatted}',
         hideCursor: true,

@@ -9,6 +9,7 @@ import { scorerConfigSchema } from '@pncf/scorer/config';
 import { trainerConfigSchema } from '@pncf/trainer/config';
 import { MultiBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
+import { cliConfig, DEFAULT_DATA_DIR } from '../config.js';
 import { DemoStream } from '../demo-stream.js';
 import {
   describeModel,
@@ -21,8 +22,22 @@ import {
 
 interface ServiceSpec {
   name: 'ingester' | 'trainer' | 'scorer';
-  /** From the service's own schema, so its default or an HTTP_PORT override is honoured the same way. */
+  /** INGESTER_HTTP_PORT etc. (cliConfigSchema), whose defaults are the services' own. */
   port: number;
+}
+
+/**
+ * Keep the supervisor alive when its stdout or stderr is a pipe whose reader went away (`npm start | tee log` and
+ * a Ctrl-C that stops tee first): an EPIPE on a write is otherwise an uncaught error that would kill it before it
+ * stopped the services and the broker. Output after that is dropped; the services' logs are files anyway.
+ */
+function surviveClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      stream.write = () => true;
+    });
+  }
 }
 
 const schemas: Record<ServiceSpec['name'], EnvSchema> = {
@@ -44,7 +59,7 @@ function spawnService(spec: ServiceSpec, env: NodeJS.ProcessEnv, logDir: string)
 }
 
 /**
- * Poll a child's /healthz until it answers 200, the child exits, or timeoutMs passes. Polling rather than the
+ * Poll a child's /healthz until it answers 200 with its start finished, the child exits, or timeoutMs passes. Polling rather than the
  * retry policy: it watches a process this command started (checking its exit at every step), and a fixed short
  * pace is what makes the start fast; there is no failing operation to back off from.
  */
@@ -54,7 +69,8 @@ async function waitHealthy(url: string, child: ChildProcess, timeoutMs: number):
     if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
     try {
       const response = await fetch(url);
-      if (response.ok) return;
+      // 200 with `starting` while it waits for Kafka: started means the start finished.
+      if (response.ok && !('starting' in ((await response.json()) as object))) return;
     } catch {
       // not listening yet
     }
@@ -89,28 +105,26 @@ interface UpOptions {
 export function upCommand(): Command {
   return new Command('up')
     .description('run the whole pipeline locally: Kafka (unless KAFKA_BROKERS is set), ingester, trainer, scorer')
-    .option(
-      '--data-dir <dir>',
-      'state that survives restarts (Kafka data, store, models, logs)',
-      path.join(repoRoot, '.data'),
-    )
+    .option('--data-dir <dir>', 'state that survives restarts (Kafka data, store, models, logs)', DEFAULT_DATA_DIR)
     .option('--no-demo', 'do not stream the generated author-tag data set into Kafka')
     .option('--events <n>', 'events in the generated author-tag stream', count('events'), 300_000)
     .option('--rate <events/s>', 'pace of the generated stream', count('rate'), 2000)
     .option('--seed <n>', 'seed of the generated stream', count('seed'), 1)
     .action(async (options: UpOptions) => {
+      surviveClosedOutput();
+      const cli = cliConfig();
       const dataDir = path.resolve(options.dataDir);
       const logDir = path.join(dataDir, 'logs');
       fs.mkdirSync(logDir, { recursive: true });
 
       let broker: StartedBroker | undefined;
-      let brokers = process.env.KAFKA_BROKERS;
+      let brokers = cli.KAFKA_BROKERS;
       if (!brokers) {
         process.stdout.write('starting the local Kafka broker… ');
         broker = await startBroker({
           stateDir: path.join(dataDir, 'kafka'),
-          port: Number(process.env.KAFKA_PORT ?? 9092),
-          controllerPort: Number(process.env.KAFKA_CONTROLLER_PORT ?? 9093),
+          port: cli.KAFKA_PORT,
+          controllerPort: cli.KAFKA_CONTROLLER_PORT,
         });
         brokers = broker.brokers.join(',');
         console.log(`ready in ${(broker.timings.totalMs / 1000).toFixed(1)} s (${brokers}, log ${broker.logFile})`);
@@ -121,21 +135,22 @@ export function upCommand(): Command {
       const env: NodeJS.ProcessEnv = {
         ...process.env,
         KAFKA_BROKERS: brokers,
-        STORE_PATH: process.env.STORE_PATH ?? path.join(dataDir, 'store'),
-        MODEL_DIR: process.env.MODEL_DIR ?? path.join(dataDir, 'models'),
+        STORE_PATH: cli.STORE_PATH ?? path.join(dataDir, 'store'),
+        MODEL_DIR: cli.MODEL_DIR ?? path.join(dataDir, 'models'),
       };
-      // One HTTP_PORT variable cannot serve three services: each uses its schema's default port here.
-      delete env.HTTP_PORT;
+      const ports = { ingester: cli.INGESTER_HTTP_PORT, trainer: cli.TRAINER_HTTP_PORT, scorer: cli.SCORER_HTTP_PORT };
+      // Each service's env with its own port (one HTTP_PORT cannot serve three services), validated here first.
+      const envOf = (name: ServiceSpec['name']): NodeJS.ProcessEnv => ({ ...env, HTTP_PORT: String(ports[name]) });
       const configs = {
-        ingester: loadConfig('ingester', schemas.ingester, env),
-        trainer: loadConfig('trainer', schemas.trainer, env),
-        scorer: loadConfig('scorer', schemas.scorer, env),
+        ingester: loadConfig('ingester', schemas.ingester, envOf('ingester')),
+        trainer: loadConfig('trainer', schemas.trainer, envOf('trainer')),
+        scorer: loadConfig('scorer', schemas.scorer, envOf('scorer')),
       };
       const services: ServiceSpec[] = (['ingester', 'trainer', 'scorer'] as const).map((name) => ({
         name,
-        port: Number(configs[name].HTTP_PORT),
+        port: ports[name],
       }));
-      const children = services.map((spec) => ({ spec, child: spawnService(spec, env, logDir) }));
+      const children = services.map((spec) => ({ spec, child: spawnService(spec, envOf(spec.name), logDir) }));
       const abort = new AbortController();
       let bars: MultiBar | undefined;
       let stopping = false;
@@ -157,8 +172,8 @@ export function upCommand(): Command {
         console.log(`state kept in ${dataDir}: the next start continues from there`);
         process.exit(code);
       };
-      process.on('SIGINT', () => void stopAll(0));
-      process.on('SIGTERM', () => void stopAll(0));
+      // SIGHUP too: a closed terminal would otherwise end the supervisor alone, leaving its own-group children.
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stopAll(0));
 
       try {
         await Promise.all(
