@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
-import { ConfigError, type EnvSchema, loadConfig } from './config.js';
+import { ConfigError, type EnvSchema, httpProtectionOf, loadConfig } from './config.js';
 import { createHttpServer, type HealthReport, type HttpServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -44,11 +44,13 @@ export async function runService<S extends EnvSchema>(definition: ServiceDefinit
   }
   const logger = createLogger(definition.name, String(config.LOG_LEVEL ?? 'info'));
   let running: RunningService | undefined;
-  const http = createHttpServer({
+  const http = await createHttpServer({
     service: definition.name,
     logger,
     health: () => running?.health?.() ?? { ok: running !== undefined },
     ready: () => running?.ready?.() ?? { ok: running !== undefined },
+    // Every service schema spreads commonConfigShape, which declares these variables.
+    protection: httpProtectionOf(config as Parameters<typeof httpProtectionOf>[0]),
   });
 
   let stopping = false;

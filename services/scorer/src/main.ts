@@ -86,6 +86,7 @@ await runService({
       defaultK: config.DEFAULT_K,
       maxK: config.MAX_K,
       unknownUsers: config.UNKNOWN_USERS,
+      token: config.API_TOKEN,
     });
     // Load in the background: the server answers /healthz (and 503 on /readyz) while the first model loads.
     void models.check('startup');

@@ -39,7 +39,7 @@ describe('GET /recommendations/:user served from the Top-K cache', () => {
 
   async function start(cacheSize: number, unknownUsers: 'popular' | 'not-found' = 'popular'): Promise<Api> {
     const logger = createLogger('scorer', 'silent');
-    const server = createHttpServer({ service: 'scorer', logger });
+    const server = await createHttpServer({ service: 'scorer', logger });
     servers.push(server);
     const holder: Api['holder'] = { current: load('v000001') };
     const cache = new TopKCache(cacheSize, holder);

@@ -10,6 +10,13 @@ export const trainerConfigSchema = z.object({
   ...commonConfigShape,
   TF_BACKEND: env.tfBackend(),
   HTTP_PORT: env.port(9102, 'Port of the trainer HTTP server (/healthz, /metrics, POST /train)'),
+  CONTROL_TOKEN: z
+    .string()
+    .min(16, 'use at least 16 characters (e.g. `openssl rand -hex 32`)')
+    .optional()
+    .describe(
+      'Bearer token POST /train requires (Authorization: Bearer <token>; 401 without, 403 when wrong). Unset: POST /train is open while HTTP_HOST is a loopback address and refused (403) otherwise',
+    ),
   MODEL_UPDATES_TOPIC: env.string('model-updated', 'Topic on which the trainer announces new model versions'),
   STORE_PATH: env.string('.data/store', 'Directory of the LMDB interaction store (written by the ingester)'),
   MODEL_DIR: env.string('.data/models', 'Directory of the model registry (versions, CURRENT pointer)'),

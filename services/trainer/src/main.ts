@@ -9,6 +9,7 @@ import { Subject } from 'rxjs';
 import { announce, handleInOrder } from './announce.js';
 import { type Recovery, verifiedCurrent } from './baseline.js';
 import { trainerConfigSchema } from './config.js';
+import { controlAccess, controlGuard } from './control-access.js';
 import { recordCurrentModel, trainerMetrics } from './metrics.js';
 import { type ModelMetadata, type RunOutcome, trainOnce } from './pipeline.js';
 import { scheduleRuns, trainingTriggers } from './schedule.js';
@@ -86,7 +87,9 @@ await runService({
     };
 
     const manual$ = new Subject<void>();
-    http.app.post('/train', async (_request, reply) => {
+    const access = controlAccess(config.CONTROL_TOKEN, config.HTTP_HOST);
+    if (access.kind === 'refused') logger.warn(access.reason);
+    http.app.post('/train', { onRequest: controlGuard(access) }, async (_request, reply) => {
       manual$.next();
       return reply.code(202).send({ accepted: true, running: running !== undefined });
     });
