@@ -46,8 +46,15 @@ export function bearerRejection(check: Exclude<BearerCheck, 'ok'>, realm: string
   };
 }
 
-/** A fastify onRequest hook: it answers the request itself to refuse it, and returns nothing to let it through. */
+/** A fastify hook: it answers the request itself to refuse it, and returns nothing to let it through. */
 export type RequestGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+/**
+ * The hook guards go on: after every onRequest hook, since the rate limit (an onRequest hook appended to each
+ * route's own) must count refused requests too, or token guessing would be unlimited; before validation, so a
+ * caller without the token learns nothing about the route's parameters.
+ */
+export const GUARD_HOOK = 'preValidation';
 
 /** Lets a request through only with `Authorization: Bearer <token>`. */
 export function requireBearerToken(token: string, realm: string): RequestGuard {

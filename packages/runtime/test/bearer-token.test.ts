@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkBearer, requireBearerToken, tokensEqual } from '../src/bearer-token.js';
+import { checkBearer, GUARD_HOOK, requireBearerToken, tokensEqual } from '../src/bearer-token.js';
 import { createHttpServer, type HttpServer } from '../src/http-server.js';
 import { createLogger } from '../src/logger.js';
 
@@ -34,7 +34,7 @@ describe('requireBearerToken on a real HTTP server', () => {
 
   it('answers 401 without or with malformed credentials, 403 with a wrong token, 200 with the token', async () => {
     server = await createHttpServer({ service: 'probe', logger: createLogger('probe', 'silent') });
-    server.app.post('/control', { onRequest: requireBearerToken(TOKEN, 'probe') }, async () => ({ done: true }));
+    server.app.post('/control', { [GUARD_HOOK]: requireBearerToken(TOKEN, 'probe') }, async () => ({ done: true }));
     const base = await server.listen('127.0.0.1', 0);
     const post = (authorization?: string) =>
       fetch(`${base}/control`, { method: 'POST', headers: authorization ? { authorization } : {} });
@@ -53,5 +53,24 @@ describe('requireBearerToken on a real HTTP server', () => {
     expect(await right.json()).toEqual({ done: true });
     // The operations routes stay open.
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
+  it('counts refused requests against the rate limit, so tokens cannot be guessed at full speed', async () => {
+    server = await createHttpServer({
+      service: 'probe',
+      logger: createLogger('probe', 'silent'),
+      protection: { rateLimitMax: 2, rateLimitWindowMs: 60_000, maxEventLoopDelayMs: 0, retryAfterS: 10 },
+    });
+    server.app.post('/control', { [GUARD_HOOK]: requireBearerToken(TOKEN, 'probe') }, async () => ({ done: true }));
+    const base = await server.listen('127.0.0.1', 0);
+    const statuses: number[] = [];
+    for (const guess of ['0', '1', '2']) {
+      const response = await fetch(`${base}/control`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${guess}` },
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses).toEqual([403, 403, 429]);
   });
 });

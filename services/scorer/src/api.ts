@@ -1,9 +1,9 @@
 import swagger from '@fastify/swagger';
 import { recommendationMessage, recommendationSchema } from '@pncf/events';
-import { requireBearerToken } from '@pncf/runtime';
+import { GUARD_HOOK, requireBearerToken } from '@pncf/runtime';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HistorySource } from './history.js';
-import { NO_CACHE, type ScorerMetrics } from './metrics.js';
+import { API_ROUTE, NO_CACHE, type ScorerMetrics } from './metrics.js';
 import type { ModelHolder } from './model-holder.js';
 import type { CacheOutcome, TopKCache } from './topk-cache.js';
 
@@ -45,7 +45,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  */
 export async function registerApi(app: FastifyInstance, options: ApiOptions): Promise<void> {
   const { holder, history, cache, metrics, defaultK, maxK, unknownUsers, token } = options;
-  const guard = token === undefined ? {} : { onRequest: requireBearerToken(token, 'pncf-scorer') };
+  const guard = token === undefined ? {} : { [GUARD_HOOK]: requireBearerToken(token, 'pncf-scorer') };
   const outcomes = new WeakMap<FastifyRequest, CacheOutcome>();
   // Bound once: labelled lookups hash their labels on every call.
   const lookups = {
@@ -70,7 +70,7 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
   });
 
   app.get(
-    '/recommendations/:user',
+    API_ROUTE,
     {
       ...guard,
       schema: {

@@ -8,6 +8,11 @@ const share = (fallback: number, description: string) =>
   z.coerce.number().min(0).max(0.9).default(fallback).describe(description);
 export const trainerConfigSchema = z.object({
   ...commonConfigShape,
+  // Training blocks the event loop by design (tfjs on the main thread), and POST /train only queues a run.
+  MAX_EVENT_LOOP_DELAY_MS: env.nonNegativeInt(
+    0,
+    'Mean event-loop delay over a second above which POST /train answers 503 with Retry-After; 0: off',
+  ),
   TF_BACKEND: env.tfBackend(),
   HTTP_PORT: env.port(9102, 'Port of the trainer HTTP server (/healthz, /metrics, POST /train)'),
   CONTROL_TOKEN: z

@@ -19,7 +19,7 @@ export function controlAccess(token: string | undefined, host: string): ControlA
   };
 }
 
-/** The onRequest hook that enforces an access decision. */
+/** The guard (for GUARD_HOOK) that enforces an access decision. */
 export function controlGuard(access: ControlAccess): RequestGuard {
   if (access.kind === 'token') return requireBearerToken(access.token, 'pncf-trainer');
   return async (_request, reply) => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { tfRuntime } from '@pncf/evaluation';
 import { MODEL_UPDATED_KEY, type ModelUpdatedEvent } from '@pncf/events';
 import { ModelRegistry } from '@pncf/registry';
-import { connectKafkaAdmin, createKafka, runService } from '@pncf/runtime';
+import { connectKafkaAdmin, createKafka, GUARD_HOOK, runService } from '@pncf/runtime';
 import { InteractionStore } from '@pncf/store';
 import { Subject } from 'rxjs';
 import { announce, handleInOrder } from './announce.js';
@@ -35,10 +35,10 @@ await runService({
   schema: trainerConfigSchema,
   portVariable: 'HTTP_PORT',
   async start({ config, logger, metricsRegistry, http }) {
-    const metrics = trainerMetrics(metricsRegistry);
+    const modelRegistry = new ModelRegistry<ModelMetadata>(config.MODEL_DIR);
+    const metrics = trainerMetrics(metricsRegistry, () => modelRegistry.currentVersion());
     // Chosen once here, so a TF_BACKEND that cannot load stops the start instead of the first training run.
     await tfRuntime((message) => logger.info(message), config.TF_BACKEND);
-    const modelRegistry = new ModelRegistry<ModelMetadata>(config.MODEL_DIR);
     const logRecovery = (recovery: Recovery) => {
       metrics.recoveries.inc();
       logger.error(
@@ -48,7 +48,7 @@ await runService({
     };
     const { current, recovery } = verifiedCurrent(modelRegistry);
     if (recovery) logRecovery(recovery);
-    if (current) recordCurrentModel(metrics, current.version, current.manifest.createdAt, current.manifest.metadata);
+    if (current) recordCurrentModel(metrics, current.manifest.createdAt, current.manifest.metadata);
     logger.info({ current: current?.version ?? null, modelRegistry: path.resolve(config.MODEL_DIR) }, 'model registry');
 
     const admin = await connectKafkaAdmin({
@@ -89,7 +89,7 @@ await runService({
     const manual$ = new Subject<void>();
     const access = controlAccess(config.CONTROL_TOKEN, config.HTTP_HOST);
     if (access.kind === 'refused') logger.warn(access.reason);
-    http.app.post('/train', { onRequest: controlGuard(access) }, async (_request, reply) => {
+    http.app.post('/train', { [GUARD_HOOK]: controlGuard(access) }, async (_request, reply) => {
       manual$.next();
       return reply.code(202).send({ accepted: true, running: running !== undefined });
     });
@@ -163,7 +163,7 @@ await runService({
               return;
             }
             const { version } = outcome;
-            recordCurrentModel(metrics, version.version, version.manifest.createdAt, outcome.metadata);
+            recordCurrentModel(metrics, version.manifest.createdAt, outcome.metadata);
             metrics.lastSuccess.set(Date.now() / 1000);
             const event = toEvent(outcome);
             // In the chain, with the one retry policy; a send that still fails is logged and counted, and the schedule
