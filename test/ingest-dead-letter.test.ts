@@ -115,7 +115,9 @@ describe('malformed messages mixed into a valid stream', () => {
     const byReason = new Map<string, number>();
     for (const sample of malformedSamples) byReason.set(sample.reason, (byReason.get(sample.reason) ?? 0) + ROUNDS);
     for (const [reason, count] of byReason) {
-      expect(metrics).toContain(`pncf_ingester_events_dead_lettered_total{reason="${reason}",service="ingester"} ${count}`);
+      expect(metrics).toContain(
+        `pncf_ingester_events_dead_lettered_total{reason="${reason}",service="ingester"} ${count}`,
+      );
     }
     expect(metrics).toContain(`pncf_ingester_events_consumed_total{service="ingester"} ${valid + sent.size}`);
     expect(metrics).toContain(`pncf_ingester_events_stored_total{service="ingester"} ${valid}`);

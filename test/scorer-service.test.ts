@@ -225,7 +225,9 @@ describe('scorer service on the real broker', () => {
     expect(metrics).toMatch(
       /pncf_scorer_http_requests_total\{route="\/recommendations\/:user",method="GET",status="200",service="scorer"\} \d+/,
     );
-    expect(metrics).toMatch(/pncf_scorer_recommendations_published_total\{reason="interaction",service="scorer"\} [1-9]/);
+    expect(metrics).toMatch(
+      /pncf_scorer_recommendations_published_total\{reason="interaction",service="scorer"\} [1-9]/,
+    );
     expect(metrics).toMatch(/pncf_scorer_model_created_timestamp_seconds\{service="scorer"\} \d/);
     expect(messages).toBeGreaterThan(ids.users.length);
   });
