@@ -272,7 +272,8 @@ async function spawnScorer(env: Record<string, string>): Promise<ScorerProcess> 
     ['--import', 'tsx', path.join(repoRoot, 'services', 'scorer', 'src', 'main.ts')],
     {
       cwd: repoRoot,
-      env: { ...process.env, HTTP_PORT: String(port), LOG_LEVEL: 'info', ...env },
+      // The load generator is one client address: the per-client rate limit would measure itself, not the scorer.
+      env: { ...process.env, HTTP_PORT: String(port), LOG_LEVEL: 'info', RATE_LIMIT_MAX: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -324,8 +325,8 @@ async function measureHttp(
   preset: string,
 ) {
   const lookups = async () => ({
-    hit: (await scorer.metric('scorer_topk_cache_lookups_total', 'outcome="hit"')) ?? 0,
-    miss: (await scorer.metric('scorer_topk_cache_lookups_total', 'outcome="miss"')) ?? 0,
+    hit: (await scorer.metric('pncf_scorer_topk_cache_lookups_total', 'outcome="hit"')) ?? 0,
+    miss: (await scorer.metric('pncf_scorer_topk_cache_lookups_total', 'outcome="miss"')) ?? 0,
   });
   // Warm-up: the JIT settles; on the hit path every list is cached after it (the full refresh already did that).
   await autocannon({ url: scorer.url, connections: 4, amount: paths.length, requests: paths });
@@ -419,20 +420,28 @@ async function runService(model: ScoreBenchModel = bench, options: { swap: boole
     const loadStarted = performance.now();
     const scorer = await spawnScorer(scorerEnv(Date.now().toString(36)));
     scorers.push(scorer);
-    await waitFor(scorer, 'full refresh', async () => ((await scorer.metric('scorer_refresh_users')) ?? 0) > 0, 15);
+    await waitFor(
+      scorer,
+      'full refresh',
+      async () => ((await scorer.metric('pncf_scorer_last_refresh_users')) ?? 0) > 0,
+      15,
+    );
     const firstListSeconds = (performance.now() - loadStarted) / 1000;
     service.model = version;
-    service.modelLoadSeconds = await scorer.metric('scorer_model_load_duration_seconds_sum');
+    service.modelLoadSeconds = await scorer.metric('pncf_scorer_model_load_duration_seconds_sum');
+    const refreshSeconds = await scorer.metric('pncf_scorer_last_refresh_duration_seconds');
+    const refreshItems = await scorer.metric('pncf_scorer_last_refresh_items_scored');
     service.fullRefresh = {
-      users: await scorer.metric('scorer_refresh_users'),
-      seconds: await scorer.metric('scorer_refresh_duration_seconds'),
-      itemsScoredPerSecond: await scorer.metric('scorer_refresh_items_scored_per_second'),
+      users: await scorer.metric('pncf_scorer_last_refresh_users'),
+      seconds: refreshSeconds,
+      itemsScoredPerSecond:
+        refreshSeconds === undefined || refreshItems === undefined ? undefined : refreshItems / refreshSeconds,
       secondsFromProcessStartToRefreshDone: firstListSeconds,
     };
     console.log(`service: full refresh published ${JSON.stringify(service.fullRefresh)}`);
     service.cache = {
       size: defaults.TOPK_CACHE_SIZE,
-      entriesAfterRefresh: await scorer.metric('scorer_topk_cache_entries'),
+      entriesAfterRefresh: await scorer.metric('pncf_scorer_topk_cache_entries'),
     };
 
     // The hit path: the service as it runs, every requested list cached (by the refresh, or the warm-up pass).

@@ -29,6 +29,21 @@ type ScrapeConfig = { scrape_configs: { job_name: string; static_configs: { targ
 const targetsOf = (config: ScrapeConfig, job: string) =>
   config.scrape_configs.find((scrape) => scrape.job_name === job)?.static_configs.flatMap((s) => s.targets);
 
+describe('Dockerfile', () => {
+  const dockerfile = fs.readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
+  const stages = dockerfile.split(/^FROM /m).slice(1);
+
+  it('installs production dependencies only and runs as an unprivileged user', () => {
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    const run = stages.at(-1)!;
+    const users = [...run.matchAll(/^USER (\S+)/gm)].map((m) => m[1]);
+    expect(users.length).toBeGreaterThan(0);
+    expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
+    // The user is set before the command, so the service never runs as root.
+    expect(run.indexOf('USER ')).toBeLessThan(run.indexOf('CMD '));
+  });
+});
+
 describe('docker-compose.yml', () => {
   it('has Kafka, Prometheus, Grafana and the three services', () => {
     expect(Object.keys(compose.services).sort()).toEqual([
@@ -40,6 +55,12 @@ describe('docker-compose.yml', () => {
       'trainer',
     ]);
     expect(compose.services.kafka?.image).toMatch(/^apache\/kafka:4\.1\./);
+  });
+
+  it('publishes every port on the host’s loopback address only', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const port of service.ports ?? []) expect(port, name).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    }
   });
 
   it('mounts files that exist in the repository', () => {
@@ -69,7 +90,8 @@ describe('docker-compose.yml', () => {
 
     it('publishes its HTTP port and reaches Kafka on an advertised listener', () => {
       const config = loadConfig(name, schema, environment);
-      expect(service.ports).toEqual([`${config.HTTP_PORT}:${config.HTTP_PORT}`]);
+      // Inside the container on every interface; on the host, this machine only.
+      expect(service.ports).toEqual([`127.0.0.1:${config.HTTP_PORT}:${config.HTTP_PORT}`]);
       expect(config.HTTP_HOST).toBe('0.0.0.0');
       const advertised = String(compose.services.kafka?.environment?.KAFKA_ADVERTISED_LISTENERS);
       for (const broker of config.KAFKA_BROKERS as string[]) expect(advertised).toContain(`//${broker}`);

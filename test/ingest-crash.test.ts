@@ -142,10 +142,12 @@ describe('ingester processes killed with SIGKILL during a replay', () => {
     // The real processes' /metrics: nothing left behind on their partitions, the shared store's size.
     for (const ingester of running) {
       const metrics = await (await fetch(`http://127.0.0.1:${ingester.port}/metrics`)).text();
-      const lags = [...metrics.matchAll(/^ingester_consumer_lag\{[^}]*\} (\d+)$/gm)].map((match) => Number(match[1]));
+      const lags = [...metrics.matchAll(/^pncf_ingester_consumer_lag_messages\{[^}]*\} (\d+)$/gm)].map((match) =>
+        Number(match[1]),
+      );
       expect(lags.length).toBeGreaterThan(0);
       expect(lags.every((value) => value === 0)).toBe(true);
-      expect(metrics).toContain(`ingester_store_pairs{service="ingester"} ${expected.size}`);
+      expect(metrics).toContain(`pncf_ingester_store_pairs{service="ingester"} ${expected.size}`);
     }
 
     // SIGTERM: each finishes its batch and exits cleanly.

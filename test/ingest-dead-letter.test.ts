@@ -115,12 +115,14 @@ describe('malformed messages mixed into a valid stream', () => {
     const byReason = new Map<string, number>();
     for (const sample of malformedSamples) byReason.set(sample.reason, (byReason.get(sample.reason) ?? 0) + ROUNDS);
     for (const [reason, count] of byReason) {
-      expect(metrics).toContain(`ingester_events_dead_lettered_total{reason="${reason}",service="ingester"} ${count}`);
+      expect(metrics).toContain(
+        `pncf_ingester_events_dead_lettered_total{reason="${reason}",service="ingester"} ${count}`,
+      );
     }
-    expect(metrics).toContain(`ingester_events_consumed_total{service="ingester"} ${valid + sent.size}`);
-    expect(metrics).toContain(`ingester_events_stored_total{service="ingester"} ${valid}`);
-    expect(metrics).toMatch(/ingester_batch_size_count\{service="ingester"\} [1-9]/);
-    expect(metrics).toMatch(/ingester_batch_duration_seconds_bucket\{le="\+Inf",service="ingester"\} [1-9]/);
-    expect(metrics).toMatch(/ingester_store_bytes\{service="ingester"\} [1-9]/);
+    expect(metrics).toContain(`pncf_ingester_events_consumed_total{service="ingester"} ${valid + sent.size}`);
+    expect(metrics).toContain(`pncf_ingester_events_stored_total{service="ingester"} ${valid}`);
+    expect(metrics).toMatch(/pncf_ingester_batch_messages_count\{service="ingester"\} [1-9]/);
+    expect(metrics).toMatch(/pncf_ingester_batch_duration_seconds_bucket\{le="\+Inf",service="ingester"\} [1-9]/);
+    expect(metrics).toMatch(/pncf_ingester_store_size_bytes\{service="ingester"\} [1-9]/);
   }, 120_000);
 });

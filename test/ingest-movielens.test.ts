@@ -56,10 +56,14 @@ describe.skipIf(!fs.existsSync(file))('replaying ML-100K through Kafka into the 
     expect(countDifferences(stored, pairCounts(expected))).toEqual([]);
 
     const metrics = await (await fetch(ingester.metricsUrl)).text();
-    expect(metrics).toMatch(/^ingester_events_stored_total\{service="ingester"\} 100000$/m);
-    expect(metrics).toMatch(/^ingester_store_pairs\{service="ingester"\} 100000$/m);
-    expect(metrics).toMatch(/^ingester_consumer_lag\{topic="[^"]+",partition="\d",service="ingester"\} 0$/m);
+    expect(metrics).toMatch(/^pncf_ingester_events_stored_total\{service="ingester"\} 100000$/m);
+    expect(metrics).toMatch(/^pncf_ingester_store_pairs\{service="ingester"\} 100000$/m);
+    expect(metrics).toMatch(
+      /^pncf_ingester_consumer_lag_messages\{topic="[^"]+",partition="\d",service="ingester"\} 0$/m,
+    );
     expect(snapshot.sequence).toBeGreaterThan(5);
-    expect(metrics).toMatch(new RegExp(`^ingester_store_sequence\\{service="ingester"\\} ${snapshot.sequence}$`, 'm'));
+    expect(metrics).toMatch(
+      new RegExp(`^pncf_ingester_store_sequence\\{service="ingester"\\} ${snapshot.sequence}$`, 'm'),
+    );
   }, 150_000);
 });

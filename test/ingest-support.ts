@@ -66,7 +66,7 @@ export async function startInProcessIngester(
 ): Promise<InProcessIngester> {
   const config = ingesterConfigSchema.parse(env);
   const logger = createLogger('ingester', config.LOG_LEVEL);
-  const http = createHttpServer({ service: 'ingester', logger });
+  const http = await createHttpServer({ service: 'ingester', logger });
   const admin = await connectKafkaAdmin({
     createTopics: true,
     brokers: config.KAFKA_BROKERS,

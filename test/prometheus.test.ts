@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { toKafkaMessage } from '@pncf/events';
 import { freePort } from '@pncf/kafka-local';
+import { ModelRegistry } from '@pncf/registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { testBrokers, testKafka, uniqueName } from './support/kafka.js';
@@ -37,6 +38,59 @@ function prometheusBinary(): string {
   return bin;
 }
 
+/** promtool, which the same package installs beside prometheus. */
+function promtoolBinary(): string {
+  const bin = path.join(path.dirname(fs.realpathSync(prometheusBinary())), 'promtool');
+  if (!fs.existsSync(bin)) throw new Error(`no promtool beside prometheus (${bin})`);
+  return bin;
+}
+
+const rulesFile = path.join(repoRoot, 'infra/prometheus/alerts.yml');
+
+describe('the shipped alert rules', () => {
+  it('pass promtool check rules', { timeout: 300_000 }, () => {
+    const output = execFileSync(promtoolBinary(), ['check', 'rules', rulesFile], { encoding: 'utf8' });
+    expect(output).toMatch(/SUCCESS: \d+ rules found/);
+  });
+
+  it('pass their promtool unit tests (alerts.test.yml: each alert fires when its condition holds for its `for`)', {
+    timeout: 60_000,
+  }, () => {
+    const tests = path.join(repoRoot, 'infra/prometheus/alerts.test.yml');
+    const output = execFileSync(promtoolBinary(), ['test', 'rules', tests], { encoding: 'utf8' });
+    expect(output).toContain('SUCCESS');
+  });
+
+  it('link every alert to a README section that exists', () => {
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    // GitHub's anchors: the heading in lower case, punctuation dropped, spaces as hyphens.
+    const anchors = new Set(
+      [...readme.matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
+        m[1]!
+          .trim()
+          .toLowerCase()
+          .replace(/[^\p{L}\p{N} _-]/gu, '')
+          .replace(/ /g, '-'),
+      ),
+    );
+    const groups = (parse(fs.readFileSync(rulesFile, 'utf8')) as { groups: { rules: AlertRule[] }[] }).groups;
+    const alerts = groups.flatMap((group) => group.rules);
+    expect(alerts.length).toBeGreaterThanOrEqual(13);
+    for (const alert of alerts) {
+      const url = alert.annotations.runbook_url ?? '';
+      expect(url, alert.alert).toMatch(/^README\.md#/);
+      expect(anchors, `${alert.alert} → ${url}`).toContain(url.split('#')[1]);
+    }
+  });
+});
+
+interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  annotations: Record<string, string>;
+}
+
 interface Target {
   labels: { job: string };
   health: string;
@@ -63,6 +117,8 @@ describe('Prometheus scrapes the three services with the shipped config and rule
       STORE_PATH: path.join(root, 'store'),
       MODEL_DIR: path.join(root, 'models'),
       TRAIN_AT_STARTUP: 'false',
+      // The failed-load alert below needs the scorer to notice a new CURRENT quickly.
+      MODEL_POLL_MS: '500',
     };
     for (const name of ['ingester', 'trainer', 'scorer']) services.push(await spawnService(name, env));
     await Promise.all(services.map((service) => waitForHttp(service, '/healthz')));
@@ -84,7 +140,13 @@ describe('Prometheus scrapes the three services with the shipped config and rule
     const config = parse(fs.readFileSync(path.join(repoRoot, 'infra/prometheus/prometheus.yml'), 'utf8'));
     config.global.scrape_interval = '1s';
     config.global.evaluation_interval = '1s';
-    config.rule_files = [path.join(repoRoot, 'infra/prometheus/alerts.yml')];
+    // The shipped rules with every `for` cut to 1 s, so alerts fire within seconds of their condition holding (the
+    // real durations are covered by alerts.test.yml).
+    const rules = parse(fs.readFileSync(rulesFile, 'utf8')) as { groups: { rules: AlertRule[] }[] };
+    for (const rule of rules.groups.flatMap((group) => group.rules)) if (rule.for) rule.for = '1s';
+    const fastRulesFile = path.join(root, 'alerts.yml');
+    fs.writeFileSync(fastRulesFile, stringify(rules));
+    config.rule_files = [fastRulesFile];
     for (const scrape of config.scrape_configs) {
       const service = services.find((s) => s.name === scrape.job_name)!;
       scrape.static_configs = [{ targets: [`127.0.0.1:${service.port}`] }];
@@ -148,10 +210,13 @@ describe('Prometheus scrapes the three services with the shipped config and rule
         );
         return data.result.length > 0 ? Number(data.result[0]!.value[1]) : undefined;
       }, query);
-    expect(await value('sum(ingester_events_stored_total)')).toBe(2);
-    expect(await value('sum(ingester_events_dead_lettered_total)')).toBe(1);
-    expect(await value('sum(ingester_consumer_lag)')).toBeGreaterThanOrEqual(0);
-    expect(await value('trainer_running{job="trainer"}')).toBe(0);
+    expect(await value('sum(pncf_ingester_events_stored_total)')).toBe(2);
+    expect(await value('sum(pncf_ingester_events_dead_lettered_total)')).toBe(1);
+    expect(await value('sum(pncf_ingester_consumer_lag_messages)')).toBeGreaterThanOrEqual(0);
+    expect(await value('pncf_trainer_run_in_progress{job="trainer"}')).toBe(0);
+    // Counters of known label values exist at 0 before anything happened.
+    expect(await value('pncf_scorer_model_loads_total{outcome="failed"}')).toBe(0);
+    expect(await value('pncf_trainer_runs_total{outcome="failed"}')).toBe(0);
     expect(await value('nodejs_heap_size_used_bytes{job="scorer"}')).toBeGreaterThan(0);
   });
 
@@ -165,7 +230,7 @@ describe('Prometheus scrapes the three services with the shipped config and rule
     return exposed;
   };
   const expectExposed = (expr: string, exposed: Set<string>, where = expr) => {
-    for (const [metric] of expr.matchAll(/\b(?:ingester|trainer|scorer)_[a-z_]+/g)) {
+    for (const [metric] of expr.matchAll(/\bpncf_[a-z_]+/g)) {
       expect(exposed, `${metric} in "${where}"`).toContain(metric.replace(/_(bucket|sum|count)$/, ''));
     }
   };
@@ -182,7 +247,9 @@ describe('Prometheus scrapes the three services with the shipped config and rule
     const exprs = dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr));
     expect(exprs.length).toBeGreaterThanOrEqual(12);
     for (const expr of exprs) {
-      await api(`/api/v1/query?query=${encodeURIComponent(expr)}`); // throws unless Prometheus accepts it
+      // Grafana replaces $__rate_interval (at least four scrape intervals) before sending the query.
+      const query = expr.replaceAll('$__rate_interval', '1m');
+      await api(`/api/v1/query?query=${encodeURIComponent(query)}`); // throws unless Prometheus accepts it
       expectExposed(expr, exposed);
     }
   });
@@ -195,6 +262,13 @@ describe('Prometheus scrapes the three services with the shipped config and rule
     const rules = data.groups.flatMap((group) => group.rules);
     expect(rules.map((rule) => rule.name)).toEqual(
       expect.arrayContaining([
+        'PncfIngesterDown',
+        'PncfTrainerDown',
+        'PncfScorerDown',
+        'PncfApiErrorRatioHigh',
+        'PncfApiLatencyHigh',
+        'PncfModelLoadFailed',
+        'PncfServingVersionBehind',
         'PncfNoNewModel',
         'PncfIngestLagGrowing',
         'PncfDeadLetters',
@@ -207,5 +281,56 @@ describe('Prometheus scrapes the three services with the shipped config and rule
     for (const { name, query } of rules) {
       expectExposed(query, exposed, name);
     }
+  });
+
+  interface Alert {
+    labels: Record<string, string>;
+    state: 'pending' | 'firing';
+  }
+  const firing = (name: string) =>
+    eventually(async () => {
+      const { alerts } = await api<{ alerts: Alert[] }>('/api/v1/alerts');
+      return alerts.find((alert) => alert.labels.alertname === name && alert.state === 'firing');
+    }, `${name} firing`);
+  const firingNow = async () =>
+    (await api<{ alerts: Alert[] }>('/api/v1/alerts')).alerts
+      .filter((alert) => alert.state === 'firing')
+      .map((alert) => alert.labels.alertname);
+
+  it('fires PncfModelLoadFailed when the scorer refuses a published version', { timeout: 90_000 }, async () => {
+    // Prometheus must have seen the counter at 0 first: the alert is on its increase.
+    await eventually(async () => {
+      const data = await api<{ result: unknown[] }>(
+        `/api/v1/query?query=${encodeURIComponent('pncf_scorer_model_loads_total{outcome="failed"} == 0')}`,
+      );
+      return data.result.length > 0 ? true : undefined;
+    }, 'the failed-load counter at 0');
+    expect(await firingNow()).not.toContain('PncfModelLoadFailed');
+
+    // A version whose files are not a model: it verifies (its checksums are right) but cannot load.
+    const modelRegistry = new ModelRegistry(path.join(root, 'models'));
+    const staged = modelRegistry.createStaging();
+    fs.writeFileSync(path.join(staged, 'model.json'), '{"not": "a model"}');
+    const version = modelRegistry.publish(staged, {}).version;
+
+    const alert = await firing('PncfModelLoadFailed');
+    expect(alert.labels).toMatchObject({ job: 'scorer', outcome: 'failed', severity: 'warning' });
+    // The trainer reports the pointer as published while the scorer serves nothing.
+    const behind = await firing('PncfServingVersionBehind');
+    expect(behind.labels).toMatchObject({ job: 'scorer' });
+    expect(version).toBe('v000001');
+  });
+
+  it('fires PncfScorerDown when the scorer stops answering, and no other service-down alert', {
+    timeout: 90_000,
+  }, async () => {
+    expect(await firingNow()).not.toContain('PncfScorerDown');
+    const scorer = services.find((service) => service.name === 'scorer')!;
+    await stopService(scorer);
+    const alert = await firing('PncfScorerDown');
+    expect(alert.labels).toMatchObject({ job: 'scorer', severity: 'critical' });
+    const now = await firingNow();
+    expect(now).not.toContain('PncfIngesterDown');
+    expect(now).not.toContain('PncfTrainerDown');
   });
 });

@@ -27,6 +27,8 @@ describe('scorer service on the real broker', () => {
     STORE_PATH: path.join(root, 'store'),
     MODEL_DIR: path.join(root, 'models'),
     MODEL_POLL_MS: '1000',
+    // The swap test's load comes from one address: the per-client rate limit (tested on its own) is not its subject.
+    RATE_LIMIT_MAX: '0',
   };
   let ids: { users: string[]; items: string[] };
   let modelRegistry: ModelRegistry;
@@ -224,13 +226,15 @@ describe('scorer service on the real broker', () => {
     expect(response.status).toBe(200);
     expect(((await response.json()) as Recommendation).modelVersion).toBe(serving);
     const metrics = await (await fetch(`${scorer.url}/metrics`)).text();
-    expect(metrics).toMatch(/scorer_model_loads_total\{outcome="failed",service="scorer"\} 1/);
-    expect(metrics).toMatch(/scorer_model_version\{service="scorer"\} 2/);
+    expect(metrics).toMatch(/pncf_scorer_model_loads_total\{outcome="failed",service="scorer"\} 1/);
+    expect(metrics).toMatch(/pncf_scorer_model_info\{version="v000002",service="scorer"\} 1/);
     expect(metrics).toMatch(
-      /scorer_http_requests_total\{route="\/recommendations\/:user",method="GET",status="200",service="scorer"\} \d+/,
+      /pncf_scorer_http_requests_total\{route="\/recommendations\/:user",method="GET",status="200",service="scorer"\} \d+/,
     );
-    expect(metrics).toMatch(/scorer_recommendations_published_total\{reason="interaction",service="scorer"\} [1-9]/);
-    expect(metrics).toMatch(/scorer_model_age_seconds\{service="scorer"\} \d/);
+    expect(metrics).toMatch(
+      /pncf_scorer_recommendations_published_total\{reason="interaction",service="scorer"\} [1-9]/,
+    );
+    expect(metrics).toMatch(/pncf_scorer_model_created_timestamp_seconds\{service="scorer"\} \d/);
     expect(messages).toBeGreaterThan(ids.users.length);
   });
 

@@ -105,10 +105,10 @@ describe('trainer service: online retraining from Kafka through the ingester', (
     for (const metric of ['precision', 'recall', 'ndcg']) expect(Object.keys(v2.holdout[metric] ?? {})).toContain('10');
 
     const metrics = await (await fetch(`${trainer.url}/metrics`)).text();
-    expect(metrics).toMatch(/trainer_runs_total\{outcome="published",service="trainer"\} 2/);
-    expect(metrics).toMatch(/trainer_model_holdout_metric\{metric="recall",k="10",service="trainer"\} 0\.\d+/);
-    expect(metrics).toMatch(/trainer_current_model_version\{service="trainer"\} 2/);
-    expect(metrics).toMatch(/trainer_model_announcements_total\{outcome="sent",service="trainer"\} 2/);
+    expect(metrics).toMatch(/pncf_trainer_runs_total\{outcome="published",service="trainer"\} 2/);
+    expect(metrics).toMatch(/pncf_trainer_model_holdout_score\{metric="recall",k="10",service="trainer"\} 0\.\d+/);
+    expect(metrics).toMatch(/pncf_trainer_model_info\{version="v000002",service="trainer"\} 1/);
+    expect(metrics).toMatch(/pncf_trainer_model_announcements_total\{outcome="sent",service="trainer"\} 2/);
   });
 
   it('a trainer killed mid-training leaves the current version serving', { timeout: 300_000 }, async () => {

@@ -138,6 +138,9 @@ export const env = {
     z.coerce.number().int().min(0).max(65535).default(fallback).describe(description),
   positiveInt: (fallback: number, description: string) =>
     z.coerce.number().int().positive().default(fallback).describe(description),
+  /** A count where 0 switches the feature off. */
+  nonNegativeInt: (fallback: number, description: string) =>
+    z.coerce.number().int().min(0).default(fallback).describe(description),
   string: (fallback: string, description: string) => z.string().min(1).default(fallback).describe(description),
   list: (fallback: string, description: string) =>
     z
@@ -204,5 +207,40 @@ export const commonConfigShape = {
     'Create the topics a service writes when they are missing; false for managed clusters where topics are provisioned (a missing topic then stops the start with its name)',
   ),
   LOG_LEVEL: env.logLevel(),
-  HTTP_HOST: env.string('127.0.0.1', 'Address the HTTP server (health, metrics, API) binds to'),
+  HTTP_HOST: env.string(
+    '127.0.0.1',
+    'Address the HTTP server (health, metrics, API) binds to; only this machine can reach it unless set to another (0.0.0.0: every interface)',
+  ),
+  RATE_LIMIT_MAX: env.nonNegativeInt(
+    1000,
+    'Requests one client address may make per RATE_LIMIT_WINDOW_MS to the service’s own routes (429 beyond it; /healthz, /readyz, /metrics exempt); 0: no limit',
+  ),
+  RATE_LIMIT_WINDOW_MS: env.positiveInt(1000, 'Window of RATE_LIMIT_MAX'),
+  MAX_EVENT_LOOP_DELAY_MS: env.nonNegativeInt(
+    1000,
+    'Mean event-loop delay over a second above which the service’s own routes answer 503 with Retry-After (/healthz, /readyz, /metrics exempt); 0: off',
+  ),
+  RETRY_AFTER_S: env.positiveInt(10, 'Retry-After of the 503 answered under event-loop pressure'),
 };
+
+/** The HTTP protection the common variables configure (the runtime's HttpProtection). */
+export function httpProtectionOf(config: {
+  RATE_LIMIT_MAX: number;
+  RATE_LIMIT_WINDOW_MS: number;
+  MAX_EVENT_LOOP_DELAY_MS: number;
+  RETRY_AFTER_S: number;
+}) {
+  return {
+    rateLimitMax: config.RATE_LIMIT_MAX,
+    rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
+    maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
+    retryAfterS: config.RETRY_AFTER_S,
+  };
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Whether a bind address keeps the server reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,3 +1,4 @@
+export * from './bearer-token.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './fs-atomic.js';

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
-import { ConfigError, type EnvSchema, loadConfig } from './config.js';
+import { ConfigError, type EnvSchema, httpProtectionOf, loadConfig } from './config.js';
 import { createHttpServer, type HealthReport, type HttpServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -54,11 +54,13 @@ export async function runService<S extends EnvSchema>(definition: ServiceDefinit
   let running: RunningService | undefined;
   let starting = 'starting';
   // Alive while starting (a liveness probe must not restart a service that waits for Kafka), not ready.
-  const http = createHttpServer({
+  const http = await createHttpServer({
     service: definition.name,
     logger,
     health: () => running?.health?.() ?? (running ? { ok: true } : { ok: true, starting }),
     ready: () => running?.ready?.() ?? (running ? { ok: true } : { ok: false, starting }),
+    // Every service schema spreads commonConfigShape, which declares these variables.
+    protection: httpProtectionOf(config as Parameters<typeof httpProtectionOf>[0]),
   });
   let listening: Promise<void> | undefined;
   const listen = () => {

@@ -7,6 +7,8 @@ import {
   describeConfig,
   describeCrossChecks,
   env,
+  httpProtectionOf,
+  isLoopbackHost,
   loadConfig,
   withCrossChecks,
 } from '../src/config.js';
@@ -25,6 +27,10 @@ describe('loadConfig', () => {
       KAFKA_CREATE_TOPICS: true,
       LOG_LEVEL: 'info',
       HTTP_HOST: '127.0.0.1',
+      RATE_LIMIT_MAX: 1000,
+      RATE_LIMIT_WINDOW_MS: 1000,
+      MAX_EVENT_LOOP_DELAY_MS: 1000,
+      RETRY_AFTER_S: 10,
       HTTP_PORT: 9101,
       BATCH: 500,
     });
@@ -61,6 +67,10 @@ describe('describeConfig', () => {
       'KAFKA_CREATE_TOPICS',
       'LOG_LEVEL',
       'HTTP_HOST',
+      'RATE_LIMIT_MAX',
+      'RATE_LIMIT_WINDOW_MS',
+      'MAX_EVENT_LOOP_DELAY_MS',
+      'RETRY_AFTER_S',
       'HTTP_PORT',
       'BATCH',
     ]);
@@ -80,6 +90,10 @@ describe('describeConfig', () => {
       KAFKA_CREATE_TOPICS: expect.stringMatching(/^one of (?=.*true)(?=.*false)/),
       LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
       HTTP_HOST: '',
+      RATE_LIMIT_MAX: expect.any(String),
+      RATE_LIMIT_WINDOW_MS: expect.any(String),
+      MAX_EVENT_LOOP_DELAY_MS: expect.any(String),
+      RETRY_AFTER_S: expect.any(String),
       HTTP_PORT: 'integer ≥ 0 ≤ 65535',
       BATCH: 'integer > 0',
     });
@@ -117,5 +131,24 @@ describe('withCrossChecks', () => {
 
   it('reports a broken rule like a bad variable, naming the variable and the rule', () => {
     expect(() => loadConfig('svc', ranged, { LOW: '11' })).toThrow(/LOW="11": must satisfy LOW ≤ HIGH/);
+  });
+});
+
+describe('HTTP settings', () => {
+  it('maps the protection variables, 0 switching a protection off', () => {
+    const config = loadConfig('svc', schema, { RATE_LIMIT_MAX: '0', MAX_EVENT_LOOP_DELAY_MS: '250' });
+    expect(httpProtectionOf(config)).toEqual({
+      rateLimitMax: 0,
+      rateLimitWindowMs: 1000,
+      maxEventLoopDelayMs: 250,
+      retryAfterS: 10,
+    });
+  });
+
+  it('tells loopback bind addresses from the others', () => {
+    for (const host of ['127.0.0.1', '127.0.1.1', '::1', 'localhost']) expect(isLoopbackHost(host), host).toBe(true);
+    for (const host of ['0.0.0.0', '::', '10.0.0.5', 'scorer', '127.0.0.1.example.com']) {
+      expect(isLoopbackHost(host), host).toBe(false);
+    }
   });
 });

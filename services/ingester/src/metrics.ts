@@ -16,46 +16,46 @@ export function createIngesterMetrics(
   const registers = [metricsRegistry];
   const metrics = {
     consumed: new Counter({
-      name: 'ingester_events_consumed_total',
+      name: 'pncf_ingester_events_consumed_total',
       help: 'Messages read from the interactions topic',
       registers,
     }),
     stored: new Counter({
-      name: 'ingester_events_stored_total',
+      name: 'pncf_ingester_events_stored_total',
       help: 'Valid events whose counts were written to the store',
       registers,
     }),
     duplicates: new Counter({
-      name: 'ingester_events_duplicate_total',
+      name: 'pncf_ingester_events_duplicate_total',
       help: 'Redelivered events skipped because their offset was already stored',
       registers,
     }),
     deadLettered: new Counter({
-      name: 'ingester_events_dead_lettered_total',
+      name: 'pncf_ingester_events_dead_lettered_total',
       help: 'Malformed messages sent to the dead-letter topic, by reason',
       labelNames: ['reason'],
       registers,
     }),
     batchSize: new Histogram({
-      name: 'ingester_batch_size',
+      name: 'pncf_ingester_batch_messages',
       help: 'Messages per batch (one LMDB transaction each)',
       buckets: [1, 10, 100, 500, 1000, 2000, 5000, 10000, 20000, 50000],
       registers,
     }),
     batchSeconds: new Histogram({
-      name: 'ingester_batch_duration_seconds',
+      name: 'pncf_ingester_batch_duration_seconds',
       help: 'Time to validate, dead-letter and store one batch',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
     delaySeconds: new Histogram({
-      name: 'ingester_event_delay_seconds',
+      name: 'pncf_ingester_event_delay_seconds',
       help: 'From the Kafka message timestamp (produce time) to the commit of its count',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
     lag: new Gauge({
-      name: 'ingester_consumer_lag',
+      name: 'pncf_ingester_consumer_lag_messages',
       help: 'Messages of an owned partition not yet in the store (partition end minus stored offset), read at scrape time',
       labelNames: ['topic', 'partition'],
       registers,
@@ -69,7 +69,7 @@ export function createIngesterMetrics(
       },
     }),
     assigned: new Gauge({
-      name: 'ingester_assigned_partitions',
+      name: 'pncf_ingester_assigned_partitions',
       help: 'Partitions this ingester owns',
       registers,
     }),
@@ -92,10 +92,10 @@ export function createIngesterMetrics(
         this.set(pick(stats()));
       },
     });
-  storeGauge('ingester_store_bytes', 'Size of the LMDB data file', (s) => s.bytes);
-  storeGauge('ingester_store_pairs', 'Distinct (user, item) pairs in the store', (s) => s.pairs);
-  storeGauge('ingester_store_users', 'Users in the store', (s) => s.users);
-  storeGauge('ingester_store_items', 'Items in the store', (s) => s.items);
-  storeGauge('ingester_store_sequence', 'Sequence number of the last write', (s) => s.sequence);
+  storeGauge('pncf_ingester_store_size_bytes', 'Size of the LMDB data file', (s) => s.bytes);
+  storeGauge('pncf_ingester_store_pairs', 'Distinct (user, item) pairs in the store', (s) => s.pairs);
+  storeGauge('pncf_ingester_store_users', 'Users in the store', (s) => s.users);
+  storeGauge('pncf_ingester_store_items', 'Items in the store', (s) => s.items);
+  storeGauge('pncf_ingester_store_sequence', 'Sequence number of the last write', (s) => s.sequence);
   return metrics;
 }

@@ -1,8 +1,9 @@
 import swagger from '@fastify/swagger';
 import { recommendationMessage, recommendationSchema } from '@pncf/events';
+import { GUARD_HOOK, requireBearerToken } from '@pncf/runtime';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HistorySource } from './history.js';
-import { NO_CACHE, type ScorerMetrics } from './metrics.js';
+import { API_ROUTE, NO_CACHE, type ScorerMetrics } from './metrics.js';
 import type { ModelHolder } from './model-holder.js';
 import type { CacheOutcome, TopKCache } from './topk-cache.js';
 
@@ -16,6 +17,8 @@ export interface ApiOptions {
   maxK: number;
   /** A user with no vector and no interactions: the most popular items, or a 404. */
   unknownUsers: 'popular' | 'not-found';
+  /** Bearer token the API routes require; open when absent. */
+  token?: string | undefined;
 }
 
 const errorSchema = {
@@ -41,7 +44,8 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * those it was computed with, the cached body is sent (byte for byte what the miss sent).
  */
 export async function registerApi(app: FastifyInstance, options: ApiOptions): Promise<void> {
-  const { holder, history, cache, metrics, defaultK, maxK, unknownUsers } = options;
+  const { holder, history, cache, metrics, defaultK, maxK, unknownUsers, token } = options;
+  const guard = token === undefined ? {} : { [GUARD_HOOK]: requireBearerToken(token, 'pncf-scorer') };
   const outcomes = new WeakMap<FastifyRequest, CacheOutcome>();
   // Bound once: labelled lookups hash their labels on every call.
   const lookups = {
@@ -66,8 +70,9 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
   });
 
   app.get(
-    '/recommendations/:user',
+    API_ROUTE,
     {
+      ...guard,
       schema: {
         summary: 'Top-K items for a user, excluding the items the user already has',
         description:
@@ -89,7 +94,15 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
             k: { type: 'integer', minimum: 1, maximum: maxK, default: defaultK, description: 'List length' },
           },
         },
-        response: { 200: recommendationResponse, 400: errorSchema, 404: errorSchema, 503: errorSchema },
+        response: {
+          200: recommendationResponse,
+          400: errorSchema,
+          401: errorSchema,
+          403: errorSchema,
+          404: errorSchema,
+          429: errorSchema,
+          503: errorSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -135,5 +148,5 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
     },
   );
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { ...guard, schema: { hide: true } }, async () => app.swagger());
 }

@@ -5,6 +5,13 @@ const scorerVariables = z.object({
   ...commonConfigShape,
   TF_BACKEND: env.tfBackend(),
   HTTP_PORT: env.port(9103, 'Port of the scorer HTTP server (API, /healthz, /metrics)'),
+  API_TOKEN: z
+    .string()
+    .min(16, 'use at least 16 characters (e.g. `openssl rand -hex 32`)')
+    .optional()
+    .describe(
+      'Bearer token GET /recommendations and /openapi.json require (401 without, 403 when wrong); unset: the API is open to whoever reaches HTTP_HOST',
+    ),
   RECOMMENDATIONS_TOPIC: env.string('recommendations', 'Compacted topic of Top-K recommendations, keyed by user'),
   RECOMMENDATIONS_PARTITIONS: env.positiveInt(4, 'Partitions of the recommendations topic when the scorer creates it'),
   MODEL_UPDATES_TOPIC: env.string('model-updated', 'Topic on which the trainer announces new model versions'),

@@ -52,6 +52,7 @@ await runService({
       defaultK: config.DEFAULT_K,
       maxK: config.MAX_K,
       unknownUsers: config.UNKNOWN_USERS,
+      token: config.API_TOKEN,
     });
     setStarting('loading the TensorFlow.js backend');
     await listen();

@@ -2,7 +2,7 @@ import { type Recommendation, recommendationMessage } from '@pncf/events';
 import type { Logger } from '@pncf/runtime';
 import type { Producer } from 'kafkajs';
 import type { HistorySource } from './history.js';
-import type { ScorerMetrics } from './metrics.js';
+import type { PublishReason, ScorerMetrics } from './metrics.js';
 import type { ModelHolder } from './model-holder.js';
 import type { ServingModel } from './serving-model.js';
 import type { TopKCache } from './topk-cache.js';
@@ -33,7 +33,7 @@ export class RecommendationPublisher {
   constructor(private readonly options: PublisherOptions) {}
 
   /** Score and publish a list of users in blocks; returns how many messages were sent. */
-  async publish(model: ServingModel, users: readonly string[], reason: 'refresh' | 'interaction'): Promise<number> {
+  async publish(model: ServingModel, users: readonly string[], reason: PublishReason): Promise<number> {
     const { history, cache, metrics, producer, topic, k, blockUsers } = this.options;
     let sent = 0;
     for (let start = 0; start < users.length; start += blockUsers) {
@@ -110,7 +110,7 @@ export class RecommendationPublisher {
         const scored = ((await metrics.itemsScored.get()).values[0]?.value ?? 0) - scoredBefore;
         metrics.refreshSeconds.set(seconds);
         metrics.refreshUsers.set(sent);
-        metrics.refreshItemsPerSecond.set(scored / seconds);
+        metrics.refreshItemsScored.set(scored);
         logger.info(
           { version: model.version, users: sent, seconds: Number(seconds.toFixed(2)) },
           'full refresh published',

@@ -37,9 +37,13 @@ describe('GET /recommendations/:user served from the Top-K cache', () => {
     return model;
   };
 
-  async function start(cacheSize: number, unknownUsers: 'popular' | 'not-found' = 'popular'): Promise<Api> {
+  async function start(
+    cacheSize: number,
+    unknownUsers: 'popular' | 'not-found' = 'popular',
+    token?: string,
+  ): Promise<Api> {
     const logger = createLogger('scorer', 'silent');
-    const server = createHttpServer({ service: 'scorer', logger });
+    const server = await createHttpServer({ service: 'scorer', logger });
     servers.push(server);
     const holder: Api['holder'] = { current: load('v000001') };
     const cache = new TopKCache(cacheSize, holder);
@@ -50,7 +54,7 @@ describe('GET /recommendations/:user served from the Top-K cache', () => {
     );
     // No store: a user's history is what the scorer recorded (as if just consumed from Kafka).
     const history = new HistorySource(path.join(scratch, `no-store-${servers.length}`), 60_000);
-    await registerApi(server.app, { holder, history, cache, metrics, defaultK: 10, maxK: 100, unknownUsers });
+    await registerApi(server.app, { holder, history, cache, metrics, defaultK: 10, maxK: 100, unknownUsers, token });
     const sent: Api['sent'] = [];
     const producer: Pick<Producer, 'send'> = {
       send: async (record) => {
@@ -96,11 +100,12 @@ describe('GET /recommendations/:user served from the Top-K cache', () => {
     });
     return line === undefined ? undefined : Number(line.split(' ').at(-1));
   }
-  const lookups = (api: Api, outcome: 'hit' | 'miss') => scrape(api, 'scorer_topk_cache_lookups_total', { outcome });
-  const entries = (api: Api) => scrape(api, 'scorer_topk_cache_entries');
-  const scoredItems = (api: Api) => scrape(api, 'scorer_items_scored_total');
+  const lookups = (api: Api, outcome: 'hit' | 'miss') =>
+    scrape(api, 'pncf_scorer_topk_cache_lookups_total', { outcome });
+  const entries = (api: Api) => scrape(api, 'pncf_scorer_topk_cache_entries');
+  const scoredItems = (api: Api) => scrape(api, 'pncf_scorer_items_scored_total');
   const latencyCount = (api: Api, cache: 'hit' | 'miss' | 'none', status = '200') =>
-    scrape(api, 'scorer_http_request_duration_seconds_count', {
+    scrape(api, 'pncf_scorer_http_request_duration_seconds_count', {
       route: '/recommendations/:user',
       method: 'GET',
       status,
@@ -114,6 +119,28 @@ describe('GET /recommendations/:user served from the Top-K cache', () => {
     for (const server of servers) await server.close();
     for (const model of models) model.dispose();
     fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('with a token, answers 401 without or with malformed credentials, 403 when wrong, 200 with it', async () => {
+    const token = 'f00dfeed0123456789abcdef01234567';
+    const api = await start(100, 'popular', token);
+    const url = `${api.url}/recommendations/u1`;
+    const statusWith = async (authorization?: string, route = url) =>
+      (await fetch(route, { headers: authorization ? { authorization } : {} })).status;
+    const requests = (status: string) =>
+      scrape(api, 'pncf_scorer_http_requests_total', { route: '/recommendations/:user', status });
+    expect(await requests('401')).toBe(0);
+
+    expect(await statusWith()).toBe(401);
+    expect(await statusWith(`Bearer ${token} extra`)).toBe(401);
+    expect(await statusWith('Bearer ffffffffffffffffffffffffffffffff')).toBe(403);
+    expect(await statusWith(`Bearer ${token}`)).toBe(200);
+    expect(await statusWith(undefined, `${api.url}/openapi.json`)).toBe(401);
+    expect(await statusWith(`Bearer ${token}`, `${api.url}/openapi.json`)).toBe(200);
+    expect(await statusWith(undefined, `${api.url}/metrics`)).toBe(200);
+    expect(await requests('401')).toBe(2);
+    expect(await requests('403')).toBe(1);
+    expect(await requests('200')).toBe(1);
   });
 
   it('answers a hit with the very bytes of the miss, and counts both in /metrics', async () => {

@@ -50,7 +50,7 @@ describe('ModelHolder with the load worker (real store, registry and worker thre
     return modelRegistry.publish(staged, {}).version;
   };
   const loads = async (outcome: string) =>
-    (await metricsRegistry.getSingleMetric('scorer_model_loads_total')!.get()).values.find(
+    (await metricsRegistry.getSingleMetric('pncf_scorer_model_loads_total')!.get()).values.find(
       (value) => value.labels.outcome === outcome,
     )?.value ?? 0;
   const refusal = () => log.lines.filter((line) => /^model (refused|not loaded yet)/.test(line.msg)).at(-1);

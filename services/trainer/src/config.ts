@@ -8,8 +8,20 @@ const share = (fallback: number, description: string) =>
   z.coerce.number().min(0).max(0.9).default(fallback).describe(description);
 export const trainerConfigSchema = z.object({
   ...commonConfigShape,
+  // Training blocks the event loop by design (tfjs on the main thread), and POST /train only queues a run.
+  MAX_EVENT_LOOP_DELAY_MS: env.nonNegativeInt(
+    0,
+    'Mean event-loop delay over a second above which POST /train answers 503 with Retry-After; 0: off',
+  ),
   TF_BACKEND: env.tfBackend(),
   HTTP_PORT: env.port(9102, 'Port of the trainer HTTP server (/healthz, /metrics, POST /train)'),
+  CONTROL_TOKEN: z
+    .string()
+    .min(16, 'use at least 16 characters (e.g. `openssl rand -hex 32`)')
+    .optional()
+    .describe(
+      'Bearer token POST /train requires (Authorization: Bearer <token>; 401 without, 403 when wrong). Unset: POST /train is open while HTTP_HOST is a loopback address and refused (403) otherwise',
+    ),
   MODEL_UPDATES_TOPIC: env.string('model-updated', 'Topic on which the trainer announces new model versions'),
   STORE_PATH: env.string('.data/store', 'Directory of the LMDB interaction store (written by the ingester)'),
   MODEL_DIR: env.string('.data/models', 'Directory of the model registry (versions, CURRENT pointer)'),

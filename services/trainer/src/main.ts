@@ -3,12 +3,13 @@ import path from 'node:path';
 import { tfRuntime } from '@pncf/evaluation';
 import { MODEL_UPDATED_KEY, type ModelUpdatedEvent } from '@pncf/events';
 import { ModelRegistry } from '@pncf/registry';
-import { connectKafkaAdmin, createKafka, runService } from '@pncf/runtime';
+import { connectKafkaAdmin, createKafka, GUARD_HOOK, runService } from '@pncf/runtime';
 import { InteractionStore } from '@pncf/store';
 import { Subject } from 'rxjs';
 import { announce, handleInOrder } from './announce.js';
 import { type Recovery, verifiedCurrent } from './baseline.js';
 import { trainerConfigSchema } from './config.js';
+import { controlAccess, controlGuard } from './control-access.js';
 import { recordCurrentModel, trainerMetrics } from './metrics.js';
 import { type ModelMetadata, type RunOutcome, trainOnce } from './pipeline.js';
 import { scheduleRuns, trainingTriggers } from './schedule.js';
@@ -34,14 +35,17 @@ await runService({
   schema: trainerConfigSchema,
   portVariable: 'HTTP_PORT',
   async start({ config, logger, metricsRegistry, http, listen, setStarting }) {
-    const metrics = trainerMetrics(metricsRegistry);
+    const modelRegistry = new ModelRegistry<ModelMetadata>(config.MODEL_DIR);
+    const metrics = trainerMetrics(metricsRegistry, () => modelRegistry.currentVersion());
     const abort = new AbortController();
     let running: Promise<RunOutcome> | undefined;
     let scheduling = false;
     // Routes before listening (fastify takes none after). manual$ keeps nothing for later subscribers, so a
     // request before the schedule is subscribed is refused rather than silently dropped.
     const manual$ = new Subject<void>();
-    http.app.post('/train', async (_request, reply) => {
+    const access = controlAccess(config.CONTROL_TOKEN, config.HTTP_HOST);
+    if (access.kind === 'refused') logger.warn(access.reason);
+    http.app.post('/train', { [GUARD_HOOK]: controlGuard(access) }, async (_request, reply) => {
       if (!scheduling) return reply.code(503).send({ accepted: false, reason: 'the trainer is still starting' });
       manual$.next();
       return reply.code(202).send({ accepted: true, running: running !== undefined });
@@ -50,7 +54,6 @@ await runService({
     await listen();
     // Chosen once here, so a TF_BACKEND that cannot load stops the start instead of the first training run.
     await tfRuntime((message) => logger.info(message), config.TF_BACKEND);
-    const modelRegistry = new ModelRegistry<ModelMetadata>(config.MODEL_DIR);
     const logRecovery = (recovery: Recovery) => {
       metrics.recoveries.inc();
       logger.error(
@@ -60,7 +63,7 @@ await runService({
     };
     const { current, recovery } = verifiedCurrent(modelRegistry);
     if (recovery) logRecovery(recovery);
-    if (current) recordCurrentModel(metrics, current.version, current.manifest.createdAt, current.manifest.metadata);
+    if (current) recordCurrentModel(metrics, current.manifest.createdAt, current.manifest.metadata);
     logger.info({ current: current?.version ?? null, modelRegistry: path.resolve(config.MODEL_DIR) }, 'model registry');
 
     setStarting(`waiting for Kafka at ${config.KAFKA_BROKERS.join(',')}`);
@@ -167,7 +170,7 @@ await runService({
               return;
             }
             const { version } = outcome;
-            recordCurrentModel(metrics, version.version, version.manifest.createdAt, outcome.metadata);
+            recordCurrentModel(metrics, version.manifest.createdAt, outcome.metadata);
             metrics.lastSuccess.set(Date.now() / 1000);
             const event = toEvent(outcome);
             // In the chain, with the one retry policy; a send that still fails is logged and counted, and the schedule

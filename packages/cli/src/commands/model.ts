@@ -158,10 +158,15 @@ export function trainerCommand(): Command {
   const command = new Command('trainer').description('talk to a running trainer service');
   command
     .command('train-now')
-    .description('start a training run now (ignored while one is running)')
+    .description('start a training run now (ignored while one is running); sends CONTROL_TOKEN when set')
     .option('--url <url>', 'trainer base URL', `http://127.0.0.1:${cliConfig().TRAINER_HTTP_PORT}`)
     .action(async (options: { url: string }) => {
-      const response = await fetch(new URL('/train', options.url), { method: 'POST' });
+      // The trainer's own variable: a trainer started with CONTROL_TOKEN requires it as a bearer token.
+      const token = process.env.CONTROL_TOKEN;
+      const response = await fetch(new URL('/train', options.url), {
+        method: 'POST',
+        ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+      });
       if (!response.ok) throw new Error(`trainer answered ${response.status}: ${await response.text()}`);
       console.log(JSON.stringify(await response.json()));
     });
