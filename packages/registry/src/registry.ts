@@ -200,12 +200,17 @@ export class ModelRegistry<M = Record<string, unknown>> {
   prune(keep: number, staleStagingMs = 60 * 60_000): string[] {
     const doomed = this.prunable(keep);
     for (const version of doomed) this.remove(version);
+    this.clearStaleStaging(staleStagingMs);
+    return doomed;
+  }
+
+  /** Delete staging directories older than staleMs (left by a publish or a transfer that crashed). */
+  clearStaleStaging(staleMs = 60 * 60_000): void {
     const now = Date.now();
     for (const entry of fs.readdirSync(this.stagingDir)) {
       const dir = path.join(this.stagingDir, entry);
-      if (now - fs.statSync(dir).mtimeMs > staleStagingMs) fs.rmSync(dir, { recursive: true, force: true });
+      if (now - fs.statSync(dir).mtimeMs > staleMs) fs.rmSync(dir, { recursive: true, force: true });
     }
-    return doomed;
   }
 }
 

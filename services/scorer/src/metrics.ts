@@ -8,6 +8,9 @@ export interface ModelInfo {
   createdAt: string;
 }
 
+/** Outcomes of a version on the artifact topic (the receiver's reject reasons and installed). */
+export const RECEIVED_OUTCOMES = ['installed', 'corrupt', 'incomplete', 'invalid'] as const;
+
 /** The label of a request that did not go through the Top-K cache (other routes, errors before a lookup). */
 export const NO_CACHE = 'none';
 
@@ -114,8 +117,15 @@ export function scorerMetrics(
       help: '(user, item) pairs scored per second during the last completed full refresh',
       registers,
     }),
+    modelVersionsReceived: new Counter({
+      name: 'pncf_model_artifact_versions_received_total',
+      help: 'Model versions from the artifact topic, by outcome (installed in the local registry, or rejected: corrupt, incomplete, invalid — never served)',
+      labelNames: ['outcome'],
+      registers,
+    }),
   };
   for (const outcome of CACHE_OUTCOMES) metrics.cacheLookups.inc({ outcome }, 0);
+  for (const outcome of RECEIVED_OUTCOMES) metrics.modelVersionsReceived.inc({ outcome }, 0);
   return metrics;
 }
 

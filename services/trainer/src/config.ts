@@ -1,3 +1,4 @@
+import { DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES } from '@pncf/registry';
 import { commonConfigShape, env } from '@pncf/runtime';
 import { z } from 'zod';
 
@@ -11,8 +12,24 @@ export const trainerConfigSchema = z.object({
   TF_BACKEND: env.tfBackend(),
   HTTP_PORT: env.port(9102, 'Port of the trainer HTTP server (/healthz, /metrics, POST /train)'),
   MODEL_UPDATES_TOPIC: env.string('model-updated', 'Topic on which the trainer announces new model versions'),
+  MODEL_ARTIFACTS_TOPIC: env.string(
+    'model-artifacts',
+    'Compacted topic a published model version travels on (a manifest and chunk records, keyed by version); scorers receive from it',
+  ),
+  MODEL_CHUNK_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(MAX_CHUNK_BYTES)
+    .default(DEFAULT_CHUNK_BYTES)
+    .describe(
+      `Bytes of a model file per record on the artifact topic (at most ${MAX_CHUNK_BYTES}, below the broker's 1 MB message.max.bytes)`,
+    ),
   STORE_PATH: env.string('.data/store', 'Directory of the LMDB interaction store (written by the ingester)'),
-  MODEL_DIR: env.string('.data/models', 'Directory of the model registry (versions, CURRENT pointer)'),
+  MODEL_DIR: env.string(
+    '.data/models',
+    'Directory of the model registry (versions, CURRENT pointer): the trainer’s own copy, published from',
+  ),
   TRAIN_INTERVAL_S: z.coerce.number().min(0).default(600).describe('Retrain every N seconds (0: off)'),
   TRAIN_MIN_NEW_INTERACTIONS: z.coerce
     .number()
@@ -103,7 +120,10 @@ export const trainerConfigSchema = z.object({
     .describe(
       'Largest share of all pairs the gate window takes: the newest pairs (whole write transactions) first seen after the serving model’s snapshot; 1: all of them',
     ),
-  KEEP_VERSIONS: env.positiveInt(5, 'Model versions kept on disk (the current one always is)'),
+  KEEP_VERSIONS: env.positiveInt(
+    5,
+    'Model versions kept on disk (the current one always is); older ones are also tombstoned on the artifact topic',
+  ),
 });
 
 export type TrainerConfig = z.infer<typeof trainerConfigSchema>;

@@ -58,6 +58,25 @@ export function trainerMetrics(metricsRegistry: Registry) {
       }),
       ['sent', 'failed'],
     ),
+    artifactPublications: withOutcomes(
+      new Counter({
+        name: 'pncf_model_artifact_publications_total',
+        help: 'Model versions published to the artifact topic, by outcome (sent, or failed after every retry: then not announced)',
+        labelNames: ['outcome'],
+        registers,
+      }),
+      ['sent', 'failed'],
+    ),
+    artifactBytes: new Counter({
+      name: 'pncf_model_artifact_sent_bytes_total',
+      help: 'Bytes of model files sent to the artifact topic',
+      registers,
+    }),
+    artifactTombstonedVersions: new Counter({
+      name: 'pncf_model_artifact_tombstoned_versions_total',
+      help: 'Pruned model versions whose records were tombstoned on the artifact topic',
+      registers,
+    }),
     running: new Gauge({ name: 'trainer_running', help: '1 while a training run is in progress', registers }),
   };
 }

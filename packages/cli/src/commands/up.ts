@@ -122,20 +122,26 @@ export function upCommand(): Command {
         ...process.env,
         KAFKA_BROKERS: brokers,
         STORE_PATH: process.env.STORE_PATH ?? path.join(dataDir, 'store'),
-        MODEL_DIR: process.env.MODEL_DIR ?? path.join(dataDir, 'models'),
       };
       // One HTTP_PORT variable cannot serve three services: each uses its schema's default port here.
       delete env.HTTP_PORT;
+      // No model folder in common: the trainer's registry, and the scorer's own copy that its receiver fills from
+      // the artifact topic, as on separate hosts.
+      const envs: Record<ServiceSpec['name'], NodeJS.ProcessEnv> = {
+        ingester: env,
+        trainer: { ...env, MODEL_DIR: process.env.MODEL_DIR ?? path.join(dataDir, 'models') },
+        scorer: { ...env, MODEL_DIR: path.join(dataDir, 'scorer', 'models') },
+      };
       const configs = {
-        ingester: loadConfig('ingester', schemas.ingester, env),
-        trainer: loadConfig('trainer', schemas.trainer, env),
-        scorer: loadConfig('scorer', schemas.scorer, env),
+        ingester: loadConfig('ingester', schemas.ingester, envs.ingester),
+        trainer: loadConfig('trainer', schemas.trainer, envs.trainer),
+        scorer: loadConfig('scorer', schemas.scorer, envs.scorer),
       };
       const services: ServiceSpec[] = (['ingester', 'trainer', 'scorer'] as const).map((name) => ({
         name,
         port: Number(configs[name].HTTP_PORT),
       }));
-      const children = services.map((spec) => ({ spec, child: spawnService(spec, env, logDir) }));
+      const children = services.map((spec) => ({ spec, child: spawnService(spec, envs[spec.name], logDir) }));
       const abort = new AbortController();
       let bars: MultiBar | undefined;
       let stopping = false;

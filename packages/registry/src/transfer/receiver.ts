@@ -13,8 +13,13 @@ export interface ModelReceiverOptions {
   logger: Logger;
   /** Versions kept in the local registry after each install (the current one always is). */
   keepVersions: number;
-  /** A version was installed (and made current when it is the newest). */
+  /** A version was installed in the registry. */
   onInstalled?: (version: string) => void;
+  /**
+   * CURRENT moved to a version: one installed that is newer than the current one, or, at the end of the start-up
+   * read, the newest one.
+   */
+  onCurrent?: (version: string) => void;
   /** A version was refused: it never appears in the registry. */
   onRejected?: (version: string, reason: RejectReason | 'invalid') => void;
 }
@@ -125,7 +130,7 @@ export class ModelReceiver {
   }
 
   private report(outcome: AssemblyOutcome): void {
-    const { logger, registry, keepVersions, onInstalled, onRejected } = this.options;
+    const { logger, onInstalled, onCurrent, onRejected } = this.options;
     if (outcome.outcome === 'rejected') {
       onRejected?.(outcome.version, outcome.reason);
       logger.error(
@@ -134,20 +139,39 @@ export class ModelReceiver {
       );
       return;
     }
-    const current = registry.currentVersion();
-    const makeCurrent = current === undefined || outcome.version > current;
-    if (makeCurrent) registry.setCurrent(outcome.version);
-    const pruned = registry.prune(keepVersions);
+    // While reading what was on the topic at start-up CURRENT stays put, so a reader of this registry does not
+    // load every retained version in turn; it moves to the newest once the end is reached.
+    const makeCurrent = this.caughtUpOnce && this.advanceCurrent(outcome.version);
     logger.info(
-      { version: outcome.version, files: outcome.files, bytes: outcome.bytes, current: makeCurrent, pruned },
+      { version: outcome.version, files: outcome.files, bytes: outcome.bytes, current: makeCurrent },
       'model version received and installed',
     );
     onInstalled?.(outcome.version);
+    if (makeCurrent) onCurrent?.(outcome.version);
+  }
+
+  /** Point CURRENT at version when it is newer than the current one, and prune; whether CURRENT moved. */
+  private advanceCurrent(version: string | undefined): boolean {
+    const { registry, keepVersions, logger } = this.options;
+    const current = registry.currentVersion();
+    const moved = version !== undefined && (current === undefined || version > current);
+    if (moved) registry.setCurrent(version);
+    const pruned = registry.prune(keepVersions);
+    if (pruned.length > 0) logger.info({ pruned }, 'older model versions pruned from the local registry');
+    return moved;
   }
 
   private reachedEnd(): void {
     if (this.caughtUpOnce) return;
     this.caughtUpOnce = true;
+    const newest = this.options.registry.list().at(-1);
+    if (this.advanceCurrent(newest) && newest) {
+      this.options.logger.info(
+        { version: newest },
+        'model artifact topic read to its end; newest version made current',
+      );
+      this.options.onCurrent?.(newest);
+    }
     this.markCaughtUp();
   }
 }
