@@ -22,13 +22,16 @@ export const scorerConfigSchema = z.object({
   ),
   MODEL_ARTIFACTS_TOPIC: env.string(
     'model-artifacts',
-    'Compacted topic the trainer publishes model versions on; the scorer’s receiver installs them into MODEL_DIR',
+    'Compacted topic model versions travel on (a manifest and chunk records per version, keys named by version; tombstones for pruned ones)',
   ),
   MODEL_DIR: env.string(
     '.data/scorer/models',
-    'Directory of the scorer’s own copy of the model registry (versions, CURRENT pointer), filled from MODEL_ARTIFACTS_TOPIC',
+    'Directory of this service’s own model registry (versions, CURRENT pointer): the trainer publishes from it, the scorer’s receiver fills it from MODEL_ARTIFACTS_TOPIC',
   ),
-  KEEP_VERSIONS: env.positiveInt(3, 'Model versions kept in the local copy (the current one always is)'),
+  KEEP_VERSIONS: env.positiveInt(
+    3,
+    'Model versions kept in this service’s registry (the current one always is); the trainer also tombstones older ones on the artifact topic',
+  ),
   MODEL_POLL_MS: env.positiveInt(
     5000,
     'How often the local CURRENT pointer is read, as a fallback to the receiver and model-updated events (a local rollback sends none)',

@@ -14,7 +14,7 @@ export const trainerConfigSchema = z.object({
   MODEL_UPDATES_TOPIC: env.string('model-updated', 'Topic on which the trainer announces new model versions'),
   MODEL_ARTIFACTS_TOPIC: env.string(
     'model-artifacts',
-    'Compacted topic a published model version travels on (a manifest and chunk records, keyed by version); scorers receive from it',
+    'Compacted topic model versions travel on (a manifest and chunk records per version, keys named by version; tombstones for pruned ones)',
   ),
   MODEL_CHUNK_BYTES: z.coerce
     .number()
@@ -28,7 +28,7 @@ export const trainerConfigSchema = z.object({
   STORE_PATH: env.string('.data/store', 'Directory of the LMDB interaction store (written by the ingester)'),
   MODEL_DIR: env.string(
     '.data/models',
-    'Directory of the model registry (versions, CURRENT pointer): the trainer’s own copy, published from',
+    'Directory of this service’s own model registry (versions, CURRENT pointer): the trainer publishes from it, the scorer’s receiver fills it from MODEL_ARTIFACTS_TOPIC',
   ),
   TRAIN_INTERVAL_S: z.coerce.number().min(0).default(600).describe('Retrain every N seconds (0: off)'),
   TRAIN_MIN_NEW_INTERACTIONS: z.coerce
@@ -122,7 +122,7 @@ export const trainerConfigSchema = z.object({
     ),
   KEEP_VERSIONS: env.positiveInt(
     5,
-    'Model versions kept on disk (the current one always is); older ones are also tombstoned on the artifact topic',
+    'Model versions kept in this service’s registry (the current one always is); the trainer also tombstones older ones on the artifact topic',
   ),
 });
 
