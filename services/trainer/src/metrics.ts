@@ -69,7 +69,7 @@ export function trainerMetrics(metricsRegistry: Registry) {
     ),
     artifactBytes: new Counter({
       name: 'pncf_model_artifact_sent_bytes_total',
-      help: 'Bytes of model files sent to the artifact topic',
+      help: 'Bytes of record values sent to the artifact topic (file chunks and manifests)',
       registers,
     }),
     artifactTombstonedVersions: new Counter({
