@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { tfRuntime } from '@pncf/evaluation';
 import { decodeEvent, parseModelUpdated } from '@pncf/events';
-import { artifactTopicSpec, ModelReceiver, ModelRegistry, sha256File } from '@pncf/registry';
+import { artifactTopicSpec, MANIFEST_FILE, ModelReceiver, ModelRegistry, sha256File } from '@pncf/registry';
 import { connectKafkaAdmin, createKafka, runService } from '@pncf/runtime';
 import type { EachBatchPayload } from 'kafkajs';
 import { registerApi } from './api.js';
@@ -125,7 +125,7 @@ await runService({
       eachMessage: async ({ message }) => {
         try {
           const event = parseModelUpdated(message.value);
-          const manifest = path.join(modelRegistry.versionsDir, event.version, 'version.json');
+          const manifest = path.join(modelRegistry.versionsDir, event.version, MANIFEST_FILE);
           const local = fs.existsSync(manifest) ? sha256File(manifest) : undefined;
           if (local === undefined)
             logger.info({ version: event.version }, 'model-updated event; the receiver has not installed it yet');
