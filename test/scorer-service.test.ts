@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseRecommendation, type Recommendation, toKafkaMessage } from '@pncf/events';
-import { ModelRegistry } from '@pncf/registry';
+import {
+  artifactTopicSpec,
+  describeVersion,
+  ModelRegistry,
+  publishVersion,
+  sendRecords,
+  versionRecords,
+} from '@pncf/registry';
 import { ensureTopics } from '@pncf/runtime';
 import autocannon from 'autocannon';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
@@ -23,14 +30,17 @@ describe('scorer service on the real broker', () => {
     INTERACTIONS_TOPIC: uniqueName('scorer-events'),
     RECOMMENDATIONS_TOPIC: uniqueName('scorer-recs'),
     MODEL_UPDATES_TOPIC: uniqueName('scorer-models'),
+    MODEL_ARTIFACTS_TOPIC: uniqueName('scorer-artifacts'),
     CONSUMER_GROUP: uniqueName('scorer-group'),
     STORE_PATH: path.join(root, 'store'),
-    MODEL_DIR: path.join(root, 'models'),
+    // The scorer's own copy; versions reach it only through the artifact topic.
+    MODEL_DIR: path.join(root, 'scorer-models'),
     MODEL_POLL_MS: '1000',
     // The swap test's load comes from one address: the per-client rate limit (tested on its own) is not its subject.
     RATE_LIMIT_MAX: '0',
   };
   let ids: { users: string[]; items: string[] };
+  /** The trainer's side: where versions are published from. */
   let modelRegistry: ModelRegistry;
   let kafka: Kafka;
   let producer: Producer;
@@ -49,20 +59,35 @@ describe('scorer service on the real broker', () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
-  const ready = async () => (await (await fetch(`${scorer.url}/readyz`)).json()) as Record<string, unknown>;
+  const ready = async (service = scorer) =>
+    (await (await fetch(`${service.url}/readyz`)).json()) as Record<string, unknown>;
+  /** Publish to the trainer's registry and to the artifact topic, as the trainer does. */
+  async function publishModel(publish: (registry: ModelRegistry) => string) {
+    const version = publish(modelRegistry);
+    return {
+      version,
+      ...(await publishVersion({ producer, topic: env.MODEL_ARTIFACTS_TOPIC, registry: modelRegistry, version })),
+    };
+  }
 
   beforeAll(async () => {
     ids = await syntheticStore(env.STORE_PATH, 6000);
-    modelRegistry = new ModelRegistry(env.MODEL_DIR);
-    expect(publishRandomModel(modelRegistry, ids, 1)).toBe('v000001');
+    modelRegistry = new ModelRegistry(path.join(root, 'trainer-models'));
     kafka = testKafka();
-    producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
     // The ingester's topic: the scorer follows it once it exists and never creates it.
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, [{ topic: env.INTERACTIONS_TOPIC, partitions: 4 }]);
+    await ensureTopics(admin, [
+      artifactTopicSpec(env.MODEL_ARTIFACTS_TOPIC),
+      { topic: env.INTERACTIONS_TOPIC, partitions: 4 },
+    ]);
     await admin.disconnect();
+    producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const first = await publishModel((registry) => publishRandomModel(registry, ids, 1));
+    expect(first.version).toBe('v000001');
+    // Larger than one Kafka message: it travels in several chunks.
+    expect(first.records).toBeGreaterThan(3);
     scorer = await spawnService('scorer', env);
     await waitForHttp(scorer, '/readyz', 90_000);
     const deadline = Date.now() + 60_000;
@@ -100,6 +125,11 @@ describe('scorer service on the real broker', () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as Recommendation;
     expect(body.items.map((x) => x.item)).toEqual(first.items.map((x) => x.item));
+    // What it serves is its own copy, byte for byte the published one.
+    for (const file of ['tensors.bin', 'version.json']) {
+      const copy = fs.readFileSync(path.join(env.MODEL_DIR, 'versions', 'v000001', file));
+      expect(copy.equals(fs.readFileSync(path.join(modelRegistry.versionsDir, 'v000001', file)))).toBe(true);
+    }
   });
 
   it('republishes a user within a second of a new interaction, without the item just used', async () => {
@@ -175,7 +205,7 @@ describe('scorer service on the real broker', () => {
       .map((user) => ({ method: 'GET' as const, path: `/recommendations/${encodeURIComponent(user)}` }));
     const load = autocannon({ url: scorer.url, connections: 8, duration: 6, requests: paths });
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const version = publishRandomModel(modelRegistry, ids, 2);
+    const { version, manifestSha256 } = await publishModel((registry) => publishRandomModel(registry, ids, 2));
     await producer.send({
       topic: env.MODEL_UPDATES_TOPIC,
       messages: [
@@ -183,7 +213,7 @@ describe('scorer service on the real broker', () => {
           key: 'model',
           value: JSON.stringify({
             version,
-            location: path.join(env.MODEL_DIR, 'versions', version),
+            manifestSha256,
             createdAt: new Date().toISOString(),
             snapshotSequence: 1,
             data: { users: ids.users.length, items: ids.items.length, pairs: 1 },
@@ -210,23 +240,36 @@ describe('scorer service on the real broker', () => {
     );
   });
 
-  it('refuses a broken model and keeps serving the old one', async () => {
+  it('refuses a version corrupted on its way and keeps serving the old one', async () => {
     const serving = (await ready()).model as string;
     const broken = publishRandomModel(modelRegistry, ids, 3);
-    // Corrupt the artifact after publishing: the checksums in version.json no longer match.
-    const payload = path.join(env.MODEL_DIR, 'versions', broken, 'tensors.bin');
-    fs.appendFileSync(payload, Buffer.from([1, 2, 3, 4]));
+    // One byte of one chunk changes on the way: the file's sha256 no longer matches the manifest's.
+    const records = [
+      ...versionRecords(path.join(modelRegistry.versionsDir, broken), describeVersion(modelRegistry, broken)),
+    ];
+    const chunk = records.find((record) => String(record.key) === `${broken}/chunk/0/tensors.bin`)!;
+    const bytes = Buffer.from(chunk.value as Buffer);
+    bytes[100] = (bytes[100]! + 1) % 256;
+    chunk.value = bytes;
+    await sendRecords(producer, env.MODEL_ARTIFACTS_TOPIC, records);
     await waitForOutput(
       scorer,
-      new RegExp(`"version":"${broken}"[^\\n]*model refused|model refused[^\\n]*"version":"${broken}"`),
+      new RegExp(`"version":"${broken}","reason":"corrupt"[^\\n]*model version rejected`),
       30_000,
     );
+    expect(fs.existsSync(path.join(env.MODEL_DIR, 'versions', broken))).toBe(false);
     expect((await ready()).model).toBe(serving);
     const response = await fetch(`${scorer.url}/recommendations/${encodeURIComponent(ids.users[1]!)}`);
     expect(response.status).toBe(200);
     expect(((await response.json()) as Recommendation).modelVersion).toBe(serving);
     const metrics = await (await fetch(`${scorer.url}/metrics`)).text();
-    expect(metrics).toMatch(/pncf_scorer_model_loads_total\{outcome="failed",service="scorer"\} 1/);
+    expect(metrics).toMatch(
+      /pncf_scorer_model_artifact_versions_received_total\{outcome="corrupt",service="scorer"\} 1/,
+    );
+    expect(metrics).toMatch(
+      /pncf_scorer_model_artifact_versions_received_total\{outcome="installed",service="scorer"\} 2/,
+    );
+    expect(metrics).toMatch(/pncf_scorer_model_loads_total\{outcome="failed",service="scorer"\} 0/);
     expect(metrics).toMatch(/pncf_scorer_model_info\{version="v000002",service="scorer"\} 1/);
     expect(metrics).toMatch(
       /pncf_scorer_http_requests_total\{route="\/recommendations\/:user",method="GET",status="200",service="scorer"\} \d+/,
@@ -239,8 +282,8 @@ describe('scorer service on the real broker', () => {
   });
 
   it('serves a history model (PNCF+) published to the registry: known users, newcomers and strangers', async () => {
-    const version = publishRandomHistoryModel(modelRegistry, ids, 4);
-    // No model-updated event: the CURRENT poll (MODEL_POLL_MS) finds it.
+    const { version } = await publishModel((registry) => publishRandomHistoryModel(registry, ids, 4));
+    // No model-updated event: the receiver installs it and the scorer loads it.
     const deadline = Date.now() + 30_000;
     while ((await ready()).model !== version) {
       if (Date.now() > deadline) throw new Error(`the history model was not served:\n${scorer.output().slice(-5000)}`);
@@ -270,5 +313,36 @@ describe('scorer service on the real broker', () => {
       latest(ids.users.at(-1)!)?.recommendation.modelVersion === version ? true : undefined,
     );
     expect(latest(ids.users.at(-1)!)!.recommendation.items).toHaveLength(10);
+  });
+
+  it('a scorer started later, on an empty model directory, gets the current version from the topic alone', {
+    timeout: 180_000,
+  }, async () => {
+    const served = (await ready()).model as string;
+    const lateDir = path.join(root, 'late-scorer-models');
+    const late = await spawnService('scorer', {
+      ...env,
+      MODEL_DIR: lateDir,
+      CONSUMER_GROUP: uniqueName('late-scorer-group'),
+      REFRESH_ON_SWAP: 'false',
+    });
+    try {
+      await waitForHttp(late, '/readyz', 120_000);
+      const state = await ready(late);
+      expect(state.model).toBe(served);
+      expect(state.modelArtifactsRead).toBe(true);
+      // v000003 was corrupted on its way: the late scorer refuses it too.
+      expect(fs.existsSync(path.join(lateDir, 'versions', 'v000003'))).toBe(false);
+      const user = encodeURIComponent(ids.users[7]!);
+      const [a, b] = (await Promise.all(
+        [scorer, late].map(
+          async (service) => (await (await fetch(`${service.url}/recommendations/${user}`)).json()) as Recommendation,
+        ),
+      )) as [Recommendation, Recommendation];
+      expect(b.modelVersion).toBe(served);
+      expect(b.items).toEqual(a.items);
+    } finally {
+      await stopService(late);
+    }
   });
 });

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type ModelUpdatedEvent, parseModelUpdated, toKafkaMessage } from '@pncf/events';
-import { ModelRegistry } from '@pncf/registry';
+import { listArtifactFiles, MANIFEST_FILE, ModelReceiver, ModelRegistry, sha256File } from '@pncf/registry';
+import { createLogger } from '@pncf/runtime';
 import { InteractionStore } from '@pncf/store';
 import { AuthorTagGenerator, type SyntheticStream, scaledOptions, streamEvents } from '@pncf/synthetic';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
@@ -22,6 +23,8 @@ describe('trainer service: online retraining from Kafka through the ingester', (
     DEAD_LETTER_TOPIC: uniqueName('online-dlq'),
     CONSUMER_GROUP: uniqueName('online-group'),
     MODEL_UPDATES_TOPIC: uniqueName('online-models'),
+    MODEL_ARTIFACTS_TOPIC: uniqueName('online-artifacts'),
+    KEEP_VERSIONS: '1',
     STORE_PATH: path.join(root, 'store'),
     MODEL_DIR: path.join(root, 'models'),
     // Runs start on request only, so the test controls what each version saw.
@@ -104,11 +107,43 @@ describe('trainer service: online retraining from Kafka through the ingester', (
     expect(v2.snapshotSequence).toBeGreaterThan(v1.snapshotSequence);
     for (const metric of ['precision', 'recall', 'ndcg']) expect(Object.keys(v2.holdout[metric] ?? {})).toContain('10');
 
+    // The event names no path; the version travelled on the artifact topic before it was announced, and v1, pruned
+    // (KEEP_VERSIONS=1), was tombstoned (until the log cleaner runs a reader still sees v1's records before the
+    // tombstones): a receiver on another directory gets v2 as its current version, byte for byte.
+    expect(Object.keys(v2)).not.toContain('location');
+    const trainerRegistry = new ModelRegistry(env.MODEL_DIR);
+    expect(trainerRegistry.list()).toEqual(['v000002']);
+    const v2Dir = path.join(trainerRegistry.versionsDir, 'v000002');
+    expect(v2.manifestSha256).toBe(sha256File(path.join(v2Dir, MANIFEST_FILE)));
+    const elsewhere = new ModelRegistry(path.join(root, 'elsewhere'));
+    const installed: string[] = [];
+    const receiver = new ModelReceiver({
+      kafka,
+      topic: env.MODEL_ARTIFACTS_TOPIC,
+      registry: elsewhere,
+      groupId: uniqueName('online-receiver'),
+      logger: createLogger('test', 'warn'),
+      keepVersions: 5,
+      onInstalled: (version) => installed.push(version),
+    });
+    await receiver.start();
+    await receiver.whenCaughtUp();
+    await receiver.stop();
+    expect(installed.at(-1)).toBe('v000002');
+    expect(elsewhere.currentVersion()).toBe('v000002');
+    for (const file of [...listArtifactFiles(v2Dir), MANIFEST_FILE]) {
+      const copy = fs.readFileSync(path.join(elsewhere.versionsDir, 'v000002', file));
+      expect(copy.equals(fs.readFileSync(path.join(v2Dir, file))), file).toBe(true);
+    }
+
     const metrics = await (await fetch(`${trainer.url}/metrics`)).text();
     expect(metrics).toMatch(/pncf_trainer_runs_total\{outcome="published",service="trainer"\} 2/);
     expect(metrics).toMatch(/pncf_trainer_model_holdout_score\{metric="recall",k="10",service="trainer"\} 0\.\d+/);
     expect(metrics).toMatch(/pncf_trainer_model_info\{version="v000002",service="trainer"\} 1/);
     expect(metrics).toMatch(/pncf_trainer_model_announcements_total\{outcome="sent",service="trainer"\} 2/);
+    expect(metrics).toMatch(/pncf_trainer_model_artifact_publications_total\{outcome="sent",service="trainer"\} 2/);
+    expect(metrics).toMatch(/pncf_trainer_model_artifact_tombstoned_versions_total\{service="trainer"\} 1/);
+    expect(metrics).toMatch(/pncf_trainer_model_artifact_sent_bytes_total\{service="trainer"\} [1-9]/);
   });
 
   it('a trainer killed mid-training leaves the current version serving', { timeout: 300_000 }, async () => {
@@ -119,7 +154,7 @@ describe('trainer service: online retraining from Kafka through the ingester', (
     const modelRegistry = new ModelRegistry(env.MODEL_DIR);
     expect(modelRegistry.currentVersion()).toBe('v000002');
     expect(modelRegistry.current()?.version).toBe('v000002');
-    expect(modelRegistry.list()).toEqual(['v000001', 'v000002']);
+    expect(modelRegistry.list()).toEqual(['v000002']);
 
     trainer = await spawnService('trainer', env);
     const ready = (await (await waitForHttp(trainer, '/readyz')).json()) as { currentModel: string };

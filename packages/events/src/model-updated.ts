@@ -4,7 +4,8 @@ import schema from '../schema/model-updated.schema.json' with { type: 'json' };
 /** The model-updated contract; the JSON Schema in ../schema is the source of truth. */
 export interface ModelUpdatedEvent {
   version: string;
-  location: string;
+  /** sha256 of the version's version.json, which lists every other file's sha256. */
+  manifestSha256: string;
   createdAt: string;
   snapshotSequence: number;
   data: { users: number; items: number; pairs: number };

@@ -1,2 +1,3 @@
-export { checksumDir, MANIFEST_FILE } from './checksums.js';
+export { checksumDir, listArtifactFiles, MANIFEST_FILE, sha256File } from './checksums.js';
 export * from './registry.js';
+export * from './transfer/index.js';

@@ -121,31 +121,37 @@ export class ModelRegistry<M = Record<string, unknown>> {
   /** Open a version and check every file against its manifest; throws ArtifactIntegrityError on any mismatch. */
   open(version: string): ModelVersion<M> {
     const dir = path.join(this.versionsDir, version);
-    const manifestPath = path.join(dir, MANIFEST_FILE);
-    if (!fs.existsSync(manifestPath)) {
-      throw new ArtifactIntegrityError(`model ${version} has no manifest at ${manifestPath}`);
+    return { version, dir, manifest: verifyVersionDir<M>(dir, version) };
+  }
+
+  /** Whether a version directory exists (complete: versions only appear by rename), without verifying it. */
+  has(version: string): boolean {
+    return fs.existsSync(path.join(this.versionsDir, version));
+  }
+
+  /**
+   * Move a complete artifact that arrived from elsewhere (staged with its own version.json, e.g. by the receiver)
+   * into versions/ under the version it names: verified first, so a version appears only whole and intact. Does not
+   * move CURRENT. Throws ArtifactIntegrityError when the files do not match the manifest or it names another
+   * version, RegistryError when the version exists already.
+   */
+  install(staged: string, version: string): ModelVersion<M> {
+    if (!VERSION_PATTERN.test(version)) throw new RegistryError(`not a version name: ${version}`);
+    const manifest = verifyVersionDir<M>(staged, version);
+    if (manifest.version !== version) {
+      throw new ArtifactIntegrityError(`the manifest staged as ${version} names version ${manifest.version}`);
     }
-    let manifest: Manifest<M>;
+    for (const file of [...Object.keys(manifest.files), MANIFEST_FILE]) fsyncPath(path.join(staged, file));
+    fsyncPath(staged);
+    const dir = path.join(this.versionsDir, version);
     try {
-      manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as Manifest<M>;
+      fs.mkdirSync(dir);
     } catch (error) {
-      throw new ArtifactIntegrityError(`model ${version}: manifest is not valid JSON (${(error as Error).message})`);
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new RegistryError(`${version} exists already`);
+      throw error;
     }
-    const expected = manifest.files ?? {};
-    const present = new Set(listArtifactFiles(dir));
-    for (const [file, digest] of Object.entries(expected)) {
-      if (!present.has(file)) throw new ArtifactIntegrityError(`model ${version}: file ${file} is missing`);
-      const actual = sha256File(path.join(dir, file));
-      if (actual !== digest) {
-        throw new ArtifactIntegrityError(
-          `model ${version}: checksum mismatch for ${file} (manifest sha256 ${digest.slice(0, 12)}…, file ${actual.slice(0, 12)}…)`,
-        );
-      }
-      present.delete(file);
-    }
-    if (present.size > 0) {
-      throw new ArtifactIntegrityError(`model ${version}: files not in the manifest: ${[...present].join(', ')}`);
-    }
+    fs.renameSync(staged, dir);
+    fsyncPath(this.versionsDir);
     return { version, dir, manifest };
   }
 
@@ -174,20 +180,66 @@ export class ModelRegistry<M = Record<string, unknown>> {
     throw new RegistryError(`no intact version older than ${current ?? '(none)'} to roll back to`);
   }
 
+  /** The versions prune(keep) would delete: all but the newest `keep`, never the current one. */
+  prunable(keep: number): string[] {
+    const current = this.currentVersion();
+    const versions = this.list();
+    return versions.slice(0, Math.max(0, versions.length - keep)).filter((version) => version !== current);
+  }
+
+  /** Delete one version (never the current one). */
+  remove(version: string): void {
+    if (version === this.currentVersion()) throw new RegistryError(`${version} is current; it cannot be removed`);
+    fs.rmSync(path.join(this.versionsDir, version), { recursive: true, force: true });
+  }
+
   /**
    * Keep the newest `keep` versions and always the current one; delete the rest and any staging directory
    * left by a crashed publish older than staleStagingMs.
    */
   prune(keep: number, staleStagingMs = 60 * 60_000): string[] {
-    const current = this.currentVersion();
-    const versions = this.list();
-    const doomed = versions.slice(0, Math.max(0, versions.length - keep)).filter((version) => version !== current);
-    for (const version of doomed) fs.rmSync(path.join(this.versionsDir, version), { recursive: true, force: true });
+    const doomed = this.prunable(keep);
+    for (const version of doomed) this.remove(version);
+    this.clearStaleStaging(staleStagingMs);
+    return doomed;
+  }
+
+  /** Delete staging directories older than staleMs (left by a publish or a transfer that crashed). */
+  clearStaleStaging(staleMs = 60 * 60_000): void {
     const now = Date.now();
     for (const entry of fs.readdirSync(this.stagingDir)) {
       const dir = path.join(this.stagingDir, entry);
-      if (now - fs.statSync(dir).mtimeMs > staleStagingMs) fs.rmSync(dir, { recursive: true, force: true });
+      if (now - fs.statSync(dir).mtimeMs > staleMs) fs.rmSync(dir, { recursive: true, force: true });
     }
-    return doomed;
   }
+}
+
+/** Check every file of a version directory against its version.json; returns the manifest. */
+function verifyVersionDir<M>(dir: string, version: string): Manifest<M> {
+  const manifestPath = path.join(dir, MANIFEST_FILE);
+  if (!fs.existsSync(manifestPath)) {
+    throw new ArtifactIntegrityError(`model ${version} has no manifest at ${manifestPath}`);
+  }
+  let manifest: Manifest<M>;
+  try {
+    manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as Manifest<M>;
+  } catch (error) {
+    throw new ArtifactIntegrityError(`model ${version}: manifest is not valid JSON (${(error as Error).message})`);
+  }
+  const expected = manifest.files ?? {};
+  const present = new Set(listArtifactFiles(dir));
+  for (const [file, digest] of Object.entries(expected)) {
+    if (!present.has(file)) throw new ArtifactIntegrityError(`model ${version}: file ${file} is missing`);
+    const actual = sha256File(path.join(dir, file));
+    if (actual !== digest) {
+      throw new ArtifactIntegrityError(
+        `model ${version}: checksum mismatch for ${file} (manifest sha256 ${digest.slice(0, 12)}…, file ${actual.slice(0, 12)}…)`,
+      );
+    }
+    present.delete(file);
+  }
+  if (present.size > 0) {
+    throw new ArtifactIntegrityError(`model ${version}: files not in the manifest: ${[...present].join(', ')}`);
+  }
+  return manifest;
 }

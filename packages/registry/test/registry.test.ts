@@ -89,6 +89,38 @@ describe('ModelRegistry', () => {
     expect(fs.existsSync(leftover)).toBe(false);
   });
 
+  it('prunable names what prune would delete; remove refuses the current version', () => {
+    const reg = registry();
+    for (let i = 1; i <= 4; i++) reg.publish(stage(reg, `w${i}`), { recall: i / 10 });
+    reg.setCurrent('v000001');
+    expect(reg.prunable(2)).toEqual(['v000002']);
+    expect(() => reg.remove('v000001')).toThrow(RegistryError);
+    reg.remove('v000002');
+    expect(reg.list()).toEqual(['v000001', 'v000003', 'v000004']);
+  });
+
+  it('installs a version that arrived from elsewhere only when it is intact and under its own name', () => {
+    const source = registry();
+    const { dir } = source.publish(stage(source, 'payload'), { recall: 0.1 });
+    const copy = (into: ModelRegistry<{ recall: number }>) => {
+      const staged = into.createStaging('receive');
+      fs.cpSync(dir, staged, { recursive: true });
+      return staged;
+    };
+    const target = registry();
+    const broken = copy(target);
+    fs.writeFileSync(path.join(broken, 'weights.bin'), 'paylaod');
+    expect(() => target.install(broken, 'v000001')).toThrow(/checksum mismatch for weights.bin/);
+    expect(() => target.install(copy(target), 'v000002')).toThrow(/staged as v000002 names version v000001/);
+    expect(target.list()).toEqual([]);
+    const installed = target.install(copy(target), 'v000001');
+    expect(installed.manifest.metadata).toEqual({ recall: 0.1 });
+    expect(target.list()).toEqual(['v000001']);
+    expect(target.has('v000001')).toBe(true);
+    expect(target.currentVersion()).toBeUndefined();
+    expect(() => target.install(copy(target), 'v000001')).toThrow(/exists already/);
+  });
+
   it('a publisher killed mid-publish leaves the current version serving', () => {
     const reg = registry();
     reg.publish(stage(reg, 'good'), { recall: 0.3 });

@@ -27,10 +27,21 @@ const scorerVariables = z.object({
     '.data/store',
     'Directory of the LMDB interaction store (read-only here; written by the ingester)',
   ),
-  MODEL_DIR: env.string('.data/models', 'Directory of the model registry (versions, CURRENT pointer)'),
+  MODEL_ARTIFACTS_TOPIC: env.string(
+    'model-artifacts',
+    'Compacted topic model versions travel on (a manifest and chunk records per version, keys named by version; tombstones for pruned ones)',
+  ),
+  MODEL_DIR: env.string(
+    '.data/scorer/models',
+    'Directory of this service’s own model registry (versions, CURRENT pointer): the trainer publishes from it, the scorer’s receiver fills it from MODEL_ARTIFACTS_TOPIC',
+  ),
+  KEEP_VERSIONS: env.positiveInt(
+    3,
+    'Model versions kept in this service’s registry (the current one always is); the trainer also tombstones older ones on the artifact topic',
+  ),
   MODEL_POLL_MS: env.positiveInt(
     5000,
-    'How often the CURRENT pointer is read, as a fallback to model-updated events (a rollback sends none)',
+    'How often the local CURRENT pointer is read, as a fallback to the receiver and model-updated events (a local rollback sends none)',
   ),
   DEFAULT_K: env.positiveInt(10, 'List length of published recommendations and of the API when k is not given'),
   MAX_K: env.positiveInt(100, 'Largest k the API accepts (larger is a 400)'),

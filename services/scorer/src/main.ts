@@ -1,7 +1,9 @@
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { tfRuntime } from '@pncf/evaluation';
 import { decodeEvent, parseModelUpdated } from '@pncf/events';
-import { ModelRegistry } from '@pncf/registry';
+import { artifactTopicSpec, MANIFEST_FILE, ModelReceiver, ModelRegistry, sha256File } from '@pncf/registry';
 import { connectKafkaAdmin, createKafka, runService, waitForTopics } from '@pncf/runtime';
 import type { EachBatchPayload } from 'kafkajs';
 import { registerApi } from './api.js';
@@ -72,6 +74,7 @@ await runService({
           config: { 'cleanup.policy': 'compact' },
         },
         { topic: config.MODEL_UPDATES_TOPIC, partitions: 1 },
+        artifactTopicSpec(config.MODEL_ARTIFACTS_TOPIC),
       ],
     });
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-scorer', logger });
@@ -98,17 +101,44 @@ await runService({
       history.prune();
     }, config.MODEL_POLL_MS);
 
-    // Every scorer process must see every model-updated event, so each reads them in a group of its own.
-    const modelConsumer = kafka.consumer({
-      groupId: `${config.CONSUMER_GROUP}-models-${os.hostname()}-${process.pid}`,
+    // Every scorer process must receive every version and see every model-updated event, so each reads them in
+    // groups of its own.
+    const processGroup = `${config.CONSUMER_GROUP}-models-${os.hostname()}-${process.pid}`;
+    const receiver = new ModelReceiver({
+      kafka,
+      topic: config.MODEL_ARTIFACTS_TOPIC,
+      registry: modelRegistry,
+      groupId: `${processGroup}-artifacts`,
+      logger,
+      keepVersions: config.KEEP_VERSIONS,
+      onInstalled: () => metrics.modelVersionsReceived.inc({ outcome: 'installed' }),
+      onCurrent: () => void models.check('model received'),
+      onRejected: (_version, reason) => metrics.modelVersionsReceived.inc({ outcome: reason }),
     });
+    await receiver.start();
+    void receiver
+      .whenCaughtUp()
+      .then(() =>
+        logger.info({ current: modelRegistry.currentVersion() ?? null }, 'model artifact topic read to its end'),
+      );
+
+    const modelConsumer = kafka.consumer({ groupId: processGroup });
     await modelConsumer.connect();
     await modelConsumer.subscribe({ topic: config.MODEL_UPDATES_TOPIC, fromBeginning: false });
     await modelConsumer.run({
       eachMessage: async ({ message }) => {
         try {
           const event = parseModelUpdated(message.value);
-          logger.info({ version: event.version }, 'model-updated event');
+          const manifest = path.join(modelRegistry.versionsDir, event.version, MANIFEST_FILE);
+          const local = fs.existsSync(manifest) ? sha256File(manifest) : undefined;
+          if (local === undefined)
+            logger.info({ version: event.version }, 'model-updated event; the receiver has not installed it yet');
+          else if (local !== event.manifestSha256) {
+            logger.error(
+              { version: event.version, announced: event.manifestSha256, local },
+              'model-updated names a version whose manifest differs from the local copy',
+            );
+          } else logger.info({ version: event.version }, 'model-updated event');
         } catch (error) {
           logger.warn({ err: error }, 'malformed model-updated event; checking the pointer anyway');
         }
@@ -166,8 +196,10 @@ await runService({
 
     return {
       ready: () => ({
-        ok: models.current !== undefined,
+        // Ready once it serves a model and has read the artifact topic to its end (so it serves the newest one).
+        ok: models.current !== undefined && receiver.isCaughtUp,
         model: models.current?.version ?? null,
+        modelArtifactsRead: receiver.isCaughtUp,
         interactionsConsumer: interactionsJoined,
         backend: runtime.backend,
       }),
@@ -176,6 +208,7 @@ await runService({
         following.abort(new Error('scorer stopping'));
         await follow;
         await models.stop();
+        await receiver.stop();
         await interactionConsumer.disconnect();
         await modelConsumer.disconnect();
         await publish.idle();

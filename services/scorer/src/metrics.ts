@@ -8,6 +8,9 @@ export interface ModelInfo {
   createdAt: string;
 }
 
+/** Outcomes of a version on the artifact topic (the receiver's reject reasons and installed). */
+export const RECEIVED_OUTCOMES = ['installed', 'corrupt', 'incomplete', 'invalid'] as const;
+
 /** The label of a request that did not go through the Top-K cache (other routes, errors before a lookup). */
 export const NO_CACHE = 'none';
 
@@ -123,6 +126,12 @@ export function scorerMetrics(
       help: '(user, item) pairs scored during the last completed full refresh (per second: divide by its duration)',
       registers,
     }),
+    modelVersionsReceived: new Counter({
+      name: 'pncf_scorer_model_artifact_versions_received_total',
+      help: 'Model versions from the artifact topic, by outcome (installed in the local registry, or rejected: corrupt, incomplete, invalid — never served)',
+      labelNames: ['outcome'],
+      registers,
+    }),
   };
   // Every known label value starts at 0, so the first failure is an increase() and not a series appearing.
   for (const outcome of CACHE_OUTCOMES) metrics.cacheLookups.inc({ outcome }, 0);
@@ -131,6 +140,7 @@ export function scorerMetrics(
   for (const status of API_STATUSES) {
     metrics.requests.inc({ route: API_ROUTE, method: 'GET', status: String(status) }, 0);
   }
+  for (const outcome of RECEIVED_OUTCOMES) metrics.modelVersionsReceived.inc({ outcome }, 0);
   return metrics;
 }
 

@@ -1,3 +1,4 @@
+import { DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES } from '@pncf/registry';
 import { commonConfigShape, env } from '@pncf/runtime';
 import { z } from 'zod';
 
@@ -23,8 +24,24 @@ export const trainerConfigSchema = z.object({
       'Bearer token POST /train requires (Authorization: Bearer <token>; 401 without, 403 when wrong). Unset: POST /train is open while HTTP_HOST is a loopback address and refused (403) otherwise',
     ),
   MODEL_UPDATES_TOPIC: env.string('model-updated', 'Topic on which the trainer announces new model versions'),
+  MODEL_ARTIFACTS_TOPIC: env.string(
+    'model-artifacts',
+    'Compacted topic model versions travel on (a manifest and chunk records per version, keys named by version; tombstones for pruned ones)',
+  ),
+  MODEL_CHUNK_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(MAX_CHUNK_BYTES)
+    .default(DEFAULT_CHUNK_BYTES)
+    .describe(
+      `Bytes of a model file per record on the artifact topic (at most ${MAX_CHUNK_BYTES}, below the broker's 1 MB message.max.bytes)`,
+    ),
   STORE_PATH: env.string('.data/store', 'Directory of the LMDB interaction store (written by the ingester)'),
-  MODEL_DIR: env.string('.data/models', 'Directory of the model registry (versions, CURRENT pointer)'),
+  MODEL_DIR: env.string(
+    '.data/models',
+    'Directory of this service’s own model registry (versions, CURRENT pointer): the trainer publishes from it, the scorer’s receiver fills it from MODEL_ARTIFACTS_TOPIC',
+  ),
   TRAIN_INTERVAL_S: z.coerce.number().min(0).default(600).describe('Retrain every N seconds (0: off)'),
   TRAIN_MIN_NEW_INTERACTIONS: z.coerce
     .number()
@@ -115,7 +132,10 @@ export const trainerConfigSchema = z.object({
     .describe(
       'Largest share of all pairs the gate window takes: the newest pairs (whole write transactions) first seen after the serving model’s snapshot; 1: all of them',
     ),
-  KEEP_VERSIONS: env.positiveInt(5, 'Model versions kept on disk (the current one always is)'),
+  KEEP_VERSIONS: env.positiveInt(
+    5,
+    'Model versions kept in this service’s registry (the current one always is); the trainer also tombstones older ones on the artifact topic',
+  ),
 });
 
 export type TrainerConfig = z.infer<typeof trainerConfigSchema>;

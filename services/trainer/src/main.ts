@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tfRuntime } from '@pncf/evaluation';
 import { MODEL_UPDATED_KEY, type ModelUpdatedEvent } from '@pncf/events';
-import { ModelRegistry } from '@pncf/registry';
+import { artifactTopicSpec, ModelRegistry } from '@pncf/registry';
 import { connectKafkaAdmin, createKafka, GUARD_HOOK, runService } from '@pncf/runtime';
 import { InteractionStore } from '@pncf/store';
 import { Subject } from 'rxjs';
@@ -11,10 +11,11 @@ import { type Recovery, verifiedCurrent } from './baseline.js';
 import { trainerConfigSchema } from './config.js';
 import { controlAccess, controlGuard } from './control-access.js';
 import { recordCurrentModel, trainerMetrics } from './metrics.js';
+import { type ArtifactTopic, pruneWithTombstones, publishToArtifactTopic } from './model-topic.js';
 import { type ModelMetadata, type RunOutcome, trainOnce } from './pipeline.js';
 import { scheduleRuns, trainingTriggers } from './schedule.js';
 
-function toEvent(outcome: Extract<RunOutcome, { outcome: 'published' }>): ModelUpdatedEvent {
+function toEvent(outcome: Extract<RunOutcome, { outcome: 'published' }>, manifestSha256: string): ModelUpdatedEvent {
   const { version, metadata } = outcome;
   const holdout: ModelUpdatedEvent['holdout'] = {};
   for (const [metric, values] of Object.entries(metadata.holdout.metrics)) {
@@ -22,7 +23,7 @@ function toEvent(outcome: Extract<RunOutcome, { outcome: 'published' }>): ModelU
   }
   return {
     version: version.version,
-    location: path.resolve(version.dir),
+    manifestSha256,
     createdAt: version.manifest.createdAt,
     snapshotSequence: metadata.snapshotSequence,
     data: { users: metadata.data.users, items: metadata.data.items, pairs: metadata.data.pairs },
@@ -72,12 +73,24 @@ await runService({
       clientId: 'pncf-trainer',
       logger,
       createTopics: config.KAFKA_CREATE_TOPICS,
-      topics: [{ topic: config.MODEL_UPDATES_TOPIC, partitions: 1 }],
+      topics: [{ topic: config.MODEL_UPDATES_TOPIC, partitions: 1 }, artifactTopicSpec(config.MODEL_ARTIFACTS_TOPIC)],
     });
     const producer = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-trainer', logger }).producer({
       allowAutoTopicCreation: false,
     });
     await producer.connect();
+    const artifacts: ArtifactTopic = {
+      producer,
+      topic: config.MODEL_ARTIFACTS_TOPIC,
+      chunkBytes: config.MODEL_CHUNK_BYTES,
+      registry: modelRegistry,
+      logger,
+      metrics,
+      signal: abort.signal,
+    };
+    // A version registered just before a crash may never have reached the topic: send the current one again (the
+    // same keys and bytes; compaction keeps one copy).
+    if (current) await publishToArtifactTopic(artifacts, current.version);
 
     // The ingester creates the store; until it exists there is nothing to train on.
     let store: InteractionStore | undefined;
@@ -172,9 +185,12 @@ await runService({
             const { version } = outcome;
             recordCurrentModel(metrics, version.manifest.createdAt, outcome.metadata);
             metrics.lastSuccess.set(Date.now() / 1000);
-            const event = toEvent(outcome);
+            // Receivers must be able to get the version before anyone is told about it.
+            const published = await publishToArtifactTopic(artifacts, version.version);
+            if (!published) return;
+            const event = toEvent(outcome, published.manifestSha256);
             // In the chain, with the one retry policy; a send that still fails is logged and counted, and the schedule
-            // goes on (scorers find the version through CURRENT within MODEL_POLL_MS).
+            // goes on (scorers install the version from the artifact topic and load it without the event).
             const announced = await announce(
               () =>
                 producer.send({
@@ -195,9 +211,10 @@ await runService({
             if (!announced.ok) {
               logger.error(
                 { err: announced.error, version: version.version, attempts: announced.attempts },
-                'model-updated could not be sent; scorers will find the new version through CURRENT',
+                'model-updated could not be sent; scorers load the new version when their receiver installs it',
               );
             }
+            await pruneWithTombstones(artifacts, config.KEEP_VERSIONS);
             logger.info(
               { version: version.version, holdout: event.holdout, gate: outcome.metadata.gate },
               'model published',

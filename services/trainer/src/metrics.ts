@@ -3,6 +3,7 @@ import type { ModelMetadata } from './pipeline.js';
 
 export const RUN_OUTCOMES = ['published', 'rejected', 'skipped', 'failed'] as const;
 export const ANNOUNCEMENT_OUTCOMES = ['sent', 'failed'] as const;
+export const ARTIFACT_PUBLICATION_OUTCOMES = ['sent', 'failed'] as const;
 
 /**
  * @param publishedVersion the registry's CURRENT version, read at scrape time: what scorers should serve, including
@@ -78,6 +79,25 @@ export function trainerMetrics(metricsRegistry: Registry, publishedVersion: () =
       }),
       ANNOUNCEMENT_OUTCOMES,
     ),
+    artifactPublications: withLabelValues(
+      new Counter({
+        name: 'pncf_trainer_model_artifact_publications_total',
+        help: 'Model versions published to the artifact topic, by outcome (sent, or failed after every retry: then not announced)',
+        labelNames: ['outcome'],
+        registers,
+      }),
+      ARTIFACT_PUBLICATION_OUTCOMES,
+    ),
+    artifactBytes: new Counter({
+      name: 'pncf_trainer_model_artifact_sent_bytes_total',
+      help: 'Bytes of record values sent to the artifact topic (file chunks and manifests)',
+      registers,
+    }),
+    artifactTombstonedVersions: new Counter({
+      name: 'pncf_trainer_model_artifact_tombstoned_versions_total',
+      help: 'Pruned model versions whose records were tombstoned on the artifact topic',
+      registers,
+    }),
     running: new Gauge({
       name: 'pncf_trainer_run_in_progress',
       help: '1 while a training run is in progress',

@@ -537,8 +537,8 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
     ...(final.fit.pretrained ? { pretrained: final.fit.pretrained } : {}),
   });
   checkpoint();
+  // Pruning is the caller's: a pruned version's records must be tombstoned on the artifact topic first.
   const version = modelRegistry.publish(staged, metadata);
-  modelRegistry.prune(config.KEEP_VERSIONS);
   step('publish', { version: version.version });
   return { outcome: 'published', version, metadata };
 }

@@ -136,11 +136,21 @@ export function upCommand(): Command {
         ...process.env,
         KAFKA_BROKERS: brokers,
         STORE_PATH: cli.STORE_PATH ?? path.join(dataDir, 'store'),
-        MODEL_DIR: cli.MODEL_DIR ?? path.join(dataDir, 'models'),
       };
       const ports = { ingester: cli.INGESTER_HTTP_PORT, trainer: cli.TRAINER_HTTP_PORT, scorer: cli.SCORER_HTTP_PORT };
+      // No model folder in common: the trainer's registry, and the scorer's own copy that its receiver fills from
+      // the artifact topic, as on separate hosts.
+      const modelDirs = {
+        ingester: undefined,
+        trainer: cli.MODEL_DIR ?? path.join(dataDir, 'models'),
+        scorer: path.join(dataDir, 'scorer', 'models'),
+      };
       // Each service's env with its own port (one HTTP_PORT cannot serve three services), validated here first.
-      const envOf = (name: ServiceSpec['name']): NodeJS.ProcessEnv => ({ ...env, HTTP_PORT: String(ports[name]) });
+      const envOf = (name: ServiceSpec['name']): NodeJS.ProcessEnv => ({
+        ...env,
+        HTTP_PORT: String(ports[name]),
+        ...(modelDirs[name] ? { MODEL_DIR: modelDirs[name] } : {}),
+      });
       const configs = {
         ingester: loadConfig('ingester', schemas.ingester, envOf('ingester')),
         trainer: loadConfig('trainer', schemas.trainer, envOf('trainer')),
