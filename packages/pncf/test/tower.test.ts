@@ -37,78 +37,110 @@ function referenceScore(tower: TowerWeights, u: Float32Array, i: Float32Array): 
 }
 
 describe('tower', () => {
-  it('hand-written dense and batch-norm gradients match TensorFlow.js autodiff of the same loss', () => {
-    const tower = initTower(dim, [8, 6], true, 3, 0.5);
-    const users = table(5);
-    const items = table(7);
-    const trainer = new TowerTrainer(
-      tower,
-      users,
-      items,
-      { dropout: 0, loss: 'mse', learningRate: 0.01, fineTuneEmbeddings: true },
-      1,
-    );
-    const u = Uint32Array.of(0, 1, 2, 3, 4, 0);
-    const it = Uint32Array.of(0, 1, 2, 3, 4, 5);
-    const y = Float32Array.of(1, 0, 1, 0, 0, 1);
+  it.each([0, 0.5])(
+    'hand-written dense, batch-norm and dropout (p = %s) gradients match TensorFlow.js autodiff',
+    (dropout) => {
+      const tower = initTower(dim, [8, 6], true, 3, 0.5);
+      const users = table(5);
+      const items = table(7);
+      const trainer = new TowerTrainer(
+        tower,
+        users,
+        items,
+        { dropout, loss: 'mse', learningRate: 0.01, fineTuneEmbeddings: true },
+        1,
+      );
+      // The step's dropout masks, kept to apply the same ones in the autodiff version.
+      const kernel = (trainer as unknown as { kernel: TowerKernel }).kernel;
+      const draw = kernel.mask.bind(kernel);
+      const masks: Float32Array[] = [];
+      kernel.mask = (...args) => {
+        const mask = draw(...args);
+        masks.push(mask.slice());
+        return mask;
+      };
+      const u = Uint32Array.of(0, 1, 2, 3, 4, 0);
+      const it = Uint32Array.of(0, 1, 2, 3, 4, 5);
+      const y = Float32Array.of(1, 0, 1, 0, 0, 1);
 
-    // Same loss with built-in ops; one plain Adam step from the same start must land on the same weights.
-    const x = tf.tensor2d(
-      Array.from(u).flatMap((k, s) => [
-        ...users.subarray(k * dim, k * dim + dim),
-        ...items.subarray(it[s]! * dim, it[s]! * dim + dim),
-      ]),
-      [6, 2 * dim],
-    );
-    const vars = tower.layers.flatMap((l) => [
-      tf.variable(tf.tensor2d(l.kernel, [l.inputs, l.outputs])),
-      tf.variable(tf.tensor1d(l.bias)),
-      tf.variable(tf.tensor1d(l.gamma)),
-      tf.variable(tf.tensor1d(l.beta)),
-    ]);
-    const outK = tf.variable(tf.tensor2d(tower.outKernel, [6, 1]));
-    const outB = tf.variable(tf.tensor1d(tower.outBias));
-    const { grads } = tf.variableGrads(() => {
-      let h: tf.Tensor = x;
-      for (let k = 0; k < tower.layers.length; k++) {
-        const [w, b, g, be] = vars.slice(4 * k, 4 * k + 4) as unknown as [tf.Tensor2D, tf.Tensor, tf.Tensor, tf.Tensor];
-        const z = tf.add(tf.matMul(h as tf.Tensor2D, w), b);
-        const { mean, variance } = tf.moments(z, 0);
-        h = tf.relu(tf.add(tf.mul(tf.div(tf.sub(z, mean), tf.sqrt(tf.add(variance, BATCH_NORM_EPSILON))), g), be));
-      }
-      return tf.mean(
-        tf.squaredDifference(tf.sigmoid(tf.add(tf.matMul(h as tf.Tensor2D, outK), outB)), tf.tensor2d(y, [6, 1])),
-      ) as tf.Scalar;
-    });
-    trainer.step(u, it, y);
-    const after = trainer.weights().tower;
-    // Adam's first step moves each weight by lr·g/(|g|+ε) ≈ lr·sign(g): compare directions of the moves.
-    tower.layers.forEach((l, k) => {
-      const g = grads[vars[4 * k]!.name]!.dataSync();
-      const moved = after.layers[k]!.kernel.map((w, j) => w - l.kernel[j]!);
-      let agree = 0;
-      let counted = 0;
-      moved.forEach((m, j) => {
-        if (Math.abs(g[j]!) > 1e-6) {
-          counted++;
-          if (Math.sign(m) === -Math.sign(g[j]!)) agree++;
+      trainer.step(u, it, y);
+      const after = trainer.weights().tower;
+      expect(masks.length).toBe(dropout > 0 ? tower.layers.length : 0);
+
+      // Same loss with built-in ops and the same masks, from the same start: one Adam step must move every weight
+      // the way its gradient says.
+      const x = tf.variable(
+        tf.tensor2d(
+          Array.from(u).flatMap((k, s) => [
+            ...users.subarray(k * dim, k * dim + dim),
+            ...items.subarray(it[s]! * dim, it[s]! * dim + dim),
+          ]),
+          [6, 2 * dim],
+        ),
+      );
+      const vars = tower.layers.flatMap((l) => [
+        tf.variable(tf.tensor2d(l.kernel, [l.inputs, l.outputs])),
+        tf.variable(tf.tensor1d(l.bias)),
+        tf.variable(tf.tensor1d(l.gamma)),
+        tf.variable(tf.tensor1d(l.beta)),
+      ]);
+      const outK = tf.variable(tf.tensor2d(tower.outKernel, [6, 1]));
+      const outB = tf.variable(tf.tensor1d(tower.outBias));
+      const { grads } = tf.variableGrads(() => {
+        let h: tf.Tensor = x;
+        for (let k = 0; k < tower.layers.length; k++) {
+          const [w, b, g, be] = vars.slice(4 * k, 4 * k + 4) as unknown as [
+            tf.Tensor2D,
+            tf.Tensor,
+            tf.Tensor,
+            tf.Tensor,
+          ];
+          const z = tf.add(tf.matMul(h as tf.Tensor2D, w), b);
+          const { mean, variance } = tf.moments(z, 0);
+          h = tf.relu(tf.add(tf.mul(tf.div(tf.sub(z, mean), tf.sqrt(tf.add(variance, BATCH_NORM_EPSILON))), g), be));
+          if (dropout > 0) h = tf.mul(h, tf.tensor2d(masks[k]!, [6, tower.layers[k]!.outputs]));
+        }
+        return tf.mean(
+          tf.squaredDifference(tf.sigmoid(tf.add(tf.matMul(h as tf.Tensor2D, outK), outB)), tf.tensor2d(y, [6, 1])),
+        ) as tf.Scalar;
+      });
+      // Adam's first step moves each weight by lr·g/(|g|+ε) ≈ lr·sign(g): compare directions of the moves.
+      tower.layers.forEach((l, k) => {
+        const g = grads[vars[4 * k]!.name]!.dataSync();
+        const moved = after.layers[k]!.kernel.map((w, j) => w - l.kernel[j]!);
+        let agree = 0;
+        let counted = 0;
+        moved.forEach((m, j) => {
+          if (Math.abs(g[j]!) > 1e-6) {
+            counted++;
+            if (Math.sign(m) === -Math.sign(g[j]!)) agree++;
+          }
+        });
+        expect(agree, `layer ${k}`).toBe(counted);
+        const gGamma = grads[vars[4 * k + 2]!.name]!.dataSync();
+        after.layers[k]!.gamma.forEach((w, j) => {
+          if (Math.abs(gGamma[j]!) > 1e-6) expect(Math.sign(w - l.gamma[j]!)).toBe(-Math.sign(gGamma[j]!));
+        });
+      });
+      // Running statistics moved from (0, 1) towards the batch moments.
+      expect(after.layers[0]!.runningMean.some((m) => m !== 0)).toBe(true);
+      // Embeddings of the rows in the batch moved along their gradient (items: one sample each); rows not in the
+      // batch did not.
+      const w = trainer.weights();
+      const gx = grads[x.name]!.dataSync();
+      it.forEach((item, s) => {
+        for (let c = 0; c < dim; c++) {
+          const g = gx[s * 2 * dim + dim + c]!;
+          const move = w.itemVectors[item * dim + c]! - items[item * dim + c]!;
+          if (Math.abs(g) > 1e-6) expect(Math.sign(move), `item ${item}`).toBe(-Math.sign(g));
         }
       });
-      expect(agree, `layer ${k}`).toBe(counted);
-      const gGamma = grads[vars[4 * k + 2]!.name]!.dataSync();
-      after.layers[k]!.gamma.forEach((w, j) => {
-        if (Math.abs(gGamma[j]!) > 1e-6) expect(Math.sign(w - l.gamma[j]!)).toBe(-Math.sign(gGamma[j]!));
-      });
-    });
-    // Running statistics moved from (0, 1) towards the batch moments.
-    expect(after.layers[0]!.runningMean.some((m) => m !== 0)).toBe(true);
-    // Embeddings of the rows in the batch moved; rows not in the batch did not.
-    const w = trainer.weights();
-    expect(w.itemVectors.subarray(6 * dim)).toEqual(items.subarray(6 * dim));
-    expect(w.itemVectors.subarray(0, dim)).not.toEqual(items.subarray(0, dim));
-    trainer.dispose();
-    tf.dispose([x, ...vars, outK, outB, ...Object.values(grads)]);
-  });
+      expect(w.itemVectors.subarray(6 * dim)).toEqual(items.subarray(6 * dim));
+      expect(w.itemVectors.subarray(0, dim)).not.toEqual(items.subarray(0, dim));
+      trainer.dispose();
+      tf.dispose([x, ...vars, outK, outB, ...Object.values(grads)]);
+    },
+  );
 
   it('learns a separable problem', () => {
     const users = table(20);
