@@ -7,6 +7,7 @@ import {
   type ChildIngester,
   countDifferences,
   createTopics,
+  syntheticEvents as events,
   ingesterEnv,
   pairCounts,
   spawnIngester,
@@ -19,23 +20,6 @@ const EVENTS = Number(process.env.INGEST_CRASH_EVENTS ?? 500_000);
 /** Paced so the replay lasts long enough for the kills to land while events are still arriving. */
 const RATE = Number(process.env.INGEST_CRASH_RATE ?? 8_000);
 const MIN_KILLS = 5;
-
-/** Deterministic event stream (mulberry32), so expected counts are known without keeping the events. */
-function* events(n: number, seed = 0x5eed): Generator<{ user: string; item: string; count: number }> {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  for (let k = 0; k < n; k++) {
-    const user = `u${Math.floor(next() ** 2 * 20_000)}`; // skewed: a few heavy users
-    const item = `i${Math.floor(next() ** 3 * 5_000)}`;
-    yield { user, item, count: 1 + Math.floor(next() * 3) };
-  }
-}
 
 async function ready(ingester: ChildIngester, timeoutMs = 60_000): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;

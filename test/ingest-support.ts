@@ -172,3 +172,20 @@ export async function tearDownIngest(
   await admin?.disconnect();
   fs.rmSync(env.STORE_PATH!, { recursive: true, force: true });
 }
+
+/** Deterministic event stream (mulberry32), so expected counts are known without keeping the events. */
+export function* syntheticEvents(n: number, seed = 0x5eed): Generator<{ user: string; item: string; count: number }> {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let k = 0; k < n; k++) {
+    const user = `u${Math.floor(next() ** 2 * 20_000)}`; // skewed: a few heavy users
+    const item = `i${Math.floor(next() ** 3 * 5_000)}`;
+    yield { user, item, count: 1 + Math.floor(next() * 3) };
+  }
+}
