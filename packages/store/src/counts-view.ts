@@ -1,11 +1,19 @@
 import os from 'node:os';
 import { parseInteractionCount } from '@pncf/events';
-import { createKafka, kafkaMetadataRetry, type Logger, withRetry } from '@pncf/runtime';
+import { createKafka, kafkaMetadataRetry, type Logger, type TopicSpec, withRetry } from '@pncf/runtime';
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { catchUpProgress, isCaughtUp, type PartitionEnd, type PartitionProgress } from './catch-up.js';
 import { totalsCommitter } from './group-commit.js';
 import { InteractionStore, type TotalChange } from './store.js';
+
+/**
+ * The counts changelog as whoever starts first creates it: compacted, so the topic keeps the latest total of every
+ * pair (and, for a while, the tombstones) however long it runs.
+ */
+export function countsChangelogTopic(topic: string, partitions = 4): TopicSpec {
+  return { topic, partitions, config: { 'cleanup.policy': 'compact' } };
+}
 
 export interface CountsViewOptions {
   brokers: string[];

@@ -18,7 +18,10 @@ export const ingesterConfigSchema = z.object({
   ),
   CHANGELOG_BATCH_PAIRS: env.positiveInt(5000, 'Pair totals per changelog send'),
   CONSUMER_GROUP: env.string('pncf-ingester', 'Kafka consumer group; ingesters in one group share the partitions'),
-  STORE_PATH: env.string('.data/store', 'Directory of the LMDB interaction store'),
+  STORE_PATH: env.string(
+    '.data/ingester/store',
+    'Directory of the ingester’s LMDB interaction store (no other service opens it: they read the changelog)',
+  ),
   STORE_MAP_SIZE_MB: env.positiveInt(65536, 'Largest size the LMDB store may grow to, in MiB'),
   STORE_NO_SYNC: env.flag(false, 'Skip fsync on commit (safe against process crashes, not against OS crashes)'),
   SESSION_TIMEOUT_MS: env.positiveInt(

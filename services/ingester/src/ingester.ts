@@ -1,5 +1,5 @@
 import { createKafka, kafkaMetadataRetry, type Logger, type TopicSpec, withRetry } from '@pncf/runtime';
-import { countsCommitter, InteractionStore } from '@pncf/store';
+import { countsChangelogTopic, countsCommitter, InteractionStore } from '@pncf/store';
 import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { ChangelogRelay } from './changelog-relay.js';
@@ -42,15 +42,7 @@ export function ingesterTopics(config: IngesterConfig): TopicSpec[] {
   return [
     { topic: config.INTERACTIONS_TOPIC, partitions: config.INTERACTIONS_PARTITIONS },
     { topic: config.DEAD_LETTER_TOPIC, partitions: 1 },
-    ...(config.CHANGELOG_ENABLED
-      ? [
-          {
-            topic: config.CHANGELOG_TOPIC,
-            partitions: config.CHANGELOG_PARTITIONS,
-            config: { 'cleanup.policy': 'compact' },
-          },
-        ]
-      : []),
+    ...(config.CHANGELOG_ENABLED ? [countsChangelogTopic(config.CHANGELOG_TOPIC, config.CHANGELOG_PARTITIONS)] : []),
   ];
 }
 

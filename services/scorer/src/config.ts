@@ -16,9 +16,13 @@ export const scorerConfigSchema = z.object({
     'pncf-scorer',
     'Consumer group of the scorer on the interactions topic (its own, beside the ingester’s); model-updated events are read by a per-process group derived from it',
   ),
-  STORE_PATH: env.string(
-    '.data/store',
-    'Directory of the LMDB interaction store (read-only here; written by the ingester)',
+  CHANGELOG_TOPIC: env.string(
+    'interaction-counts',
+    'Compacted counts changelog (the ingester’s) that the scorer’s own counts view is built from',
+  ),
+  VIEW_PATH: env.string(
+    '.data/scorer/view',
+    'Directory of the scorer’s own LMDB counts view (a materialized view of the changelog; no other process opens it)',
   ),
   MODEL_DIR: env.string('.data/models', 'Directory of the model registry (versions, CURRENT pointer)'),
   MODEL_POLL_MS: env.positiveInt(

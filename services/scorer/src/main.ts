@@ -3,6 +3,7 @@ import { tfRuntime } from '@pncf/evaluation';
 import { decodeEvent, parseModelUpdated } from '@pncf/events';
 import { ModelRegistry } from '@pncf/registry';
 import { connectKafkaAdmin, createKafka, runService } from '@pncf/runtime';
+import { countsChangelogTopic, startCountsView } from '@pncf/store';
 import type { EachBatchPayload } from 'kafkajs';
 import { registerApi } from './api.js';
 import { scorerConfigSchema } from './config.js';
@@ -31,7 +32,19 @@ await runService({
         },
         { topic: config.MODEL_UPDATES_TOPIC, partitions: 1 },
         { topic: config.INTERACTIONS_TOPIC, partitions: 4 },
+        countsChangelogTopic(config.CHANGELOG_TOPIC),
       ],
+    });
+    // The scorer's own counts: a view of the changelog in its own directory, so it shares no file with anyone.
+    const view = await startCountsView({
+      brokers: config.KAFKA_BROKERS,
+      topic: config.CHANGELOG_TOPIC,
+      path: config.VIEW_PATH,
+      groupPrefix: `${config.CONSUMER_GROUP}-view`,
+      clientId: 'pncf-scorer',
+      logger,
+      admin,
+      metricsRegistry,
     });
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-scorer', logger });
     const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -44,13 +57,13 @@ await runService({
       () => holder?.current,
       () => cache?.size ?? 0,
     );
-    const history = new HistorySource(config.STORE_PATH, config.RECENT_TTL_S * 1000);
+    const history = new HistorySource(view.store, config.RECENT_TTL_S * 1000);
     const modelRegistry = new ModelRegistry(config.MODEL_DIR);
     let publisher: RecommendationPublisher | undefined;
     holder = new ModelHolder({
       modelRegistry,
-      history,
-      storePath: config.STORE_PATH,
+      storePath: config.VIEW_PATH,
+      storeReady: () => view.caughtUp(),
       candidates: {
         nearest: config.CANDIDATES_NEAREST,
         popular: config.CANDIDATES_POPULAR,
@@ -87,8 +100,9 @@ await runService({
       maxK: config.MAX_K,
       unknownUsers: config.UNKNOWN_USERS,
     });
-    // Load in the background: the server answers /healthz (and 503 on /readyz) while the first model loads.
-    void models.check('startup');
+    // Load in the background once the view has caught up (popularity and centroids come from it): the server
+    // answers /healthz (and 503 on /readyz) meanwhile.
+    void view.whenCaughtUp().then(() => models.check('counts view caught up'));
     const poll = setInterval(() => {
       void models.check('pointer poll');
       history.prune();
@@ -148,8 +162,9 @@ await runService({
 
     return {
       ready: () => ({
-        ok: models.current !== undefined,
+        ok: models.current !== undefined && view.caughtUp(),
         model: models.current?.version ?? null,
+        countsView: view.caughtUp() ? 'caught up' : 'catching up',
         interactionsConsumer: interactionsJoined,
         backend: runtime.backend,
       }),
@@ -161,7 +176,7 @@ await runService({
         await publish.idle();
         await producer.disconnect();
         await admin.disconnect();
-        await history.close();
+        await view.stop();
       },
     };
   },

@@ -11,7 +11,14 @@ export const trainerConfigSchema = z.object({
   TF_BACKEND: env.tfBackend(),
   HTTP_PORT: env.port(9102, 'Port of the trainer HTTP server (/healthz, /metrics, POST /train)'),
   MODEL_UPDATES_TOPIC: env.string('model-updated', 'Topic on which the trainer announces new model versions'),
-  STORE_PATH: env.string('.data/store', 'Directory of the LMDB interaction store (written by the ingester)'),
+  CHANGELOG_TOPIC: env.string(
+    'interaction-counts',
+    'Compacted counts changelog (the ingester’s) that the trainer’s own counts view is built from',
+  ),
+  VIEW_PATH: env.string(
+    '.data/trainer/view',
+    'Directory of the trainer’s own LMDB counts view (a materialized view of the changelog; snapshots are read from it)',
+  ),
   MODEL_DIR: env.string('.data/models', 'Directory of the model registry (versions, CURRENT pointer)'),
   TRAIN_INTERVAL_S: z.coerce.number().min(0).default(600).describe('Retrain every N seconds (0: off)'),
   TRAIN_MIN_NEW_INTERACTIONS: z.coerce
@@ -20,8 +27,11 @@ export const trainerConfigSchema = z.object({
     .min(0)
     .default(20_000)
     .describe('Retrain as soon as this many interactions arrived since the current model (0: off)'),
-  TRAIN_POLL_S: z.coerce.number().positive().default(5).describe('How often the store is asked how much is new'),
-  TRAIN_AT_STARTUP: env.flag(true, 'Run once at start-up when the store has data and no model is current'),
+  TRAIN_POLL_S: z.coerce.number().positive().default(5).describe('How often the view is asked how much is new'),
+  TRAIN_AT_STARTUP: env.flag(
+    true,
+    'Run once the counts view has caught up at start-up, when it has data and no model is current',
+  ),
   TRAIN_MIN_PAIRS: env.positiveInt(500, 'Do not train on fewer distinct user-item pairs than this'),
   TRAIN_PRESET: z
     .enum(TRAIN_PRESETS)

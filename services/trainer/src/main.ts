@@ -1,11 +1,10 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { tfRuntime } from '@pncf/evaluation';
 import { MODEL_UPDATED_KEY, type ModelUpdatedEvent } from '@pncf/events';
 import { ModelRegistry } from '@pncf/registry';
 import { connectKafkaAdmin, createKafka, runService } from '@pncf/runtime';
-import { InteractionStore } from '@pncf/store';
-import { Subject } from 'rxjs';
+import { countsChangelogTopic, startCountsView } from '@pncf/store';
+import { Subject, type Subscription } from 'rxjs';
 import { announce, handleInOrder } from './announce.js';
 import { type Recovery, verifiedCurrent } from './baseline.js';
 import { trainerConfigSchema } from './config.js';
@@ -54,21 +53,25 @@ await runService({
       brokers: config.KAFKA_BROKERS,
       clientId: 'pncf-trainer',
       logger,
-      topics: [{ topic: config.MODEL_UPDATES_TOPIC, partitions: 1 }],
+      topics: [{ topic: config.MODEL_UPDATES_TOPIC, partitions: 1 }, countsChangelogTopic(config.CHANGELOG_TOPIC)],
     });
+    // The trainer's own counts: a view of the changelog in its own directory; snapshots are read from it.
+    const view = await startCountsView({
+      brokers: config.KAFKA_BROKERS,
+      topic: config.CHANGELOG_TOPIC,
+      path: config.VIEW_PATH,
+      groupPrefix: 'pncf-trainer-view',
+      clientId: 'pncf-trainer',
+      logger,
+      admin,
+      metricsRegistry,
+    });
+    const store = view.store;
     const producer = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-trainer', logger }).producer({
       allowAutoTopicCreation: false,
     });
     await producer.connect();
 
-    // The ingester creates the store; until it exists there is nothing to train on.
-    let store: InteractionStore | undefined;
-    const openStore = () => {
-      if (!store && fs.existsSync(path.join(config.STORE_PATH, 'data.mdb'))) {
-        store = InteractionStore.open({ path: config.STORE_PATH, readOnly: true });
-      }
-      return store;
-    };
     // Polled every TRAIN_POLL_S: a version is verified (all its files hashed) once, not at every poll. A CURRENT
     // that fails verification counts as nothing trained, so a run starts and recovers (verifiedCurrent).
     let trained: { version: string; total: number } | undefined;
@@ -93,124 +96,133 @@ await runService({
 
     const abort = new AbortController();
     let running: Promise<RunOutcome> | undefined;
-    const triggers$ = trainingTriggers({
-      intervalMs: config.TRAIN_INTERVAL_S * 1000,
-      minNewInteractions: config.TRAIN_MIN_NEW_INTERACTIONS,
-      pollMs: config.TRAIN_POLL_S * 1000,
-      newInteractions: () => (openStore()?.stats().total ?? 0) - trainedTotal(),
-      manual$,
-      runAtStartup: config.TRAIN_AT_STARTUP && !current,
-    });
-    const subscription = scheduleRuns(
-      triggers$,
-      async (reason, attempt) => {
-        const opened = openStore();
-        if (!opened) return { outcome: 'skipped', reason: `no store at ${config.STORE_PATH} yet` } as RunOutcome;
-        logger.info({ reason, attempt }, 'training run started');
-        metrics.running.set(1);
-        running = trainOnce({
-          store: opened,
-          modelRegistry,
-          config,
-          signal: abort.signal,
-          onRecovery: logRecovery,
-          onStep: (step, seconds, detail) => {
-            metrics.stepSeconds.observe({ step }, seconds);
-            logger.info({ step, seconds: Number(seconds.toFixed(3)), ...detail }, `step ${step} done`);
-          },
-        });
-        try {
-          return await running;
-        } finally {
-          running = undefined;
-          metrics.running.set(0);
-        }
-      },
-      {
-        retries: config.TRAIN_RETRIES,
-        baseDelayMs: config.TRAIN_RETRY_DELAY_S * 1000,
-        maxDelayMs: config.TRAIN_RETRY_DELAY_S * 1000 * 16,
-        onRetry: (reason, { error, attempt, delayMs }) =>
-          logger.warn({ err: error, reason, attempt, delayMs }, 'training run failed; retrying'),
-      },
-    )
-      .pipe(
-        handleInOrder(
-          async (result) => {
-            if (!result.ok) {
-              metrics.runs.inc({ outcome: 'failed' });
-              logger.error(
-                { err: result.error, attempts: result.attempts },
-                'training run failed; the current model keeps serving',
-              );
-              return;
-            }
-            const outcome = result.result;
-            metrics.runs.inc({ outcome: outcome.outcome });
-            if (outcome.outcome === 'skipped') {
-              logger.info({ reason: outcome.reason }, 'training run skipped');
-              return;
-            }
-            const { data } = outcome.metadata;
-            metrics.dataSize.set({ kind: 'users' }, data.users);
-            metrics.dataSize.set({ kind: 'items' }, data.items);
-            metrics.dataSize.set({ kind: 'pairs' }, data.pairs);
-            if (outcome.outcome === 'rejected') {
-              logger.warn({ reason: outcome.reason, gate: outcome.metadata.gate }, 'new model rejected by the gate');
-              return;
-            }
-            const { version } = outcome;
-            recordCurrentModel(metrics, version.version, version.manifest.createdAt, outcome.metadata);
-            metrics.lastSuccess.set(Date.now() / 1000);
-            const event = toEvent(outcome);
-            // In the chain, with the one retry policy; a send that still fails is logged and counted, and the schedule
-            // goes on (scorers find the version through CURRENT within MODEL_POLL_MS).
-            const announced = await announce(
-              () =>
-                producer.send({
-                  topic: config.MODEL_UPDATES_TOPIC,
-                  acks: -1,
-                  messages: [{ key: MODEL_UPDATED_KEY, value: JSON.stringify(event) }],
-                }),
-              {
-                signal: abort.signal,
-                onRetry: ({ error, attempt, delayMs }) =>
-                  logger.warn(
-                    { err: error, version: version.version, attempt, delayMs },
-                    'model-updated send failed; retrying',
-                  ),
-              },
-            );
-            metrics.announcements.inc({ outcome: announced.ok ? 'sent' : 'failed' });
-            if (!announced.ok) {
-              logger.error(
-                { err: announced.error, version: version.version, attempts: announced.attempts },
-                'model-updated could not be sent; scorers will find the new version through CURRENT',
-              );
-            }
-            logger.info(
-              { version: version.version, holdout: event.holdout, gate: outcome.metadata.gate },
-              'model published',
-            );
-          },
-          (error) => logger.error({ err: error }, 'handling a training result failed; the schedule goes on'),
-        ),
+    // The schedule starts once the view has caught up: a run before would train on part of the counts, and the
+    // start-up run would count what the view is still catching up on as new interactions.
+    let subscription: Subscription | undefined;
+    let stopped = false;
+    const startSchedule = () => {
+      const triggers$ = trainingTriggers({
+        intervalMs: config.TRAIN_INTERVAL_S * 1000,
+        minNewInteractions: config.TRAIN_MIN_NEW_INTERACTIONS,
+        pollMs: config.TRAIN_POLL_S * 1000,
+        newInteractions: () => store.stats().total - trainedTotal(),
+        manual$,
+        runAtStartup: config.TRAIN_AT_STARTUP && !current,
+      });
+      subscription = scheduleRuns(
+        triggers$,
+        async (reason, attempt) => {
+          logger.info({ reason, attempt }, 'training run started');
+          metrics.running.set(1);
+          running = trainOnce({
+            store,
+            modelRegistry,
+            config,
+            signal: abort.signal,
+            onRecovery: logRecovery,
+            onStep: (step, seconds, detail) => {
+              metrics.stepSeconds.observe({ step }, seconds);
+              logger.info({ step, seconds: Number(seconds.toFixed(3)), ...detail }, `step ${step} done`);
+            },
+          });
+          try {
+            return await running;
+          } finally {
+            running = undefined;
+            metrics.running.set(0);
+          }
+        },
+        {
+          retries: config.TRAIN_RETRIES,
+          baseDelayMs: config.TRAIN_RETRY_DELAY_S * 1000,
+          maxDelayMs: config.TRAIN_RETRY_DELAY_S * 1000 * 16,
+          onRetry: (reason, { error, attempt, delayMs }) =>
+            logger.warn({ err: error, reason, attempt, delayMs }, 'training run failed; retrying'),
+        },
       )
-      .subscribe();
+        .pipe(
+          handleInOrder(
+            async (result) => {
+              if (!result.ok) {
+                metrics.runs.inc({ outcome: 'failed' });
+                logger.error(
+                  { err: result.error, attempts: result.attempts },
+                  'training run failed; the current model keeps serving',
+                );
+                return;
+              }
+              const outcome = result.result;
+              metrics.runs.inc({ outcome: outcome.outcome });
+              if (outcome.outcome === 'skipped') {
+                logger.info({ reason: outcome.reason }, 'training run skipped');
+                return;
+              }
+              const { data } = outcome.metadata;
+              metrics.dataSize.set({ kind: 'users' }, data.users);
+              metrics.dataSize.set({ kind: 'items' }, data.items);
+              metrics.dataSize.set({ kind: 'pairs' }, data.pairs);
+              if (outcome.outcome === 'rejected') {
+                logger.warn({ reason: outcome.reason, gate: outcome.metadata.gate }, 'new model rejected by the gate');
+                return;
+              }
+              const { version } = outcome;
+              recordCurrentModel(metrics, version.version, version.manifest.createdAt, outcome.metadata);
+              metrics.lastSuccess.set(Date.now() / 1000);
+              const event = toEvent(outcome);
+              // In the chain, with the one retry policy; a send that still fails is logged and counted, and the schedule
+              // goes on (scorers find the version through CURRENT within MODEL_POLL_MS).
+              const announced = await announce(
+                () =>
+                  producer.send({
+                    topic: config.MODEL_UPDATES_TOPIC,
+                    acks: -1,
+                    messages: [{ key: MODEL_UPDATED_KEY, value: JSON.stringify(event) }],
+                  }),
+                {
+                  signal: abort.signal,
+                  onRetry: ({ error, attempt, delayMs }) =>
+                    logger.warn(
+                      { err: error, version: version.version, attempt, delayMs },
+                      'model-updated send failed; retrying',
+                    ),
+                },
+              );
+              metrics.announcements.inc({ outcome: announced.ok ? 'sent' : 'failed' });
+              if (!announced.ok) {
+                logger.error(
+                  { err: announced.error, version: version.version, attempts: announced.attempts },
+                  'model-updated could not be sent; scorers will find the new version through CURRENT',
+                );
+              }
+              logger.info(
+                { version: version.version, holdout: event.holdout, gate: outcome.metadata.gate },
+                'model published',
+              );
+            },
+            (error) => logger.error({ err: error }, 'handling a training result failed; the schedule goes on'),
+          ),
+        )
+        .subscribe();
+    };
+    void view.whenCaughtUp().then(() => {
+      if (!stopped) startSchedule();
+    });
 
     return {
       ready: () => ({
-        ok: true,
+        ok: view.caughtUp(),
+        countsView: view.caughtUp() ? 'caught up' : 'catching up',
         currentModel: modelRegistry.currentVersion() ?? null,
         training: running !== undefined,
       }),
       async stop() {
+        stopped = true;
         abort.abort(new Error('trainer stopping'));
-        subscription.unsubscribe();
+        subscription?.unsubscribe();
         await running?.catch(() => undefined);
         await producer.disconnect();
         await admin.disconnect();
-        await store?.close();
+        await view.stop();
       },
     };
   },

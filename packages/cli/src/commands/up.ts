@@ -91,7 +91,7 @@ export function upCommand(): Command {
     .description('run the whole pipeline locally: Kafka (unless KAFKA_BROKERS is set), ingester, trainer, scorer')
     .option(
       '--data-dir <dir>',
-      'state that survives restarts (Kafka data, store, models, logs)',
+      'state that survives restarts (Kafka data, each service’s own directory, models, logs)',
       path.join(repoRoot, '.data'),
     )
     .option('--no-demo', 'do not stream the generated author-tag data set into Kafka')
@@ -121,21 +121,30 @@ export function upCommand(): Command {
       const env: NodeJS.ProcessEnv = {
         ...process.env,
         KAFKA_BROKERS: brokers,
-        STORE_PATH: process.env.STORE_PATH ?? path.join(dataDir, 'store'),
         MODEL_DIR: process.env.MODEL_DIR ?? path.join(dataDir, 'models'),
       };
       // One HTTP_PORT variable cannot serve three services: each uses its schema's default port here.
       delete env.HTTP_PORT;
+      // Each service keeps its state in a directory of its own, as on separate hosts: the ingester's store, and
+      // the trainer's and the scorer's counts views, which they build from the changelog topic.
+      const envOf = {
+        ingester: { ...env, STORE_PATH: process.env.STORE_PATH ?? path.join(dataDir, 'ingester', 'store') },
+        trainer: { ...env, VIEW_PATH: path.join(dataDir, 'trainer', 'view') },
+        scorer: { ...env, VIEW_PATH: path.join(dataDir, 'scorer', 'view') },
+      };
       const configs = {
-        ingester: loadConfig('ingester', schemas.ingester, env),
-        trainer: loadConfig('trainer', schemas.trainer, env),
-        scorer: loadConfig('scorer', schemas.scorer, env),
+        ingester: loadConfig('ingester', schemas.ingester, envOf.ingester),
+        trainer: loadConfig('trainer', schemas.trainer, envOf.trainer),
+        scorer: loadConfig('scorer', schemas.scorer, envOf.scorer),
       };
       const services: ServiceSpec[] = (['ingester', 'trainer', 'scorer'] as const).map((name) => ({
         name,
         port: Number(configs[name].HTTP_PORT),
       }));
-      const children = services.map((spec) => ({ spec, child: spawnService(spec, env, logDir) }));
+      const children = services.map((spec) => ({
+        spec,
+        child: spawnService(spec, envOf[spec.name], logDir),
+      }));
       const abort = new AbortController();
       let bars: MultiBar | undefined;
       let stopping = false;
