@@ -5,7 +5,7 @@ import { ModelRegistry } from '@pncf/registry';
 import autocannon from 'autocannon';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishRandomHistoryModel, publishRandomModel, scratchDir, syntheticStore } from './scorer-support.js';
+import { publishRandomHistoryModel, publishRandomModel, scratchDir, syntheticChangelog } from './scorer-support.js';
 import { testBrokers, testKafka, uniqueName } from './support/kafka.js';
 import { type ServiceProcess, spawnService, stopService, waitForHttp, waitForOutput } from './support/services.js';
 
@@ -23,7 +23,8 @@ describe('scorer service on the real broker', () => {
     RECOMMENDATIONS_TOPIC: uniqueName('scorer-recs'),
     MODEL_UPDATES_TOPIC: uniqueName('scorer-models'),
     CONSUMER_GROUP: uniqueName('scorer-group'),
-    STORE_PATH: path.join(root, 'store'),
+    CHANGELOG_TOPIC: uniqueName('scorer-counts'),
+    VIEW_PATH: path.join(root, 'scorer-view'),
     MODEL_DIR: path.join(root, 'models'),
     MODEL_POLL_MS: '1000',
   };
@@ -49,7 +50,8 @@ describe('scorer service on the real broker', () => {
   const ready = async () => (await (await fetch(`${scorer.url}/readyz`)).json()) as Record<string, unknown>;
 
   beforeAll(async () => {
-    ids = await syntheticStore(env.STORE_PATH, 6000);
+    // The scorer's counts arrive through the changelog, into its own view; no file is shared with the source.
+    ids = await syntheticChangelog(testBrokers(), env.CHANGELOG_TOPIC, path.join(root, 'source-store'), 6000);
     modelRegistry = new ModelRegistry(env.MODEL_DIR);
     expect(publishRandomModel(modelRegistry, ids, 1)).toBe('v000001');
     kafka = testKafka();
@@ -83,6 +85,7 @@ describe('scorer service on the real broker', () => {
   });
 
   it('publishes every user’s Top-K after loading the model, keyed by user, without their items', async () => {
+    expect((await ready()).countsView).toMatchObject({ caughtUp: true, pairs: expect.any(Number) });
     await until('a list for every user', () => (ids.users.every((user) => received.has(user)) ? true : undefined));
     const first = latest(ids.users[0]!)!.recommendation;
     expect(first.modelVersion).toBe('v000001');

@@ -48,7 +48,15 @@ export interface CountsView {
   /** Resolves once caughtUp() (at once when it already is). */
   whenCaughtUp(): Promise<void>;
   progress(): PartitionProgress[];
+  /** For readiness reports: caught up or not, and the size of the view. */
+  status(): CountsViewStatus;
   stop(): Promise<void>;
+}
+
+export interface CountsViewStatus {
+  caughtUp: boolean;
+  pairs: number;
+  total: number;
 }
 
 /**
@@ -149,6 +157,10 @@ export async function startCountsView(options: CountsViewOptions): Promise<Count
     caughtUp: () => caughtUp,
     whenCaughtUp: () => caughtUpPromise,
     progress,
+    status: () => {
+      const { pairs, total } = store.stats();
+      return { caughtUp, pairs, total };
+    },
     async stop() {
       // disconnect waits for the batch in flight, so its transaction lands before the store closes.
       await consumer.disconnect();

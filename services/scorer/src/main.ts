@@ -164,7 +164,7 @@ await runService({
       ready: () => ({
         ok: models.current !== undefined && view.caughtUp(),
         model: models.current?.version ?? null,
-        countsView: view.caughtUp() ? 'caught up' : 'catching up',
+        countsView: view.status(),
         interactionsConsumer: interactionsJoined,
         backend: runtime.backend,
       }),

@@ -211,7 +211,7 @@ await runService({
     return {
       ready: () => ({
         ok: view.caughtUp(),
-        countsView: view.caughtUp() ? 'caught up' : 'catching up',
+        countsView: view.status(),
         currentModel: modelRegistry.currentVersion() ?? null,
         training: running !== undefined,
       }),
