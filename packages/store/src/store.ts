@@ -424,9 +424,9 @@ export class InteractionStore {
     });
   }
 
-  /** Entries waiting in the outbox (0 without one). */
+  /** Entries waiting in the outbox (0 without one); from LMDB's page statistics, no scan. */
   outboxSize(): number {
-    return this.outbox?.getCount() ?? 0;
+    return (this.outbox?.getStats() as { entryCount?: number } | undefined)?.entryCount ?? 0;
   }
 
   private requireOutbox(): Database<number, Buffer> {

@@ -17,6 +17,10 @@ export const ingesterConfigSchema = z.object({
     'Publish the counts changelog through the store’s outbox (the trainer’s and the scorer’s views read it)',
   ),
   CHANGELOG_BATCH_PAIRS: env.positiveInt(5000, 'Pair totals per changelog send'),
+  CHANGELOG_MAX_OUTBOX_PAIRS: env.positiveInt(
+    100_000,
+    'Changed pairs the outbox may hold before consuming waits for the changelog sends (backpressure; bounds what a restart re-sends)',
+  ),
   CONSUMER_GROUP: env.string('pncf-ingester', 'Kafka consumer group; ingesters in one group share the partitions'),
   STORE_PATH: env.string(
     '.data/ingester/store',

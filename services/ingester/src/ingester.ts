@@ -160,9 +160,14 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
       nextOffset: BigInt(lastOffset) + 1n,
     });
     const storedAt = Date.now();
-    // Before the next batch: the outbox stays small, and a send that fails fails the batch, which kafkajs
-    // re-delivers (its events are skipped as duplicates; the flush is what runs again).
-    await relay?.flush();
+    if (relay) {
+      // The changelog is sent beside consuming, so commits do not wait for its round trips, and a pair changed
+      // again before its send goes out once. Past the bound consuming waits for it; a send that then fails fails
+      // the batch, which kafkajs re-delivers (its events are skipped as duplicates; the drain runs again).
+      const published = relay.flush();
+      if (store.outboxSize() > config.CHANGELOG_MAX_OUTBOX_PAIRS) await published;
+      else published.catch((error) => logger.warn({ err: error }, 'changelog send failed; the outbox keeps the pairs'));
+    }
     resolveOffset(lastOffset);
 
     metrics.stored.inc(result.applied);
@@ -211,6 +216,8 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
     async stop() {
       // disconnect waits for the batch in flight, so its transaction and offsets land before we exit.
       await consumer.disconnect();
+      // What the outbox holds now goes out before the producer closes (a failure leaves it for the next start).
+      await relay?.flush().catch((error) => logger.warn({ err: error }, 'changelog send at stop failed'));
       await producer.disconnect();
       await store.close();
     },

@@ -18,11 +18,11 @@ export const scorerConfigSchema = z.object({
   ),
   CHANGELOG_TOPIC: env.string(
     'interaction-counts',
-    'Compacted counts changelog (the ingester’s) that the scorer’s own counts view is built from',
+    'Compacted topic of the new total of every changed (user, item) pair (key [user, item]; no value: the pair is gone)',
   ),
   VIEW_PATH: env.string(
     '.data/scorer/view',
-    'Directory of the scorer’s own LMDB counts view (a materialized view of the changelog; no other process opens it)',
+    'Directory of the service’s own LMDB counts view: a materialized view of the changelog that no other process opens',
   ),
   MODEL_DIR: env.string('.data/models', 'Directory of the model registry (versions, CURRENT pointer)'),
   MODEL_POLL_MS: env.positiveInt(

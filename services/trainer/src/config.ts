@@ -13,11 +13,11 @@ export const trainerConfigSchema = z.object({
   MODEL_UPDATES_TOPIC: env.string('model-updated', 'Topic on which the trainer announces new model versions'),
   CHANGELOG_TOPIC: env.string(
     'interaction-counts',
-    'Compacted counts changelog (the ingester’s) that the trainer’s own counts view is built from',
+    'Compacted topic of the new total of every changed (user, item) pair (key [user, item]; no value: the pair is gone)',
   ),
   VIEW_PATH: env.string(
     '.data/trainer/view',
-    'Directory of the trainer’s own LMDB counts view (a materialized view of the changelog; snapshots are read from it)',
+    'Directory of the service’s own LMDB counts view: a materialized view of the changelog that no other process opens',
   ),
   MODEL_DIR: env.string('.data/models', 'Directory of the model registry (versions, CURRENT pointer)'),
   TRAIN_INTERVAL_S: z.coerce.number().min(0).default(600).describe('Retrain every N seconds (0: off)'),
