@@ -100,7 +100,7 @@ try {
       );
     }
     console.log(
-      `${label}: caught up in ${seconds.toFixed(2)} s (${Math.round(stats.pairs / seconds)} pairs/s); load ${os
+      `${label}: caught up in ${seconds.toFixed(2)} s (${stats.pairs} pairs); load ${os
         .loadavg()
         .map((x) => x.toFixed(1))
         .join(' ')}`,
