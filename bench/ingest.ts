@@ -3,12 +3,16 @@
  *
  * 1. Throughput: `pncf replay` (a child process) puts EVENTS events into a PARTITIONS-partition topic, then the
  *    ingester (in this process, wired as main.ts wires it) drains the backlog into a fresh store; reports events/s.
- *    Then times a snapshot of the resulting store.
+ *    Then times a snapshot of the resulting store. Done twice over the same backlog, each time into a fresh store:
+ *    with the counts changelog off (CHANGELOG_ENABLED=false, the ingester before issue 16) and on (the default:
+ *    every changed pair's total published through the store's outbox, the run ending when the outbox is empty).
+ *    CHANGELOG_ORDER (default "off,on") sets the order of the runs.
  * 2. Delay: for each rate in RATES, a fresh topic and store; the ingester runs first, `pncf replay --rate` feeds
  *    LATENCY_EVENTS events; reports p50/p99/max of (commit of the count − Kafka produce timestamp).
  *
  * Uses KAFKA_BROKERS when set, else starts a fresh local broker. Figures are printed and written to
- * bench/results/ingest.json. STORE_NO_SYNC=true measures without fsync per commit.
+ * bench/results/ingest.json. STORE_NO_SYNC=true measures without fsync per commit. The delays run with the changelog
+ * on (the default configuration).
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Random } from '@pncf/data';
-import { ingesterConfigSchema, type StoredBatch, startIngester } from '@pncf/ingester';
+import { ingesterConfigSchema, ingesterTopics, type StoredBatch, startIngester } from '@pncf/ingester';
 import { kafkaForRun, type StartedBroker } from '@pncf/kafka-local';
 import { connectKafkaAdmin, createLogger } from '@pncf/runtime';
 import { Registry } from 'prom-client';
@@ -27,6 +31,7 @@ const PARTITIONS = Number(process.env.PARTITIONS ?? 4);
 const RATES = (process.env.RATES ?? '20000,50000').split(',').filter(Boolean).map(Number);
 const LATENCY_EVENTS = Number(process.env.LATENCY_EVENTS ?? 300_000);
 const NO_SYNC = process.env.STORE_NO_SYNC ?? 'false';
+const CHANGELOG_ORDER = (process.env.CHANGELOG_ORDER ?? 'off,on').split(',').map((mode) => mode === 'on');
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-bench-ingest-'));
@@ -60,15 +65,17 @@ async function replay(brokers: string[], topic: string, file: string, rate: numb
   return stdout.trim().split('\n').at(-1) ?? '';
 }
 
-function config(brokers: string[], name: string) {
+function config(brokers: string[], name: string, store: string, changelog: boolean) {
   return ingesterConfigSchema.parse({
     KAFKA_BROKERS: brokers.join(','),
     LOG_LEVEL: 'warn',
     INTERACTIONS_TOPIC: name,
     INTERACTIONS_PARTITIONS: String(PARTITIONS),
     DEAD_LETTER_TOPIC: `${name}.dead-letter`,
-    CONSUMER_GROUP: `${name}-group`,
-    STORE_PATH: path.join(scratch, `${name}-store`),
+    CONSUMER_GROUP: `${store}-group`,
+    STORE_PATH: path.join(scratch, `${store}-store`),
+    CHANGELOG_TOPIC: `${store}.counts`,
+    CHANGELOG_ENABLED: String(changelog),
     STORE_NO_SYNC: NO_SYNC,
     // Any other ingester setting can be tried from the environment, e.g. FETCH_MAX_WAIT_MS=10.
     ...Object.fromEntries(
@@ -81,17 +88,20 @@ function config(brokers: string[], name: string) {
   });
 }
 
-async function ingest(brokers: string[], name: string, onBatch: (batch: StoredBatch) => void) {
-  const cfg = config(brokers, name);
+async function ingest(
+  brokers: string[],
+  name: string,
+  onBatch: (batch: StoredBatch) => void,
+  changelog = true,
+  store = name,
+) {
+  const cfg = config(brokers, name, store, changelog);
   const admin = await connectKafkaAdmin({
     createTopics: true,
     brokers,
     clientId: 'bench-ingest',
     logger,
-    topics: [
-      { topic: cfg.INTERACTIONS_TOPIC, partitions: PARTITIONS },
-      { topic: cfg.DEAD_LETTER_TOPIC, partitions: 1 },
-    ],
+    topics: ingesterTopics(cfg),
   });
   const ingester = await startIngester({
     config: cfg,
@@ -124,6 +134,76 @@ function waitFor(condition: () => boolean, timeoutMs: number, what: string): Pro
   });
 }
 
+/** The backlog of `topic` drained into a fresh store; with the changelog, until its outbox is empty too. */
+async function measureThroughput(brokers: string[], topic: string, changelog: boolean, store: string) {
+  let applied = 0;
+  let firstAt = 0;
+  let lastAt = 0;
+  let batches = 0;
+  const started = Date.now();
+  // CPU time of this process (the ingester) is a figure that other load on the machine hardly changes.
+  const cpuAtStart = process.cpuUsage();
+  const throughputRun = await ingest(
+    brokers,
+    topic,
+    (batch) => {
+      if (firstAt === 0) firstAt = batch.storedAt - 1; // the first batch's own work counts too
+      applied += batch.applied;
+      lastAt = batch.storedAt;
+      batches++;
+    },
+    changelog,
+    store,
+  );
+  const { store: ingested } = throughputRun.ingester;
+  await waitFor(() => applied >= EVENTS && ingested.outboxSize() === 0, 600_000, `${EVENTS} events stored`);
+  // With the changelog, a batch's callback comes after its flush: the last one marks the outbox's last send.
+  const doneAt = changelog ? Date.now() : lastAt;
+  const cpu = process.cpuUsage(cpuAtStart);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const fromStart = (doneAt - started) / 1000;
+  const fromFirst = (doneAt - firstAt) / 1000;
+  const snapshotStart = performance.now();
+  const snapshot = ingested.snapshot();
+  const snapshotSeconds = (performance.now() - snapshotStart) / 1000;
+  const stats = ingested.stats();
+  await throughputRun.stop();
+  const throughput = {
+    changelog,
+    events: EVENTS,
+    partitions: PARTITIONS,
+    batches,
+    secondsFromStart: fromStart,
+    secondsFromFirstBatch: fromFirst,
+    eventsPerSecondFromStart: Math.round(EVENTS / fromStart),
+    eventsPerSecondSustained: Math.round(EVENTS / fromFirst),
+    ingesterCpuSeconds: cpuSeconds,
+    eventsPerIngesterCpuSecond: Math.round(EVENTS / cpuSeconds),
+    loadavgAtEnd: os.loadavg(),
+    store: stats,
+    snapshot: {
+      pairs: snapshot.interactions.byUser.indices.length,
+      users: snapshot.interactions.userIds.length,
+      items: snapshot.interactions.itemIds.length,
+      seconds: snapshotSeconds,
+    },
+  };
+  console.log(
+    `throughput, changelog ${changelog ? 'on' : 'off'}: ${EVENTS} events in ${fromFirst.toFixed(2)} s from the first batch ` +
+      `(${throughput.eventsPerSecondSustained} events/s; ${throughput.eventsPerSecondFromStart} events/s including ` +
+      `group join), ${batches} batches; store ${(stats.bytes / 2 ** 20).toFixed(0)} MiB; ingester CPU ` +
+      `${cpuSeconds.toFixed(2)} s = ${throughput.eventsPerIngesterCpuSecond} events per CPU second; load ${os
+        .loadavg()
+        .map((load) => load.toFixed(1))
+        .join(' ')}`,
+  );
+  console.log(
+    `snapshot: ${throughput.snapshot.pairs} pairs, ${throughput.snapshot.users} users, ${throughput.snapshot.items} items ` +
+      `in ${snapshotSeconds.toFixed(2)} s`,
+  );
+  return throughput;
+}
+
 const quantile = (sorted: Float64Array, q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
@@ -136,64 +216,18 @@ try {
   writeEvents(file, Math.max(EVENTS, LATENCY_EVENTS));
   const run = Date.now().toString(36);
 
-  // 1. Throughput over a backlog.
+  // 1. Throughput over a backlog, with the changelog off and on.
   const topic = `bench-ingest-${run}`;
   const produced = await replay(brokers, topic, file, 0, EVENTS);
   console.log(`backlog: ${produced}`);
-  let applied = 0;
-  let firstAt = 0;
-  let lastAt = 0;
-  let batches = 0;
-  const started = Date.now();
-  // CPU time of this process (the ingester) is a figure that other load on the machine hardly changes.
-  const cpuAtStart = process.cpuUsage();
-  const throughputRun = await ingest(brokers, topic, (batch) => {
-    if (firstAt === 0) firstAt = batch.storedAt - 1; // the first batch's own work counts too
-    applied += batch.applied;
-    lastAt = batch.storedAt;
-    batches++;
-  });
-  await waitFor(() => applied >= EVENTS, 600_000, `${EVENTS} events stored`);
-  const cpu = process.cpuUsage(cpuAtStart);
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  const fromStart = (lastAt - started) / 1000;
-  const fromFirst = (lastAt - firstAt) / 1000;
-  const snapshotStart = performance.now();
-  const snapshot = throughputRun.ingester.store.snapshot();
-  const snapshotSeconds = (performance.now() - snapshotStart) / 1000;
-  const stats = throughputRun.ingester.store.stats();
-  await throughputRun.stop();
-  const throughput = {
-    events: EVENTS,
-    partitions: PARTITIONS,
-    batches,
-    secondsFromStart: fromStart,
-    secondsFromFirstBatch: fromFirst,
-    eventsPerSecondFromStart: Math.round(EVENTS / fromStart),
-    eventsPerSecondSustained: Math.round(EVENTS / fromFirst),
-    ingesterCpuSeconds: cpuSeconds,
-    eventsPerIngesterCpuSecond: Math.round(EVENTS / cpuSeconds),
-    store: stats,
-    snapshot: {
-      pairs: snapshot.interactions.byUser.indices.length,
-      users: snapshot.interactions.userIds.length,
-      items: snapshot.interactions.itemIds.length,
-      seconds: snapshotSeconds,
-    },
+  const throughputs: Record<'changelogOff' | 'changelogOn', unknown> = {
+    changelogOff: undefined,
+    changelogOn: undefined,
   };
-  console.log(
-    `throughput: ${EVENTS} events in ${fromFirst.toFixed(2)} s from the first batch ` +
-      `(${throughput.eventsPerSecondSustained} events/s; ${throughput.eventsPerSecondFromStart} events/s including ` +
-      `group join), ${batches} batches; store ${(stats.bytes / 2 ** 20).toFixed(0)} MiB; ingester CPU ` +
-      `${cpuSeconds.toFixed(2)} s = ${throughput.eventsPerIngesterCpuSecond} events per CPU second; load ${os
-        .loadavg()
-        .map((load) => load.toFixed(1))
-        .join(' ')}`,
-  );
-  console.log(
-    `snapshot: ${throughput.snapshot.pairs} pairs, ${throughput.snapshot.users} users, ${throughput.snapshot.items} items ` +
-      `in ${snapshotSeconds.toFixed(2)} s`,
-  );
+  for (const changelog of CHANGELOG_ORDER) {
+    const label = changelog ? 'changelogOn' : 'changelogOff';
+    throughputs[label] = await measureThroughput(brokers, topic, changelog, `${topic}-${label}`);
+  }
 
   // 2. Produce-to-stored delay at fixed rates.
   const delays = [];
@@ -233,7 +267,8 @@ try {
       ? 'local KRaft broker started by the benchmark (same machine)'
       : `KAFKA_BROKERS=${brokers.join(',')}`,
     storeNoSync: NO_SYNC === 'true',
-    throughput,
+    changelogOrder: CHANGELOG_ORDER.map((on) => (on ? 'on' : 'off')),
+    throughput: throughputs,
     delays,
   };
   const out = path.join(repoRoot, 'bench', 'results', NO_SYNC === 'true' ? 'ingest-nosync.json' : 'ingest.json');

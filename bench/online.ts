@@ -130,7 +130,6 @@ const store = InteractionStore.open({ path: path.join(scratch, 'store') });
 // registry, and no k-core: the trainer must see exactly the prefix the baselines see and the evaluation ranks.
 const config = loadConfig('trainer', trainerConfigSchema, {
   ...process.env,
-  STORE_PATH: path.join(scratch, 'store'),
   MODEL_DIR: path.join(scratch, 'models'),
   TRAIN_KCORE: '0',
 });

@@ -34,13 +34,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Random } from '@pncf/data';
 import { MetricAccumulator, testUsers, tfRuntime } from '@pncf/evaluation';
+import { ChangelogRelay } from '@pncf/ingester';
 import { freePort, kafkaForRun, type StartedBroker } from '@pncf/kafka-local';
 import { isHistoryModel } from '@pncf/pncf';
 import { ModelRegistry } from '@pncf/registry';
-import { loadConfig } from '@pncf/runtime';
+import { createKafka, ensureTopics, loadConfig } from '@pncf/runtime';
 import { scorerConfigSchema } from '@pncf/scorer/config';
 import { type CandidateSettings, historyOfRow, type RecommendRequest, ServingModel } from '@pncf/scorer/serving';
-import { InteractionStore, type StoredEvent } from '@pncf/store';
+import { countsChangelogTopic, InteractionStore, type StoredEvent } from '@pncf/store';
 import autocannon from 'autocannon';
 import { benchModelArgs, type ScoreBenchModel, scoreBenchModel } from './score-model.js';
 
@@ -264,6 +265,22 @@ interface ScorerProcess {
   stop(): Promise<void>;
 }
 
+/** Every pair of `store` (opened with its outbox) published to a fresh changelog topic, as the ingester's relay does. */
+async function publishChangelog(brokers: string[], topic: string, store: InteractionStore): Promise<void> {
+  const client = createKafka({ brokers, clientId: 'bench-score-changelog' });
+  const admin = client.admin();
+  const producer = client.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  try {
+    await admin.connect();
+    await ensureTopics(admin, [countsChangelogTopic(topic)]);
+    await producer.connect();
+    await new ChangelogRelay({ store, producer, topic, batchPairs: 5000 }).flush();
+  } finally {
+    await producer.disconnect();
+    await admin.disconnect();
+  }
+}
+
 /** Start the scorer (services/scorer/src/main.ts) with the bench's environment plus `env`. */
 async function spawnScorer(env: Record<string, string>): Promise<ScorerProcess> {
   const port = await freePort();
@@ -376,7 +393,8 @@ async function runService(model: ScoreBenchModel = bench, options: { swap: boole
   const scorers: ScorerProcess[] = [];
   const service: Record<string, unknown> = {};
   try {
-    const store = InteractionStore.open({ path: path.join(scratch, 'store'), noSync: true });
+    // The source of the counts, as an ingester's store: the scorer builds its own view from the changelog below.
+    const store = InteractionStore.open({ path: path.join(scratch, 'store'), noSync: true, changelogOutbox: true });
     const events: StoredEvent[] = [];
     let offset = 0n;
     for (let u = 0; u < data.byUser.rows; u++) {
@@ -393,7 +411,6 @@ async function runService(model: ScoreBenchModel = bench, options: { swap: boole
       const slice = events.slice(start, start + 20_000);
       store.applyBatch({ topic: 'bench', partition: 0, events: slice, nextOffset: slice.at(-1)!.offset + 1n });
     }
-    await store.close();
     const modelRegistry = new ModelRegistry(path.join(scratch, 'models'));
     const staged = modelRegistry.createStaging();
     for (const file of fs.readdirSync(model.artifactDir))
@@ -403,9 +420,14 @@ async function runService(model: ScoreBenchModel = bench, options: { swap: boole
 
     const kafka = await kafkaForRun(path.join(scratch, 'kafka'));
     broker = kafka.local;
+    const changelog = `bench-counts-${Date.now().toString(36)}`;
+    await publishChangelog(kafka.brokers, changelog, store);
+    await store.close();
     const scorerEnv = (run: string) => ({
       KAFKA_BROKERS: kafka.brokers.join(','),
-      STORE_PATH: path.join(scratch, 'store'),
+      CHANGELOG_TOPIC: changelog,
+      // One view for every scorer of the run: the first catches up from the changelog, later ones resume.
+      VIEW_PATH: path.join(scratch, 'scorer-view'),
       MODEL_DIR: path.join(scratch, 'models'),
       RECOMMENDATIONS_TOPIC: `bench-recs-${run}`,
       INTERACTIONS_TOPIC: `bench-events-${run}`,

@@ -144,7 +144,6 @@ for (const name of names) {
       loadConfig('trainer', trainerConfigSchema, {
         ...process.env,
         ...env,
-        STORE_PATH: path.join(scratch, 'store'),
         MODEL_DIR: path.join(scratch, models),
       });
     ingest(store, events.slice(0, cut));

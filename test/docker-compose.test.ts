@@ -71,6 +71,24 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('gives each service’s LMDB directory a volume no other service mounts', () => {
+    const mountsOf = (name: string) =>
+      ((compose.services[name] as { volumes?: string[] }).volumes ?? []).map((volume) => {
+        const [source, target] = volume.split(':') as [string, string];
+        return { source, target };
+      });
+    for (const [name, schema] of Object.entries(schemas)) {
+      const config = loadConfig(name, schema, {}) as Record<string, unknown>;
+      const lmdb = path.posix.join('/app', String(config.STORE_PATH ?? config.VIEW_PATH));
+      const holding = mountsOf(name).filter((mount) => lmdb.startsWith(`${mount.target}/`));
+      expect(holding, `${name}: ${lmdb}`).toHaveLength(1);
+      const others = Object.keys(schemas).filter((other) => other !== name);
+      for (const other of others) {
+        expect(mountsOf(other).map((mount) => mount.source)).not.toContain(holding[0]!.source);
+      }
+    }
+  });
+
   describe.each(Object.entries(schemas))('service %s', (name, schema) => {
     const service = compose.services[name]!;
     const environment = Object.fromEntries(

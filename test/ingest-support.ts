@@ -2,7 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type IngesterConfig, ingesterConfigSchema, type StoredBatch, startIngester } from '@pncf/ingester';
+import {
+  type IngesterConfig,
+  ingesterConfigSchema,
+  ingesterTopics,
+  type StoredBatch,
+  startIngester,
+} from '@pncf/ingester';
 import { connectKafkaAdmin, createHttpServer, createLogger, ensureTopics } from '@pncf/runtime';
 import type { InteractionStore } from '@pncf/store';
 import type { Admin } from 'kafkajs';
@@ -19,6 +25,7 @@ export function ingesterEnv(prefix: string, overrides: Record<string, string> = 
     LOG_LEVEL: 'warn',
     INTERACTIONS_TOPIC: uniqueName(`${prefix}-events`),
     DEAD_LETTER_TOPIC: uniqueName(`${prefix}-dlq`),
+    CHANGELOG_TOPIC: uniqueName(`${prefix}-counts`),
     CONSUMER_GROUP: uniqueName(`${prefix}-group`),
     STORE_PATH: fs.mkdtempSync(path.join(os.tmpdir(), `pncf-${prefix}-store-`)),
     // The broker's minimum: a killed member's partitions move on after 6 s instead of 30 s.
@@ -40,10 +47,10 @@ export async function createTopics(env: Record<string, string>, partitions: numb
   // not host this topic-partition"); creating again is a no-op for the topics that exist.
   for (let attempt = 1; ; attempt++) {
     try {
-      await ensureTopics(admin, [
-        { topic: env.INTERACTIONS_TOPIC!, partitions },
-        { topic: env.DEAD_LETTER_TOPIC!, partitions: 1 },
-      ]);
+      await ensureTopics(
+        admin,
+        ingesterTopics(ingesterConfigSchema.parse({ ...env, INTERACTIONS_PARTITIONS: partitions })),
+      );
       return admin;
     } catch (error) {
       if (attempt >= 10) throw error;
@@ -72,10 +79,7 @@ export async function startInProcessIngester(
     brokers: config.KAFKA_BROKERS,
     clientId: 'pncf-ingester',
     logger,
-    topics: [
-      { topic: config.INTERACTIONS_TOPIC, partitions: config.INTERACTIONS_PARTITIONS },
-      { topic: config.DEAD_LETTER_TOPIC, partitions: 1 },
-    ],
+    topics: ingesterTopics(config),
   });
   const ingester = await startIngester({
     config,
@@ -164,7 +168,26 @@ export async function tearDownIngest(
   ingester: InProcessIngester | undefined,
 ): Promise<void> {
   await ingester?.stop();
-  await admin?.deleteTopics({ topics: [env.INTERACTIONS_TOPIC!, env.DEAD_LETTER_TOPIC!] }).catch(() => undefined);
+  await admin
+    ?.deleteTopics({ topics: [env.INTERACTIONS_TOPIC!, env.DEAD_LETTER_TOPIC!, env.CHANGELOG_TOPIC!] })
+    .catch(() => undefined);
   await admin?.disconnect();
   fs.rmSync(env.STORE_PATH!, { recursive: true, force: true });
+}
+
+/** Deterministic event stream (mulberry32), so expected counts are known without keeping the events. */
+export function* syntheticEvents(n: number, seed = 0x5eed): Generator<{ user: string; item: string; count: number }> {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let k = 0; k < n; k++) {
+    const user = `u${Math.floor(next() ** 2 * 20_000)}`; // skewed: a few heavy users
+    const item = `i${Math.floor(next() ** 3 * 5_000)}`;
+    yield { user, item, count: 1 + Math.floor(next() * 3) };
+  }
 }

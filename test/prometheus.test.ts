@@ -114,13 +114,16 @@ describe('Prometheus scrapes the three services with the shipped config and rule
       CONSUMER_GROUP: uniqueName('prom-group'),
       MODEL_UPDATES_TOPIC: uniqueName('prom-models'),
       RECOMMENDATIONS_TOPIC: uniqueName('prom-recs'),
-      STORE_PATH: path.join(root, 'store'),
+      CHANGELOG_TOPIC: uniqueName('prom-counts'),
+      STORE_PATH: path.join(root, 'ingester-store'),
       MODEL_DIR: path.join(root, 'models'),
       TRAIN_AT_STARTUP: 'false',
       // The failed-load alert below needs the scorer to notice a new CURRENT quickly.
       MODEL_POLL_MS: '500',
     };
-    for (const name of ['ingester', 'trainer', 'scorer']) services.push(await spawnService(name, env));
+    for (const name of ['ingester', 'trainer', 'scorer']) {
+      services.push(await spawnService(name, { ...env, VIEW_PATH: path.join(root, `${name}-view`) }));
+    }
     await Promise.all(services.map((service) => waitForHttp(service, '/healthz')));
 
     // Something to count: a few valid events and one malformed.

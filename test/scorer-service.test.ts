@@ -13,7 +13,7 @@ import { ensureTopics } from '@pncf/runtime';
 import autocannon from 'autocannon';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishRandomHistoryModel, publishRandomModel, scratchDir, syntheticStore } from './scorer-support.js';
+import { publishRandomHistoryModel, publishRandomModel, scratchDir, syntheticChangelog } from './scorer-support.js';
 import { testBrokers, testKafka, uniqueName } from './support/kafka.js';
 import { type ServiceProcess, spawnService, stopService, waitForHttp, waitForOutput } from './support/services.js';
 
@@ -32,7 +32,8 @@ describe('scorer service on the real broker', () => {
     MODEL_UPDATES_TOPIC: uniqueName('scorer-models'),
     MODEL_ARTIFACTS_TOPIC: uniqueName('scorer-artifacts'),
     CONSUMER_GROUP: uniqueName('scorer-group'),
-    STORE_PATH: path.join(root, 'store'),
+    CHANGELOG_TOPIC: uniqueName('scorer-counts'),
+    VIEW_PATH: path.join(root, 'scorer-view'),
     // The scorer's own copy; versions reach it only through the artifact topic.
     MODEL_DIR: path.join(root, 'scorer-models'),
     MODEL_POLL_MS: '1000',
@@ -71,7 +72,8 @@ describe('scorer service on the real broker', () => {
   }
 
   beforeAll(async () => {
-    ids = await syntheticStore(env.STORE_PATH, 6000);
+    // The scorer's counts arrive through the changelog, into its own view; no file is shared with the source.
+    ids = await syntheticChangelog(testBrokers(), env.CHANGELOG_TOPIC, path.join(root, 'source-store'), 6000);
     modelRegistry = new ModelRegistry(path.join(root, 'trainer-models'));
     kafka = testKafka();
     // The ingester's topic: the scorer follows it once it exists and never creates it.
@@ -116,6 +118,7 @@ describe('scorer service on the real broker', () => {
   });
 
   it('publishes every user’s Top-K after loading the model, keyed by user, without their items', async () => {
+    expect((await ready()).countsView).toMatchObject({ caughtUp: true, pairs: expect.any(Number) });
     await until('a list for every user', () => (ids.users.every((user) => received.has(user)) ? true : undefined));
     const first = latest(ids.users[0]!)!.recommendation;
     expect(first.modelVersion).toBe('v000001');

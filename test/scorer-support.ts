@@ -2,9 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Random } from '@pncf/data';
+import { ChangelogRelay } from '@pncf/ingester';
 import { type HistoryModel, initTower, presets, saveArtifact } from '@pncf/pncf';
 import type { ModelRegistry } from '@pncf/registry';
-import { InteractionStore, type StoredEvent } from '@pncf/store';
+import { createKafka, ensureTopics } from '@pncf/runtime';
+import { countsChangelogTopic, InteractionStore, type StoredEvent } from '@pncf/store';
 import { AuthorTagGenerator, scaledOptions, streamEvents } from '@pncf/synthetic';
 
 /** A store filled with a synthetic author-tag stream, written directly as the ingester would. */
@@ -14,7 +16,7 @@ export async function syntheticStore(
   seed = 5,
 ): Promise<{ users: string[]; items: string[] }> {
   const stream = new AuthorTagGenerator(scaledOptions(events, seed)).generate();
-  const store = InteractionStore.open({ path: dir });
+  const store = InteractionStore.open({ path: dir, changelogOutbox: true });
   const batch: StoredEvent[] = [];
   let offset = 0n;
   for (const event of streamEvents(stream))
@@ -23,6 +25,36 @@ export async function syntheticStore(
   const { interactions } = store.snapshot();
   await store.close();
   return { users: interactions.userIds, items: interactions.itemIds };
+}
+
+/**
+ * The counts of a synthetic author-tag stream published to a counts changelog topic (created compacted when
+ * missing) through the ingester's own outbox relay, as an ingester that had ingested the stream would have: what a
+ * scorer or trainer builds its view from. `dir` receives the source store.
+ */
+export async function syntheticChangelog(
+  brokers: string[],
+  topic: string,
+  dir: string,
+  events: number,
+  seed = 5,
+): Promise<{ users: string[]; items: string[] }> {
+  const ids = await syntheticStore(dir, events, seed);
+  const kafka = createKafka({ brokers, clientId: 'pncf-test-changelog' });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const store = InteractionStore.open({ path: dir, changelogOutbox: true });
+  try {
+    await admin.connect();
+    await ensureTopics(admin, [countsChangelogTopic(topic)]);
+    await producer.connect();
+    await new ChangelogRelay({ store, producer, topic, batchPairs: 5000 }).flush();
+  } finally {
+    await producer.disconnect();
+    await admin.disconnect();
+    await store.close();
+  }
+  return ids;
 }
 
 /**

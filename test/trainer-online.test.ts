@@ -4,7 +4,6 @@ import path from 'node:path';
 import { type ModelUpdatedEvent, parseModelUpdated, toKafkaMessage } from '@pncf/events';
 import { listArtifactFiles, MANIFEST_FILE, ModelReceiver, ModelRegistry, sha256File } from '@pncf/registry';
 import { createLogger } from '@pncf/runtime';
-import { InteractionStore } from '@pncf/store';
 import { AuthorTagGenerator, type SyntheticStream, scaledOptions, streamEvents } from '@pncf/synthetic';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +24,10 @@ describe('trainer service: online retraining from Kafka through the ingester', (
     MODEL_UPDATES_TOPIC: uniqueName('online-models'),
     MODEL_ARTIFACTS_TOPIC: uniqueName('online-artifacts'),
     KEEP_VERSIONS: '1',
-    STORE_PATH: path.join(root, 'store'),
+    CHANGELOG_TOPIC: uniqueName('online-counts'),
+    // Each service its own directory, as on separate hosts: the trainer builds its counts from the changelog.
+    STORE_PATH: path.join(root, 'ingester-store'),
+    VIEW_PATH: path.join(root, 'trainer-view'),
     MODEL_DIR: path.join(root, 'models'),
     // Runs start on request only, so the test controls what each version saw.
     TRAIN_INTERVAL_S: '0',
@@ -49,18 +51,19 @@ describe('trainer service: online retraining from Kafka through the ingester', (
       await producer.send({ topic: env.INTERACTIONS_TOPIC, acks: -1, messages: messages.slice(start, start + 4000) });
     }
   }
+  /** Until the trainer's own view (fed by the ingester through the changelog) holds `total` interactions. */
   async function waitStored(total: number) {
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 90_000;
+    let seen: unknown;
     while (Date.now() < deadline) {
-      if (fs.existsSync(path.join(env.STORE_PATH, 'data.mdb'))) {
-        const store = InteractionStore.open({ path: env.STORE_PATH, readOnly: true });
-        const stored = store.stats().total;
-        await store.close();
-        if (stored === total) return;
-      }
+      const response = await fetch(`${trainer.url}/readyz`).catch(() => undefined);
+      seen = response && ((await response.json()) as { countsView?: { total: number } }).countsView;
+      if ((seen as { total: number } | undefined)?.total === total) return;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    throw new Error(`store did not reach ${total} interactions:\n${ingester.output()}`);
+    throw new Error(
+      `the trainer's view did not reach ${total} interactions (${JSON.stringify(seen)}):\n${trainer.output()}`,
+    );
   }
   async function nextUpdate(count: number, timeoutMs = 180_000) {
     const deadline = Date.now() + timeoutMs;

@@ -25,6 +25,13 @@ export interface StoreOptions {
    * crash or power loss can then lose the last transactions. Off by default.
    */
   noSync?: boolean;
+  /**
+   * Keep a transactional outbox of the pairs each write changes (for the counts changelog): recorded in the
+   * write's own transaction, read by pendingChanges() and cleared by clearChanges() once published. Opening a
+   * store with it on for the first time puts every stored pair in the outbox, so a changelog started late is still
+   * complete.
+   */
+  changelogOutbox?: boolean;
 }
 
 /** One event ready for the store: ids already validated, its Kafka offset for de-duplication. */
@@ -60,6 +67,33 @@ export interface GroupResult {
   sequence: number;
   newUsers: number;
   newItems: number;
+}
+
+/** A pair's new total from the counts changelog, with its Kafka offset. total null: the pair is gone. */
+export interface TotalChange {
+  offset: bigint;
+  user: string;
+  item: string;
+  total: number | null;
+}
+
+/** A consumed batch of one changelog partition; nextOffset is what to read next (last offset + 1). */
+export interface TotalsBatch {
+  topic: string;
+  partition: number;
+  changes: TotalChange[];
+  nextOffset: bigint;
+}
+
+/** A pair waiting in the outbox: its ids, its total now (null when gone) and the stamp that clears it. */
+export interface PendingChange {
+  user: string;
+  item: string;
+  total: number | null;
+  /** Sequence of the last write that changed the pair; clearChanges() removes the entry only while it holds. */
+  stamp: number;
+  /** The outbox key (the pair key). */
+  key: Buffer;
 }
 
 export interface StoreSnapshot {
@@ -111,11 +145,13 @@ export class InteractionStore {
   private readonly names: Record<Side, Database<string, number>>;
   private readonly userItems: Database<Buffer, Buffer>;
   private readonly offsets: Database<string, [string, number]>;
+  /** Pair key → sequence of the last write that changed it; only with changelogOutbox. */
+  private readonly outbox: Database<number, Buffer> | undefined;
   /** Positive lookups only: an id's index never changes once committed, so other writers cannot stale it. */
   private readonly indexCache: Record<Side, Map<string, number>> = { user: new Map(), item: new Map() };
   private readonly dataFile: string;
 
-  private constructor(root: RootDatabase, dataFile: string) {
+  private constructor(root: RootDatabase, dataFile: string, options: StoreOptions) {
     this.root = root;
     this.dataFile = dataFile;
     this.meta = root.openDB('meta', {});
@@ -131,6 +167,24 @@ export class InteractionStore {
     // nothing reads them, so they are left alone (never opened, never updated).
     this.userItems = root.openDB('user-items', { keyEncoding: 'binary', encoding: 'binary' });
     this.offsets = root.openDB('offsets', {});
+    if (options.changelogOutbox) {
+      this.outbox = root.openDB('changelog-outbox', { keyEncoding: 'binary' });
+      if (!options.readOnly) this.seedOutbox();
+    } else if (!options.readOnly && this.meta.get('outbox-seeded') !== undefined) {
+      // Writes made without the outbox are not in it: the next start with it on must seed it again.
+      root.transactionSync(() => this.meta.remove('outbox-seeded'));
+    }
+  }
+
+  /** Once per store (and again after writes made without the outbox): every stored pair into the outbox. */
+  private seedOutbox(): void {
+    const outbox = this.outbox;
+    if (!outbox || this.meta.get('outbox-seeded') !== undefined) return;
+    this.root.transactionSync(() => {
+      const sequence = this.meta.get('sequence') ?? 0;
+      for (const key of this.userItems.getKeys()) outbox.put(key, sequence);
+      this.meta.put('outbox-seeded', sequence);
+    });
   }
 
   static open(options: StoreOptions): InteractionStore {
@@ -142,7 +196,7 @@ export class InteractionStore {
       readOnly: options.readOnly ?? false,
       noSync: options.noSync ?? false,
     });
-    return new InteractionStore(root, path.join(options.path, 'data.mdb'));
+    return new InteractionStore(root, path.join(options.path, 'data.mdb'), options);
   }
 
   /**
@@ -244,9 +298,140 @@ export class InteractionStore {
       const next = Math.min(U32_MAX, old + pairs.deltas[k]!);
       added += next - old;
       this.userItems.put(key, writePairValue(value, next, stored === undefined ? sequence : readPairFirstSeen(stored)));
+      this.outbox?.put(key, sequence);
     }
     this.meta.put('pairs', (this.meta.get('pairs') ?? 0) + newPairs);
     this.meta.put('total', (this.meta.get('total') ?? 0) + added);
+  }
+
+  /**
+   * Several changelog batches in ONE transaction: each change SETS its pair's total (a null total deletes the
+   * pair), and each partition's next offset is stored with them, with the same offset rule as applyBatches, so a
+   * view resumes where its last commit left off and a redelivered batch changes nothing.
+   */
+  applyTotals(list: TotalsBatch[]): GroupResult {
+    let assigned: Record<Side, NewIds> | undefined;
+    const result = this.root.transactionSync((): GroupResult => {
+      assigned = {
+        user: { ids: new Map(), next: this.meta.get('users') ?? 0 },
+        item: { ids: new Map(), next: this.meta.get('items') ?? 0 },
+      };
+      const latest = new Map<string, TotalChange>();
+      const batches = list.map((batch) => {
+        const offsetKey = [batch.topic, batch.partition] as [string, number];
+        const storedText = this.offsets.get(offsetKey);
+        const stored = storedText === undefined ? -1n : BigInt(storedText);
+        if (batch.nextOffset <= stored) return { applied: 0, duplicates: batch.changes.length };
+        let applied = 0;
+        for (const change of batch.changes) {
+          if (change.offset < stored) continue;
+          // A pair lives on one partition (its key's), in offset order: the last change of a pair wins.
+          latest.set(JSON.stringify([change.user, change.item]), change);
+          applied++;
+        }
+        this.offsets.put(offsetKey, batch.nextOffset.toString());
+        return { applied, duplicates: batch.changes.length - applied };
+      });
+      let sequence = this.meta.get('sequence') ?? 0;
+      if (latest.size > 0) {
+        sequence += 1;
+        this.writeTotals([...latest.values()], assigned, sequence);
+        this.meta.put('sequence', sequence);
+        if (assigned.user.ids.size > 0) this.meta.put('users', assigned.user.next);
+        if (assigned.item.ids.size > 0) this.meta.put('items', assigned.item.next);
+      }
+      return { batches, sequence, newUsers: assigned.user.ids.size, newItems: assigned.item.ids.size };
+    });
+    for (const side of ['user', 'item'] as const) {
+      for (const [id, index] of assigned?.[side].ids ?? []) this.indexCache[side].set(id, index);
+    }
+    return result;
+  }
+
+  private writeTotals(changes: TotalChange[], assigned: Record<Side, NewIds>, sequence: number): void {
+    const key = Buffer.alloc(8);
+    const value = Buffer.alloc(PAIR_VALUE_BYTES);
+    let pairs = 0;
+    let added = 0;
+    for (const change of changes) {
+      if (change.total === null || change.total === 0) {
+        // A tombstone of a pair this store never had must not give its ids an index.
+        const user = this.lookupIndex('user', change.user);
+        const item = this.lookupIndex('item', change.item);
+        if (user === undefined || item === undefined) continue;
+        const stored = this.userItems.get(writePairKey(key, user, item));
+        if (stored === undefined) continue;
+        this.userItems.remove(key);
+        pairs--;
+        added -= readPairCount(stored);
+        continue;
+      }
+      writePairKey(
+        key,
+        this.indexOf('user', change.user, assigned.user),
+        this.indexOf('item', change.item, assigned.item),
+      );
+      const stored = this.userItems.get(key);
+      if (stored === undefined) pairs++;
+      const next = Math.min(U32_MAX, change.total);
+      added += next - readPairCount(stored);
+      this.userItems.put(key, writePairValue(value, next, stored === undefined ? sequence : readPairFirstSeen(stored)));
+    }
+    this.meta.put('pairs', (this.meta.get('pairs') ?? 0) + pairs);
+    this.meta.put('total', (this.meta.get('total') ?? 0) + added);
+  }
+
+  private lookupIndex(side: Side, id: string): number | undefined {
+    return this.indexCache[side].get(id) ?? this.ids[side].get(id);
+  }
+
+  /** Up to `limit` outbox entries with their pairs' totals now, from one read transaction. */
+  pendingChanges(limit: number): PendingChange[] {
+    const outbox = this.requireOutbox();
+    return this.read((transaction) => {
+      const result: PendingChange[] = [];
+      for (const { key, value } of outbox.getRange({ transaction, limit })) {
+        const user = this.names.user.get(pairKeyFirst(key), { transaction });
+        const item = this.names.item.get(pairKeySecond(key), { transaction });
+        if (user === undefined || item === undefined) throw new Error('store is inconsistent: outbox pair has no id');
+        const stored = this.userItems.get(key, { transaction });
+        const total = stored === undefined ? null : readPairCount(stored);
+        result.push({ user, item, total, stamp: value, key: Buffer.from(key) });
+      }
+      return result;
+    });
+  }
+
+  /**
+   * Remove published entries, each only if no write changed its pair since it was read (same stamp): a pair
+   * changed meanwhile stays, so its newer total is published next. When several processes share the store, another
+   * relay may have sent and cleared a newer total before this one's older total reached the topic: a pair whose
+   * entry is gone but whose total differs from the one sent goes back in, so the topic's last word is the store's.
+   */
+  clearChanges(changes: PendingChange[]): void {
+    const outbox = this.requireOutbox();
+    this.root.transactionSync(() => {
+      const sequence = this.meta.get('sequence') ?? 0;
+      for (const change of changes) {
+        const stamp = outbox.get(change.key);
+        if (stamp === change.stamp) outbox.remove(change.key);
+        else if (stamp === undefined) {
+          const stored = this.userItems.get(change.key);
+          const total = stored === undefined ? null : readPairCount(stored);
+          if (total !== change.total) outbox.put(change.key, sequence);
+        }
+      }
+    });
+  }
+
+  /** Entries waiting in the outbox (0 without one); from LMDB's page statistics, no scan. */
+  outboxSize(): number {
+    return (this.outbox?.getStats() as { entryCount?: number } | undefined)?.entryCount ?? 0;
+  }
+
+  private requireOutbox(): Database<number, Buffer> {
+    if (!this.outbox) throw new Error('this store was opened without changelogOutbox');
+    return this.outbox;
   }
 
   /** The whole store as the project's CSR type, from ONE read transaction. */

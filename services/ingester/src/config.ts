@@ -7,8 +7,25 @@ export const ingesterConfigSchema = z.object({
   INTERACTIONS_TOPIC: env.string('interactions', 'Topic of interaction events'),
   INTERACTIONS_PARTITIONS: env.positiveInt(4, 'Partitions of the interactions topic when the ingester creates it'),
   DEAD_LETTER_TOPIC: env.string('interactions.dead-letter', 'Topic that receives malformed events with the reason'),
+  CHANGELOG_TOPIC: env.string(
+    'interaction-counts',
+    'Compacted topic of the new total of every changed (user, item) pair (key [user, item]; no value: the pair is gone)',
+  ),
+  CHANGELOG_PARTITIONS: env.positiveInt(4, 'Partitions of the counts changelog when the ingester creates it'),
+  CHANGELOG_ENABLED: env.flag(
+    true,
+    'Publish the counts changelog through the store’s outbox (the trainer’s and the scorer’s views read it)',
+  ),
+  CHANGELOG_BATCH_PAIRS: env.positiveInt(5000, 'Pair totals per changelog send'),
+  CHANGELOG_MAX_OUTBOX_PAIRS: env.positiveInt(
+    100_000,
+    'Changed pairs the outbox may hold before consuming waits for the changelog sends (backpressure; bounds what a restart re-sends)',
+  ),
   CONSUMER_GROUP: env.string('pncf-ingester', 'Kafka consumer group; ingesters in one group share the partitions'),
-  STORE_PATH: env.string('.data/store', 'Directory of the LMDB interaction store'),
+  STORE_PATH: env.string(
+    '.data/ingester/store',
+    'Directory of the ingester’s LMDB interaction store (no other service opens it: they read the changelog)',
+  ),
   STORE_MAP_SIZE_MB: env.positiveInt(65536, 'Largest size the LMDB store may grow to, in MiB'),
   STORE_NO_SYNC: env.flag(false, 'Skip fsync on commit (safe against process crashes, not against OS crashes)'),
   SESSION_TIMEOUT_MS: env.positiveInt(

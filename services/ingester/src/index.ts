@@ -1,3 +1,4 @@
+export * from './changelog-relay.js';
 export * from './classify.js';
 export * from './config.js';
 export * from './ingester.js';

@@ -1,10 +1,10 @@
-import { createKafka, kafkaMetadataRetry, type Logger, withRetry } from '@pncf/runtime';
-import { InteractionStore } from '@pncf/store';
+import { createKafka, kafkaMetadataRetry, type Logger, type TopicSpec, withRetry } from '@pncf/runtime';
+import { countsChangelogTopic, countsCommitter, InteractionStore } from '@pncf/store';
 import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
+import { ChangelogRelay } from './changelog-relay.js';
 import { classifyMessages, deadLetterMessage } from './classify.js';
 import type { IngesterConfig } from './config.js';
-import { GroupCommitter } from './group-commit.js';
 import { createIngesterMetrics } from './metrics.js';
 
 /** What one stored batch looked like; for benchmarks and tests that watch the ingester in-process. */
@@ -37,6 +37,15 @@ export interface Ingester {
   store: InteractionStore;
 }
 
+/** The topics the ingester reads and writes, as it creates them (the changelog compacted: one total per pair). */
+export function ingesterTopics(config: IngesterConfig): TopicSpec[] {
+  return [
+    { topic: config.INTERACTIONS_TOPIC, partitions: config.INTERACTIONS_PARTITIONS },
+    { topic: config.DEAD_LETTER_TOPIC, partitions: 1 },
+    ...(config.CHANGELOG_ENABLED ? [countsChangelogTopic(config.CHANGELOG_TOPIC, config.CHANGELOG_PARTITIONS)] : []),
+  ];
+}
+
 /**
  * The consumer loop: each fetched batch of one partition is written in one LMDB transaction together with
  * the partition's next offset (batches of partitions consumed concurrently share that transaction). LMDB is
@@ -50,6 +59,7 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
     path: config.STORE_PATH,
     mapSizeBytes: config.STORE_MAP_SIZE_MB * 2 ** 20,
     noSync: config.STORE_NO_SYNC,
+    changelogOutbox: config.CHANGELOG_ENABLED,
   });
   let assigned: number[] = [];
   const lag = async (): Promise<Map<number, number>> => {
@@ -64,13 +74,22 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
     return lags;
   };
   const metrics = createIngesterMetrics(options.metricsRegistry, store, topic, lag);
-  const committer = new GroupCommitter(store);
+  const committer = countsCommitter(store);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-ingester', logger });
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
   });
+  const relay = config.CHANGELOG_ENABLED
+    ? new ChangelogRelay({
+        store,
+        producer,
+        topic: config.CHANGELOG_TOPIC,
+        batchPairs: config.CHANGELOG_BATCH_PAIRS,
+        onSent: (records) => metrics.changelogSent.inc(records),
+      })
+    : undefined;
   const consumer: Consumer = kafka.consumer({
     groupId: config.CONSUMER_GROUP,
     sessionTimeout: config.SESSION_TIMEOUT_MS,
@@ -141,6 +160,14 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
       nextOffset: BigInt(lastOffset) + 1n,
     });
     const storedAt = Date.now();
+    if (relay) {
+      // The changelog is sent beside consuming, so commits do not wait for its round trips, and a pair changed
+      // again before its send goes out once. Past the bound consuming waits for it; a send that then fails fails
+      // the batch, which kafkajs re-delivers (its events are skipped as duplicates; the drain runs again).
+      const published = relay.flush();
+      if (store.outboxSize() > config.CHANGELOG_MAX_OUTBOX_PAIRS) await published;
+      else published.catch((error) => logger.warn({ err: error }, 'changelog send failed; the outbox keeps the pairs'));
+    }
     resolveOffset(lastOffset);
 
     metrics.stored.inc(result.applied);
@@ -166,6 +193,12 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
   };
 
   await producer.connect();
+  // What a crash left between an LMDB commit and its changelog send goes out before anything new is consumed.
+  const leftOver = store.outboxSize();
+  if (relay && leftOver > 0) {
+    logger.info({ pairs: leftOver }, 'sending the changelog outbox left by the last run');
+    await relay.flush();
+  }
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
@@ -183,6 +216,8 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
     async stop() {
       // disconnect waits for the batch in flight, so its transaction and offsets land before we exit.
       await consumer.disconnect();
+      // What the outbox holds now goes out before the producer closes (a failure leaves it for the next start).
+      await relay?.flush().catch((error) => logger.warn({ err: error }, 'changelog send at stop failed'));
       await producer.disconnect();
       await store.close();
     },

@@ -1,6 +1,6 @@
 import { connectKafkaAdmin, runService } from '@pncf/runtime';
 import { ingesterConfigSchema } from './config.js';
-import { startIngester } from './ingester.js';
+import { ingesterTopics, startIngester } from './ingester.js';
 
 await runService({
   name: 'ingester',
@@ -14,10 +14,7 @@ await runService({
       clientId: 'pncf-ingester',
       logger,
       createTopics: config.KAFKA_CREATE_TOPICS,
-      topics: [
-        { topic: config.INTERACTIONS_TOPIC, partitions: config.INTERACTIONS_PARTITIONS },
-        { topic: config.DEAD_LETTER_TOPIC, partitions: 1 },
-      ],
+      topics: ingesterTopics(config),
     });
     const ingester = await startIngester({ config, logger, metricsRegistry, admin });
     return {

@@ -68,6 +68,19 @@ export function createIngesterMetrics(
         for (const [partition, value] of lags) this.set({ topic, partition: String(partition) }, value);
       },
     }),
+    changelogSent: new Counter({
+      name: 'pncf_ingester_changelog_records_sent_total',
+      help: 'Pair totals and tombstones sent to the counts changelog (re-sends after a crash included)',
+      registers,
+    }),
+    outbox: new Gauge({
+      name: 'pncf_ingester_changelog_outbox_pairs',
+      help: 'Changed pairs recorded in the store but not yet acknowledged by the changelog topic',
+      registers,
+      collect() {
+        this.set(store.outboxSize());
+      },
+    }),
     assigned: new Gauge({
       name: 'pncf_ingester_assigned_partitions',
       help: 'Partitions this ingester owns',

@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { InteractionStore } from '@pncf/store';
+import { countsCommitter, InteractionStore } from '@pncf/store';
 import type { KafkaMessage } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { classifyMessages, DEAD_LETTER_HEADERS, deadLetterMessage } from '../src/classify.js';
-import { GroupCommitter } from '../src/group-commit.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -21,12 +20,12 @@ const message = (offset: number, value: string | null, key: string | null = null
   headers: {},
 });
 
-describe('GroupCommitter', () => {
+describe('group commit (countsCommitter)', () => {
   it('puts batches submitted in one turn into one transaction and tells each caller its own outcome', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-group-commit-'));
     dirs.push(dir);
     const store = InteractionStore.open({ path: dir });
-    const committer = new GroupCommitter(store);
+    const committer = countsCommitter(store);
     const event = (offset: number, user: string) => ({ offset: BigInt(offset), user, item: 'i', count: 1 });
     const results = await Promise.all([
       committer.submit({ topic: 't', partition: 0, events: [event(0, 'a'), event(1, 'b')], nextOffset: 2n }),

@@ -23,9 +23,13 @@ const scorerVariables = z.object({
     'pncf-scorer',
     'Consumer group of the scorer on the interactions topic (its own, beside the ingester’s); model-updated events are read by a per-process group derived from it',
   ),
-  STORE_PATH: env.string(
-    '.data/store',
-    'Directory of the LMDB interaction store (read-only here; written by the ingester)',
+  CHANGELOG_TOPIC: env.string(
+    'interaction-counts',
+    'Compacted topic of the new total of every changed (user, item) pair (key [user, item]; no value: the pair is gone)',
+  ),
+  VIEW_PATH: env.string(
+    '.data/scorer/view',
+    'Directory of the service’s own LMDB counts view: a materialized view of the changelog that no other process opens',
   ),
   MODEL_ARTIFACTS_TOPIC: env.string(
     'model-artifacts',

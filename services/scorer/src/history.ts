@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Interactions } from '@pncf/data';
-import { InteractionStore } from '@pncf/store';
+import type { InteractionStore } from '@pncf/store';
 import type { UserHistory } from './serving-model.js';
 
 /** A user's row of an in-memory data set as a history (for benchmarks and tests that have no store). */
@@ -17,14 +15,13 @@ export function historyOfRow(data: Interactions, user: number): UserHistory {
 }
 
 /**
- * A user's items, to exclude from their recommendations and to build cold-start vectors from: the interaction
- * store (read-only; the ingester is its only writer) united with the interactions this scorer consumed itself
- * in the last `recentTtlMs`. The scorer reads the interactions topic in parallel with the ingester, so an
- * event may reach the scorer before it reaches the store; the recent overlay is what guarantees that the item
- * just used never comes back in the list republished for it.
+ * A user's items, to exclude from their recommendations and to build cold-start vectors from: the scorer's counts
+ * view (its own store, fed from the changelog; read-only here) united with the interactions this scorer consumed
+ * itself in the last `recentTtlMs`. The scorer reads the interactions topic in parallel with the ingester, and
+ * the view follows the ingester's changelog, so an event may reach the scorer before it reaches the view; the
+ * recent overlay is what guarantees that the item just used never comes back in the list republished for it.
  */
 export class HistorySource {
-  private store: InteractionStore | undefined;
   /** Store item index → id; indices never change, so the cache cannot go stale. */
   private readonly itemNames: string[] = [];
   private readonly recent = new Map<string, { items: Map<string, number>; at: number; version: number }>();
@@ -32,17 +29,10 @@ export class HistorySource {
   private sequence = 0;
 
   constructor(
-    private readonly storePath: string,
+    /** The counts view's store; its owner (the view) writes and closes it. */
+    readonly store: InteractionStore,
     private readonly recentTtlMs: number,
   ) {}
-
-  /** The store, opened once it exists (the ingester creates it). */
-  openStore(): InteractionStore | undefined {
-    if (!this.store && fs.existsSync(path.join(this.storePath, 'data.mdb'))) {
-      this.store = InteractionStore.open({ path: this.storePath, readOnly: true });
-    }
-    return this.store;
-  }
 
   /** Remember an interaction consumed from Kafka until the store surely has it. */
   record(user: string, item: string, count: number, now = Date.now()): void {
@@ -86,9 +76,9 @@ export class HistorySource {
   historyOf(user: string): UserHistory {
     const items: string[] = [];
     const counts: number[] = [];
-    const store = this.openStore();
-    const index = store?.lookup('user', user);
-    if (store && index !== undefined) {
+    const store = this.store;
+    const index = store.lookup('user', user);
+    if (index !== undefined) {
       const adjacency = store.itemsOfUser(index);
       for (let p = 0; p < adjacency.indices.length; p++) {
         items.push(this.itemName(store, adjacency.indices[p]!));
@@ -116,10 +106,5 @@ export class HistorySource {
       this.itemNames[index] = name;
     }
     return name;
-  }
-
-  async close(): Promise<void> {
-    await this.store?.close();
-    this.store = undefined;
   }
 }

@@ -5,6 +5,7 @@ import { tfRuntime } from '@pncf/evaluation';
 import { decodeEvent, parseModelUpdated } from '@pncf/events';
 import { artifactTopicSpec, MANIFEST_FILE, ModelReceiver, ModelRegistry, sha256File } from '@pncf/registry';
 import { connectKafkaAdmin, createKafka, runService, waitForTopics } from '@pncf/runtime';
+import { type CountsView, countsChangelogTopic, InteractionStore, startCountsView } from '@pncf/store';
 import type { EachBatchPayload } from 'kafkajs';
 import { registerApi } from './api.js';
 import { scorerConfigSchema } from './config.js';
@@ -26,13 +27,17 @@ await runService({
       () => holder?.current,
       () => cache?.size ?? 0,
     );
-    const history = new HistorySource(config.STORE_PATH, config.RECENT_TTL_S * 1000);
+    // The scorer's own counts: a view of the changelog in its own directory, so it shares no file with anyone.
+    // Opened now, for the API; filled once Kafka answers.
+    const viewStore = InteractionStore.open({ path: config.VIEW_PATH });
+    let view: CountsView | undefined;
+    const history = new HistorySource(viewStore, config.RECENT_TTL_S * 1000);
     const modelRegistry = new ModelRegistry(config.MODEL_DIR);
     let publisher: RecommendationPublisher | undefined;
     holder = new ModelHolder({
       modelRegistry,
-      history,
-      storePath: config.STORE_PATH,
+      storePath: config.VIEW_PATH,
+      storeReady: () => view?.caughtUp() ?? false,
       candidates: {
         nearest: config.CANDIDATES_NEAREST,
         popular: config.CANDIDATES_POPULAR,
@@ -75,8 +80,21 @@ await runService({
         },
         { topic: config.MODEL_UPDATES_TOPIC, partitions: 1 },
         artifactTopicSpec(config.MODEL_ARTIFACTS_TOPIC),
+        countsChangelogTopic(config.CHANGELOG_TOPIC),
       ],
     });
+    setStarting('reading the counts changelog');
+    const counts = await startCountsView({
+      brokers: config.KAFKA_BROKERS,
+      topic: config.CHANGELOG_TOPIC,
+      store: viewStore,
+      groupPrefix: `${config.CONSUMER_GROUP}-view`,
+      clientId: 'pncf-scorer',
+      logger,
+      admin,
+      metricsRegistry,
+    });
+    view = counts;
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-scorer', logger });
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
@@ -94,8 +112,9 @@ await runService({
     });
     const publish = publisher;
 
-    // Load in the background: the server answers /healthz (and 503 on /readyz) while the first model loads.
-    void models.check('startup');
+    // Load in the background once the view has caught up (popularity and centroids come from it): the server
+    // answers /healthz (and 503 on /readyz) meanwhile.
+    void counts.whenCaughtUp().then(() => models.check('counts view caught up'));
     const poll = setInterval(() => {
       void models.check('pointer poll');
       history.prune();
@@ -197,9 +216,10 @@ await runService({
     return {
       ready: () => ({
         // Ready once it serves a model and has read the artifact topic to its end (so it serves the newest one).
-        ok: models.current !== undefined && receiver.isCaughtUp,
+        ok: models.current !== undefined && receiver.isCaughtUp && counts.caughtUp(),
         model: models.current?.version ?? null,
         modelArtifactsRead: receiver.isCaughtUp,
+        countsView: counts.status(),
         interactionsConsumer: interactionsJoined,
         backend: runtime.backend,
       }),
@@ -214,7 +234,7 @@ await runService({
         await publish.idle();
         await producer.disconnect();
         await admin.disconnect();
-        await history.close();
+        await counts.stop();
       },
     };
   },

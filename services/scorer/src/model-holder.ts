@@ -1,7 +1,6 @@
 import { startTsWorker } from '@pncf/pncf';
 import type { ModelRegistry } from '@pncf/registry';
 import { deserializeError, isRetriable, type Logger, StoreNotReadyError, WorkerError } from '@pncf/runtime';
-import type { HistorySource } from './history.js';
 import type { LoadAnswer, LoadRequest } from './load-worker.js';
 import type { ScorerMetrics } from './metrics.js';
 import { type CandidateSettings, type PreparedModel, ServingModel } from './serving-model.js';
@@ -46,9 +45,10 @@ export class ModelHolder {
   constructor(
     private readonly deps: {
       modelRegistry: ModelRegistry;
-      history: HistorySource;
-      /** The store the worker snapshots (the same directory as the history's). */
+      /** The store the worker snapshots (the directory of the history's store: the counts view's). */
       storePath: string;
+      /** Whether the store is complete enough to load a model on (the view caught up); until then loads wait. */
+      storeReady: () => boolean;
       candidates: CandidateSettings;
       metrics: ScorerMetrics;
       logger: Logger;
@@ -92,8 +92,10 @@ export class ModelHolder {
     if (version === undefined || version === this.current?.version || version === this.refused) return;
     const started = performance.now();
     try {
-      if (!this.deps.history.openStore()) {
-        throw new StoreNotReadyError('the interaction store does not exist yet (needed for centroids and popularity)');
+      if (!this.deps.storeReady()) {
+        throw new StoreNotReadyError(
+          'the counts view has not caught up with the changelog yet (needed for centroids and popularity)',
+        );
       }
       const prepared = await prepareInWorker({
         modelDir: modelRegistry.root,

@@ -83,13 +83,11 @@ export class RecommendationPublisher {
       }
       try {
         const users = new Set(model.users());
-        const store = history.openStore();
-        if (store) {
-          const count = store.stats().users;
-          for (let u = 0; u < count; u++) {
-            const id = store.idOf('user', u);
-            if (id !== undefined) users.add(id);
-          }
+        const { store } = history;
+        const count = store.stats().users;
+        for (let u = 0; u < count; u++) {
+          const id = store.idOf('user', u);
+          if (id !== undefined) users.add(id);
         }
         const all = [...users];
         const started = performance.now();

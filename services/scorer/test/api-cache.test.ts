@@ -4,6 +4,7 @@ import path from 'node:path';
 import { tfRuntime } from '@pncf/evaluation';
 import { parseRecommendation, type Recommendation } from '@pncf/events';
 import { createHttpServer, createLogger, type HttpServer } from '@pncf/runtime';
+import { InteractionStore } from '@pncf/store';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerApi } from '../src/api.js';
@@ -30,6 +31,7 @@ describe('GET /recommendations/:user served from the Top-K cache', () => {
   const candidates = { nearest: 40, popular: 10 };
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-scorer-api-cache-'));
   const servers: HttpServer[] = [];
+  const stores: InteractionStore[] = [];
   const models: ServingModel[] = [];
   const load = (version: string) => {
     const model = new ServingModel({ version, createdAt: new Date().toISOString(), artifact, data, candidates });
@@ -52,8 +54,10 @@ describe('GET /recommendations/:user served from the Top-K cache', () => {
       () => holder.current,
       () => cache.size,
     );
-    // No store: a user's history is what the scorer recorded (as if just consumed from Kafka).
-    const history = new HistorySource(path.join(scratch, `no-store-${servers.length}`), 60_000);
+    // An empty store: a user's history is what the scorer recorded (as if just consumed from Kafka).
+    const store = InteractionStore.open({ path: path.join(scratch, `empty-store-${servers.length}`) });
+    stores.push(store);
+    const history = new HistorySource(store, 60_000);
     await registerApi(server.app, { holder, history, cache, metrics, defaultK: 10, maxK: 100, unknownUsers, token });
     const sent: Api['sent'] = [];
     const producer: Pick<Producer, 'send'> = {
@@ -117,6 +121,7 @@ describe('GET /recommendations/:user served from the Top-K cache', () => {
   });
   afterAll(async () => {
     for (const server of servers) await server.close();
+    for (const store of stores) await store.close();
     for (const model of models) model.dispose();
     fs.rmSync(scratch, { recursive: true, force: true });
   });

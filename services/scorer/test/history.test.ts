@@ -9,13 +9,12 @@ describe('HistorySource', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-scorer-history-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('waits for the store, then unites its items with consumed events until they expire', async () => {
-    const history = new HistorySource(path.join(dir, 'store'), 1000);
-    expect(history.openStore()).toBeUndefined();
+  it('unites the store’s items with consumed events until they expire', async () => {
+    const writer = InteractionStore.open({ path: path.join(dir, 'store') });
+    const history = new HistorySource(writer, 1000);
     history.record('alice', 'tag-1', 1, 0);
     expect(history.historyOf('alice')).toEqual({ items: ['tag-1'], counts: [1] });
 
-    const writer = InteractionStore.open({ path: path.join(dir, 'store') });
     writer.applyBatch({
       topic: 't',
       partition: 0,
@@ -26,7 +25,6 @@ describe('HistorySource', () => {
       ],
       nextOffset: 3n,
     });
-    expect(history.openStore()).toBeDefined();
     history.record('alice', 'tag-3', 2, 500);
     // tag-1 is in the store now: its count is the store's, not added twice.
     expect(history.historyOf('alice')).toEqual({ items: ['tag-1', 'tag-2', 'tag-3'], counts: [1, 3, 2] });
@@ -37,12 +35,12 @@ describe('HistorySource', () => {
     expect(history.prune(1600)).toBe(1);
     expect(history.recentUsers()).toBe(0);
     expect(history.historyOf('alice').items).toEqual(['tag-1', 'tag-2']);
-    await history.close();
     await writer.close();
   });
 
-  it('versions a user’s history: a new value at each interaction recorded for them, never one seen before', () => {
-    const history = new HistorySource(path.join(dir, 'no-store'), 1000);
+  it('versions a user’s history: a new value at each interaction recorded for them, never one seen before', async () => {
+    const store = InteractionStore.open({ path: path.join(dir, 'empty-store') });
+    const history = new HistorySource(store, 1000);
     expect(history.versionOf('alice')).toBe(0);
     history.record('alice', 'tag-1', 1, 0);
     const first = history.versionOf('alice');
@@ -56,5 +54,6 @@ describe('HistorySource', () => {
     expect(history.versionOf('alice')).toBe(0); // expired: the history is the store's alone now
     history.record('alice', 'tag-2', 1, 2000);
     expect([0, first, second]).not.toContain(history.versionOf('alice'));
+    await store.close();
   });
 });

@@ -60,17 +60,19 @@ describe('ModelHolder with the load worker (real store, registry and worker thre
     modelRegistry = new ModelRegistry(path.join(root, 'models'));
     metricsRegistry = new Registry();
     const storePath = path.join(root, 'store');
-    history = new HistorySource(storePath, 60_000);
+    const store = InteractionStore.open({ path: storePath });
+    history = new HistorySource(store, 60_000);
+    let filled = false;
     holder = new ModelHolder({
       modelRegistry,
-      history,
       storePath,
+      storeReady: () => filled,
       candidates: { nearest: 20, popular: 10 },
       metrics: scorerMetrics(metricsRegistry, () => holder.current),
       logger: log.logger,
     });
 
-    // Before the store exists: refused with the typed, retriable StoreNotReadyError.
+    // Before the store is complete (the view has not caught up): refused with the typed, retriable StoreNotReadyError.
     publish();
     await holder.check('test');
     expect(holder.current).toBeUndefined();
@@ -80,7 +82,6 @@ describe('ModelHolder with the load worker (real store, registry and worker thre
       retriable: true,
     });
 
-    const store = InteractionStore.open({ path: storePath });
     const events: StoredEvent[] = [];
     const { indptr, indices, counts } = data.byUser;
     let offset = 0n;
@@ -90,13 +91,13 @@ describe('ModelHolder with the load worker (real store, registry and worker thre
       }
     }
     store.applyBatch({ topic: 'model-holder-test', partition: 0, events, nextOffset: offset });
-    await store.close();
+    filled = true;
   }, 120_000);
 
   afterAll(async () => {
     await holder?.stop();
     holder?.current?.dispose();
-    await history?.close();
+    await history?.store.close();
     fs.rmSync(root, { recursive: true, force: true });
   });
 

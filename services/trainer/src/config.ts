@@ -37,7 +37,14 @@ export const trainerConfigSchema = z.object({
     .describe(
       `Bytes of a model file per record on the artifact topic (at most ${MAX_CHUNK_BYTES}, below the broker's 1 MB message.max.bytes)`,
     ),
-  STORE_PATH: env.string('.data/store', 'Directory of the LMDB interaction store (written by the ingester)'),
+  CHANGELOG_TOPIC: env.string(
+    'interaction-counts',
+    'Compacted topic of the new total of every changed (user, item) pair (key [user, item]; no value: the pair is gone)',
+  ),
+  VIEW_PATH: env.string(
+    '.data/trainer/view',
+    'Directory of the service’s own LMDB counts view: a materialized view of the changelog that no other process opens',
+  ),
   MODEL_DIR: env.string(
     '.data/models',
     'Directory of this service’s own model registry (versions, CURRENT pointer): the trainer publishes from it, the scorer’s receiver fills it from MODEL_ARTIFACTS_TOPIC',
@@ -49,8 +56,11 @@ export const trainerConfigSchema = z.object({
     .min(0)
     .default(20_000)
     .describe('Retrain as soon as this many interactions arrived since the current model (0: off)'),
-  TRAIN_POLL_S: z.coerce.number().positive().default(5).describe('How often the store is asked how much is new'),
-  TRAIN_AT_STARTUP: env.flag(true, 'Run once at start-up when the store has data and no model is current'),
+  TRAIN_POLL_S: z.coerce.number().positive().default(5).describe('How often the view is asked how much is new'),
+  TRAIN_AT_STARTUP: env.flag(
+    true,
+    'Run once the counts view has caught up at start-up, when it has data and no model is current',
+  ),
   TRAIN_MIN_PAIRS: env.positiveInt(500, 'Do not train on fewer distinct user-item pairs than this'),
   TRAIN_PRESET: z
     .enum(TRAIN_PRESETS)

@@ -1,10 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { tfRuntime } from '@pncf/evaluation';
 import { MODEL_UPDATED_KEY, type ModelUpdatedEvent } from '@pncf/events';
 import { artifactTopicSpec, ModelRegistry } from '@pncf/registry';
 import { connectKafkaAdmin, createKafka, GUARD_HOOK, runService } from '@pncf/runtime';
-import { InteractionStore } from '@pncf/store';
+import { countsChangelogTopic, startCountsView } from '@pncf/store';
 import { Subject } from 'rxjs';
 import { announce, handleInOrder } from './announce.js';
 import { type Recovery, verifiedCurrent } from './baseline.js';
@@ -73,8 +72,24 @@ await runService({
       clientId: 'pncf-trainer',
       logger,
       createTopics: config.KAFKA_CREATE_TOPICS,
-      topics: [{ topic: config.MODEL_UPDATES_TOPIC, partitions: 1 }, artifactTopicSpec(config.MODEL_ARTIFACTS_TOPIC)],
+      topics: [
+        { topic: config.MODEL_UPDATES_TOPIC, partitions: 1 },
+        artifactTopicSpec(config.MODEL_ARTIFACTS_TOPIC),
+        countsChangelogTopic(config.CHANGELOG_TOPIC),
+      ],
     });
+    // The trainer's own counts: a view of the changelog in its own directory; snapshots are read from it.
+    const view = await startCountsView({
+      brokers: config.KAFKA_BROKERS,
+      topic: config.CHANGELOG_TOPIC,
+      path: config.VIEW_PATH,
+      groupPrefix: 'pncf-trainer-view',
+      clientId: 'pncf-trainer',
+      logger,
+      admin,
+      metricsRegistry,
+    });
+    const store = view.store;
     const producer = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-trainer', logger }).producer({
       allowAutoTopicCreation: false,
     });
@@ -92,14 +107,6 @@ await runService({
     // same keys and bytes; compaction keeps one copy).
     if (current) await publishToArtifactTopic(artifacts, current.version);
 
-    // The ingester creates the store; until it exists there is nothing to train on.
-    let store: InteractionStore | undefined;
-    const openStore = () => {
-      if (!store && fs.existsSync(path.join(config.STORE_PATH, 'data.mdb'))) {
-        store = InteractionStore.open({ path: config.STORE_PATH, readOnly: true });
-      }
-      return store;
-    };
     // Polled every TRAIN_POLL_S: a version is verified (all its files hashed) once, not at every poll. A CURRENT
     // that fails verification counts as nothing trained, so a run starts and recovers (verifiedCurrent).
     let trained: { version: string; total: number } | undefined;
@@ -116,23 +123,25 @@ await runService({
       }
     };
 
+    // The schedule starts once the view has caught up: a run before would train on part of the counts, and the
+    // start-up run would count what the view is still catching up on as new interactions.
+    setStarting('reading the counts changelog');
+    await view.whenCaughtUp();
     const triggers$ = trainingTriggers({
       intervalMs: config.TRAIN_INTERVAL_S * 1000,
       minNewInteractions: config.TRAIN_MIN_NEW_INTERACTIONS,
       pollMs: config.TRAIN_POLL_S * 1000,
-      newInteractions: () => (openStore()?.stats().total ?? 0) - trainedTotal(),
+      newInteractions: () => store.stats().total - trainedTotal(),
       manual$,
       runAtStartup: config.TRAIN_AT_STARTUP && !current,
     });
     const subscription = scheduleRuns(
       triggers$,
       async (reason, attempt) => {
-        const opened = openStore();
-        if (!opened) return { outcome: 'skipped', reason: `no store at ${config.STORE_PATH} yet` } as RunOutcome;
         logger.info({ reason, attempt }, 'training run started');
         metrics.running.set(1);
         running = trainOnce({
-          store: opened,
+          store,
           modelRegistry,
           config,
           signal: abort.signal,
@@ -228,7 +237,8 @@ await runService({
 
     return {
       ready: () => ({
-        ok: true,
+        ok: view.caughtUp(),
+        countsView: view.status(),
         currentModel: modelRegistry.currentVersion() ?? null,
         training: running !== undefined,
       }),
@@ -238,7 +248,7 @@ await runService({
         await running?.catch(() => undefined);
         await producer.disconnect();
         await admin.disconnect();
-        await store?.close();
+        await view.stop();
       },
     };
   },

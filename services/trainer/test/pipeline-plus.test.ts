@@ -42,7 +42,6 @@ describe('trainOnce with TRAIN_PRESET=plus (the history model)', () => {
   let modelRegistry: ModelRegistry<ModelMetadata>;
   const config = (overrides: Record<string, string> = {}): TrainerConfig =>
     loadConfig('trainer', trainerConfigSchema, {
-      STORE_PATH: path.join(root, 'store'),
       MODEL_DIR: path.join(root, 'models'),
       TRAIN_PRESET: 'plus',
       TRAIN_TOWER_EPOCHS: '2',

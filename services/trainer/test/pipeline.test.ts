@@ -34,7 +34,6 @@ describe('trainOnce on a real LMDB store and registry', () => {
   let modelRegistry: ModelRegistry<ModelMetadata>;
   const config = (overrides: Record<string, string> = {}): TrainerConfig =>
     loadConfig('trainer', trainerConfigSchema, {
-      STORE_PATH: path.join(root, 'store'),
       MODEL_DIR: path.join(root, 'models'),
       TRAIN_TOWER_EPOCHS: '3',
       TRAIN_W2V_EPOCHS: '2',

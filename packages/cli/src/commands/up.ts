@@ -105,7 +105,11 @@ interface UpOptions {
 export function upCommand(): Command {
   return new Command('up')
     .description('run the whole pipeline locally: Kafka (unless KAFKA_BROKERS is set), ingester, trainer, scorer')
-    .option('--data-dir <dir>', 'state that survives restarts (Kafka data, store, models, logs)', DEFAULT_DATA_DIR)
+    .option(
+      '--data-dir <dir>',
+      'state that survives restarts (Kafka data, each service’s own directory, logs)',
+      DEFAULT_DATA_DIR,
+    )
     .option('--no-demo', 'do not stream the generated author-tag data set into Kafka')
     .option('--events <n>', 'events in the generated author-tag stream', count('events'), 300_000)
     .option('--rate <events/s>', 'pace of the generated stream', count('rate'), 2000)
@@ -135,21 +139,24 @@ export function upCommand(): Command {
       const env: NodeJS.ProcessEnv = {
         ...process.env,
         KAFKA_BROKERS: brokers,
-        STORE_PATH: cli.STORE_PATH ?? path.join(dataDir, 'store'),
       };
       const ports = { ingester: cli.INGESTER_HTTP_PORT, trainer: cli.TRAINER_HTTP_PORT, scorer: cli.SCORER_HTTP_PORT };
-      // No model folder in common: the trainer's registry, and the scorer's own copy that its receiver fills from
-      // the artifact topic, as on separate hosts.
-      const modelDirs = {
-        ingester: undefined,
-        trainer: cli.MODEL_DIR ?? path.join(dataDir, 'models'),
-        scorer: path.join(dataDir, 'scorer', 'models'),
+      // Each service keeps its state in a directory of its own, as on separate hosts: the ingester's store; the
+      // trainer's and the scorer's counts views, which they build from the changelog topic; the trainer's model
+      // registry, and the scorer's own copy that its receiver fills from the artifact topic.
+      const own: Record<ServiceSpec['name'], NodeJS.ProcessEnv> = {
+        ingester: { STORE_PATH: cli.STORE_PATH ?? path.join(dataDir, 'ingester', 'store') },
+        trainer: {
+          VIEW_PATH: path.join(dataDir, 'trainer', 'view'),
+          MODEL_DIR: cli.MODEL_DIR ?? path.join(dataDir, 'models'),
+        },
+        scorer: { VIEW_PATH: path.join(dataDir, 'scorer', 'view'), MODEL_DIR: path.join(dataDir, 'scorer', 'models') },
       };
       // Each service's env with its own port (one HTTP_PORT cannot serve three services), validated here first.
       const envOf = (name: ServiceSpec['name']): NodeJS.ProcessEnv => ({
         ...env,
         HTTP_PORT: String(ports[name]),
-        ...(modelDirs[name] ? { MODEL_DIR: modelDirs[name] } : {}),
+        ...own[name],
       });
       const configs = {
         ingester: loadConfig('ingester', schemas.ingester, envOf('ingester')),
