@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type IngesterConfig, ingesterConfigSchema, type StoredBatch, startIngester } from '@pncf/ingester';
-import { connectKafkaAdmin, createHttpServer, createLogger, ensureTopics } from '@pncf/runtime';
+import { connectKafkaAdmin, createHttpServer, createLogger, ensureTopics, kafkaSecurity } from '@pncf/runtime';
 import type { InteractionStore } from '@pncf/store';
 import type { Admin } from 'kafkajs';
 import { testBrokers, uniqueName } from './support/kafka.js';
@@ -72,6 +72,7 @@ export async function startInProcessIngester(
     brokers: config.KAFKA_BROKERS,
     clientId: 'pncf-ingester',
     logger,
+    security: kafkaSecurity(config),
     topics: [
       { topic: config.INTERACTIONS_TOPIC, partitions: config.INTERACTIONS_PARTITIONS },
       { topic: config.DEAD_LETTER_TOPIC, partitions: 1 },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PncfError } from './errors.js';
+import { kafkaSecurityConfigShape } from './kafka-security.js';
 
 /** Thrown when the environment does not satisfy a service's config schema; lists every bad variable. Not retriable. */
 export class ConfigError extends PncfError {
@@ -205,4 +206,6 @@ export const commonConfigShape = {
   ),
   LOG_LEVEL: env.logLevel(),
   HTTP_HOST: env.string('127.0.0.1', 'Address the HTTP server (health, metrics, API) binds to'),
+  // TLS and SASL; schemas that spread this add kafkaSecurityChecks to their withCrossChecks.
+  ...kafkaSecurityConfigShape,
 };

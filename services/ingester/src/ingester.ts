@@ -1,4 +1,4 @@
-import { createKafka, kafkaMetadataRetry, type Logger, withRetry } from '@pncf/runtime';
+import { createKafka, kafkaMetadataRetry, kafkaSecurity, type Logger, withRetry } from '@pncf/runtime';
 import { InteractionStore } from '@pncf/store';
 import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
@@ -65,7 +65,12 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
   };
   const metrics = createIngesterMetrics(options.metricsRegistry, store, topic, lag);
   const committer = new GroupCommitter(store);
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-ingester', logger });
+  const kafka = createKafka({
+    brokers: config.KAFKA_BROKERS,
+    clientId: 'pncf-ingester',
+    logger,
+    security: kafkaSecurity(config),
+  });
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { tfRuntime } from '@pncf/evaluation';
 import { decodeEvent, parseModelUpdated } from '@pncf/events';
 import { ModelRegistry } from '@pncf/registry';
-import { connectKafkaAdmin, createKafka, runService, waitForTopics } from '@pncf/runtime';
+import { connectKafkaAdmin, createKafka, kafkaSecurity, runService, waitForTopics } from '@pncf/runtime';
 import type { EachBatchPayload } from 'kafkajs';
 import { registerApi } from './api.js';
 import { scorerConfigSchema } from './config.js';
@@ -58,10 +58,12 @@ await runService({
     const runtime = await tfRuntime((message) => logger.info(message), config.TF_BACKEND);
     logger.info({ backend: runtime.backend }, 'tfjs backend selected');
     setStarting(`waiting for Kafka at ${config.KAFKA_BROKERS.join(',')}`);
+    const security = kafkaSecurity(config);
     const admin = await connectKafkaAdmin({
       brokers: config.KAFKA_BROKERS,
       clientId: 'pncf-scorer',
       logger,
+      security,
       createTopics: config.KAFKA_CREATE_TOPICS,
       // Not the interactions topic: the ingester owns it and its partition count (see the consumer below).
       topics: [
@@ -73,7 +75,7 @@ await runService({
         { topic: config.MODEL_UPDATES_TOPIC, partitions: 1 },
       ],
     });
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-scorer', logger });
+    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-scorer', logger, security });
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     publisher = new RecommendationPublisher({

@@ -1,4 +1,4 @@
-import { commonConfigShape, env } from '@pncf/runtime';
+import { commonConfigShape, env, kafkaSecurityChecks, withCrossChecks } from '@pncf/runtime';
 import { z } from 'zod';
 
 /** The presets of @pncf/pncf (PRESET_NAMES; preset.test.ts checks they are the same), named here to keep config light. */
@@ -6,7 +6,7 @@ export const TRAIN_PRESETS = ['default', 'reference', 'npncf', 'paper', 'plus'] 
 
 const share = (fallback: number, description: string) =>
   z.coerce.number().min(0).max(0.9).default(fallback).describe(description);
-export const trainerConfigSchema = z.object({
+const trainerVariables = z.object({
   ...commonConfigShape,
   TF_BACKEND: env.tfBackend(),
   HTTP_PORT: env.port(9102, 'Port of the trainer HTTP server (/healthz, /metrics, POST /train)'),
@@ -105,5 +105,7 @@ export const trainerConfigSchema = z.object({
     ),
   KEEP_VERSIONS: env.positiveInt(5, 'Model versions kept on disk (the current one always is)'),
 });
+
+export const trainerConfigSchema = withCrossChecks(trainerVariables, kafkaSecurityChecks);
 
 export type TrainerConfig = z.infer<typeof trainerConfigSchema>;
