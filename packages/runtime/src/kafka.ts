@@ -137,8 +137,12 @@ export function securityRefusal(error: unknown, depth = 0): string | undefined {
     cause?: unknown;
     originalError?: unknown;
   };
-  if (name === 'KafkaJSSASLAuthenticationError') return `SASL authentication failed: ${String(message)}`;
-  if (typeof code === 'string' && TLS_FAILURE.test(code)) return `TLS handshake failed (${code}): ${String(message)}`;
+  if (name === 'KafkaJSSASLAuthenticationError') {
+    return `SASL authentication failed (check KAFKA_SASL_USERNAME and the password): ${String(message)}`;
+  }
+  if (typeof code === 'string' && TLS_FAILURE.test(code)) {
+    return `TLS handshake failed, ${code} (check KAFKA_SSL_CA_FILE and the client certificate): ${String(message)}`;
+  }
   return securityRefusal(cause, depth + 1) ?? securityRefusal(originalError, depth + 1);
 }
 
@@ -160,10 +164,9 @@ export async function probeKafka(brokers: string[], timeoutMs = 1000, security?:
     if (error instanceof KafkaUnavailableError) throw error;
     const refusal = securityRefusal(error);
     if (refusal) {
-      throw new KafkaSecurityError(
-        `Kafka at ${brokers.join(',')} refused the connection (${describeKafkaSecurity(security)}): ${refusal}`,
-        { cause: error },
-      );
+      throw new KafkaSecurityError(`Kafka at ${brokers.join(',')} (${describeKafkaSecurity(security)}): ${refusal}`, {
+        cause: error,
+      });
     }
     // Whatever kafkajs says here (connection refused, a timeout, retries exhausted), the cluster is not there yet.
     throw new KafkaUnavailableError(`Kafka at ${brokers.join(',')} did not answer: ${(error as Error).message}`, {
