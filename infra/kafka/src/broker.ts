@@ -287,26 +287,3 @@ export async function stopBroker(stateDir: string, graceMs = 20_000): Promise<bo
   fs.rmSync(pidFile, { force: true });
   return true;
 }
-
-/**
- * The Kafka a test run or a benchmark uses: KAFKA_BROKERS when set, otherwise a fresh local broker on free ports
- * (so a broker left running by `npm start` is never touched) in stateDir. The caller stops `local`.
- */
-export async function kafkaForRun(
-  stateDir: string,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<{ brokers: string[]; local?: StartedBroker }> {
-  const external = (env.KAFKA_BROKERS ?? '')
-    .split(',')
-    .map((broker) => broker.trim())
-    .filter(Boolean);
-  if (external.length > 0) return { brokers: external };
-  const local = await startBroker({
-    stateDir,
-    port: await freePort(),
-    controllerPort: await freePort(),
-    fresh: true,
-    env,
-  });
-  return { brokers: local.brokers, local };
-}
