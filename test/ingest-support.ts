@@ -9,7 +9,7 @@ import {
   type StoredBatch,
   startIngester,
 } from '@pncf/ingester';
-import { connectKafkaAdmin, createHttpServer, createLogger, ensureTopics } from '@pncf/runtime';
+import { connectKafkaAdmin, createHttpServer, createLogger, ensureTopics, kafkaSecurity } from '@pncf/runtime';
 import type { InteractionStore } from '@pncf/store';
 import type { Admin } from 'kafkajs';
 import { testBrokers, uniqueName } from './support/kafka.js';
@@ -79,6 +79,7 @@ export async function startInProcessIngester(
     brokers: config.KAFKA_BROKERS,
     clientId: 'pncf-ingester',
     logger,
+    security: kafkaSecurity(config),
     topics: ingesterTopics(config),
   });
   const ingester = await startIngester({

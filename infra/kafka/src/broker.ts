@@ -7,6 +7,12 @@ import { probeKafka } from '@pncf/runtime';
 import { ensureKafkaJars } from './jars.js';
 import { findJava } from './java.js';
 import { defaultCacheDir, kafkaInfraDir } from './paths.js';
+import {
+  noSecureListeners,
+  type SecureListenerOptions,
+  scramFormatArguments,
+  securePropertyParts,
+} from './secure-listeners.js';
 
 export interface BrokerOptions {
   /** Where this broker keeps its config, log, pid file and data (kraft/). */
@@ -23,10 +29,15 @@ export interface BrokerOptions {
   /** Let this process exit while the broker keeps running (the CLI's `start`). */
   detached?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** SASL_SSL (and optionally mutual-TLS SSL) listeners beside the PLAINTEXT one; none by default. */
+  secure?: SecureListenerOptions;
 }
 
 export interface StartedBroker {
+  /** The PLAINTEXT listener. */
   brokers: string[];
+  /** The secured listeners, when started with BrokerOptions.secure. */
+  secure?: { saslSsl: string[]; mutualTls?: string[] };
   pid: number;
   stateDir: string;
   logFile: string;
@@ -128,6 +139,12 @@ export async function startBroker(options: BrokerOptions): Promise<StartedBroker
   const java = findJava(env);
   await assertPortFree(host, port, 'Kafka broker');
   await assertPortFree(host, controllerPort, 'Kafka controller');
+  if (options.secure) {
+    await assertPortFree(host, options.secure.saslSslPort, 'Kafka SASL_SSL');
+    if (options.secure.mutualTlsPort !== undefined) {
+      await assertPortFree(host, options.secure.mutualTlsPort, 'Kafka mutual-TLS');
+    }
+  }
 
   const jars = ensureKafkaJars(options.cacheDir ?? defaultCacheDir, env);
   const jarsDone = Date.now();
@@ -139,6 +156,7 @@ export async function startBroker(options: BrokerOptions): Promise<StartedBroker
     PORT: String(port),
     CONTROLLER_PORT: String(controllerPort),
     LOG_DIRS: files.data,
+    ...(options.secure ? securePropertyParts(host, options.secure) : noSecureListeners),
   });
   if (!fs.existsSync(path.join(files.data, 'meta.properties'))) {
     // Kafka's own random-uuid may start with '-', which the storage tool's parser then takes for a flag.
@@ -156,6 +174,7 @@ export async function startBroker(options: BrokerOptions): Promise<StartedBroker
         clusterId,
         '-c',
         files.properties,
+        ...scramFormatArguments(options.secure?.scramUsers),
       ],
       { env, encoding: 'utf8', timeout: 120_000 },
     );
@@ -223,8 +242,17 @@ export async function startBroker(options: BrokerOptions): Promise<StartedBroker
     }
   }
   const ready = Date.now();
+  const secure = options.secure;
   return {
     brokers,
+    ...(secure
+      ? {
+          secure: {
+            saslSsl: [`${host}:${secure.saslSslPort}`],
+            ...(secure.mutualTlsPort !== undefined ? { mutualTls: [`${host}:${secure.mutualTlsPort}`] } : {}),
+          },
+        }
+      : {}),
     pid,
     stateDir: options.stateDir,
     logFile: files.log,
@@ -258,27 +286,4 @@ export async function stopBroker(stateDir: string, graceMs = 20_000): Promise<bo
   }
   fs.rmSync(pidFile, { force: true });
   return true;
-}
-
-/**
- * The Kafka a test run or a benchmark uses: KAFKA_BROKERS when set, otherwise a fresh local broker on free ports
- * (so a broker left running by `npm start` is never touched) in stateDir. The caller stops `local`.
- */
-export async function kafkaForRun(
-  stateDir: string,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<{ brokers: string[]; local?: StartedBroker }> {
-  const external = (env.KAFKA_BROKERS ?? '')
-    .split(',')
-    .map((broker) => broker.trim())
-    .filter(Boolean);
-  if (external.length > 0) return { brokers: external };
-  const local = await startBroker({
-    stateDir,
-    port: await freePort(),
-    controllerPort: await freePort(),
-    fresh: true,
-    env,
-  });
-  return { brokers: local.brokers, local };
 }

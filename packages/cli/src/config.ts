@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ingesterConfigSchema } from '@pncf/ingester/config';
 import { repoRoot } from '@pncf/kafka-local';
-import { env, loadConfig } from '@pncf/runtime';
+import { env, kafkaSecurityChecks, kafkaSecurityConfigShape, loadConfig, withCrossChecks } from '@pncf/runtime';
 import { scorerConfigSchema } from '@pncf/scorer/config';
 import { trainerConfigSchema } from '@pncf/trainer/config';
 import { z } from 'zod';
@@ -17,7 +17,7 @@ const servicePort = (schema: { shape: { HTTP_PORT: z.ZodType } }): number =>
  * The environment variables the `pncf` commands read themselves (the services read theirs, see `pncf config`).
  * One HTTP_PORT cannot serve the three services `up` starts, so each has its own variable here.
  */
-export const cliConfigSchema = z.object({
+const cliVariables = z.object({
   KAFKA_BROKERS: z
     .string()
     .optional()
@@ -40,7 +40,11 @@ export const cliConfigSchema = z.object({
     .string()
     .optional()
     .describe('up: passed to the ingester, trainer and scorer (default <data dir>/store)'),
+  // replay and up's own clients connect as the services do; up passes the variables on to them.
+  ...kafkaSecurityConfigShape,
 });
+
+export const cliConfigSchema = withCrossChecks(cliVariables, kafkaSecurityChecks);
 
 export type CliConfig = z.infer<typeof cliConfigSchema>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PncfError } from './errors.js';
+import { kafkaSecurityConfigShape } from './kafka-security.js';
 
 /** Thrown when the environment does not satisfy a service's config schema; lists every bad variable. Not retriable. */
 export class ConfigError extends PncfError {
@@ -221,6 +222,8 @@ export const commonConfigShape = {
     'Mean event-loop delay over a second above which the service’s own routes answer 503 with Retry-After (/healthz, /readyz, /metrics exempt); 0: off',
   ),
   RETRY_AFTER_S: env.positiveInt(10, 'Retry-After of the 503 answered under event-loop pressure'),
+  // TLS and SASL; schemas that spread this add kafkaSecurityChecks to their withCrossChecks.
+  ...kafkaSecurityConfigShape,
 };
 
 /** The HTTP protection the common variables configure (the runtime's HttpProtection). */

@@ -51,6 +51,12 @@ export class TopicNotReadyError extends errorKind('TOPIC_NOT_READY', true) {
 /** A Kafka bootstrap address cannot work as given (its host name does not resolve). Not retriable. */
 export class KafkaAddressError extends errorKind('KAFKA_ADDRESS_INVALID', false) {}
 
+/**
+ * The brokers answered but refused this client: SASL credentials rejected, or a TLS handshake that failed on a
+ * certificate or a protocol mismatch. Not retriable: the same settings are refused again.
+ */
+export class KafkaSecurityError extends errorKind('KAFKA_SECURITY_REFUSED', false) {}
+
 /** A topic a service needs does not exist and the service may not create it (KAFKA_CREATE_TOPICS=false). */
 export class TopicMissingError extends errorKind('TOPIC_MISSING', false) {}
 
@@ -68,6 +74,7 @@ const classesByCode: Record<string, new (message: string, options?: { cause?: un
   [KafkaUnavailableError.code]: KafkaUnavailableError,
   [TopicNotReadyError.code]: TopicNotReadyError,
   [KafkaAddressError.code]: KafkaAddressError,
+  [KafkaSecurityError.code]: KafkaSecurityError,
   [TopicMissingError.code]: TopicMissingError,
   [ModelArtifactError.code]: ModelArtifactError,
   [StoreNotReadyError.code]: StoreNotReadyError,

@@ -3,11 +3,13 @@ import { type Admin, type ITopicConfig, Kafka, logLevel as KafkaLogLevel, type l
 import {
   isRetriable,
   KafkaAddressError,
+  KafkaSecurityError,
   KafkaUnavailableError,
   TOPIC_ALREADY_EXISTS,
   TopicMissingError,
   TopicNotReadyError,
 } from './errors.js';
+import { describeKafkaSecurity, type KafkaSecurity } from './kafka-security.js';
 import type { Logger } from './logger.js';
 import { type RetryPolicy, withRetry } from './retry.js';
 
@@ -37,12 +39,16 @@ export interface KafkaClientOptions {
   logger?: Logger;
   /** How long to keep retrying a connection before an operation fails. */
   connectionTimeoutMs?: number;
+  /** TLS and SASL from the KAFKA_SECURITY_* variables (kafkaSecurity); plaintext without. */
+  security?: KafkaSecurity | undefined;
 }
 
 export function createKafka(options: KafkaClientOptions): Kafka {
   return new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
+    ...(options.security?.ssl ? { ssl: options.security.ssl } : {}),
+    ...(options.security?.sasl ? { sasl: options.security.sasl } : {}),
     connectionTimeout: options.connectionTimeoutMs ?? 3000,
     logLevel: options.logger ? KafkaLogLevel.WARN : KafkaLogLevel.NOTHING,
     ...(options.logger ? { logCreator: pinoLogCreator(options.logger) } : {}),
@@ -114,12 +120,38 @@ async function untilOffsetsServed(admin: Admin, topic: string, policy: RetryPoli
   }
 }
 
+// Node's codes for a TLS handshake that fails on the certificate (or on TLS against a plaintext port): the same
+// settings fail the same way, unlike a refused or timed-out connection.
+const TLS_FAILURE = /^(ERR_SSL_|ERR_TLS_CERT|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_)/;
+
+/**
+ * Why the brokers refused this client (SASL credentials, a TLS certificate), found anywhere in a kafkajs error's
+ * causes; undefined for any other failure.
+ */
+export function securityRefusal(error: unknown, depth = 0): string | undefined {
+  if (error === null || typeof error !== 'object' || depth > 5) return undefined;
+  const { name, code, message, cause, originalError } = error as {
+    name?: unknown;
+    code?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    originalError?: unknown;
+  };
+  if (name === 'KafkaJSSASLAuthenticationError') {
+    return `SASL authentication failed (check KAFKA_SASL_USERNAME and the password): ${String(message)}`;
+  }
+  if (typeof code === 'string' && TLS_FAILURE.test(code)) {
+    return `TLS handshake failed, ${code} (check KAFKA_SSL_CA_FILE and the client certificate): ${String(message)}`;
+  }
+  return securityRefusal(cause, depth + 1) ?? securityRefusal(originalError, depth + 1);
+}
+
 /**
  * One metadata round trip; rejects with KafkaUnavailableError (retriable) when the cluster does not answer or
- * has no controller yet.
+ * has no controller yet, and with KafkaSecurityError (not retriable) when it refuses the credentials or TLS.
  */
-export async function probeKafka(brokers: string[], timeoutMs = 1000): Promise<void> {
-  const admin = createKafka({ brokers, clientId: 'pncf-probe', connectionTimeoutMs: timeoutMs }).admin({
+export async function probeKafka(brokers: string[], timeoutMs = 1000, security?: KafkaSecurity): Promise<void> {
+  const admin = createKafka({ brokers, clientId: 'pncf-probe', connectionTimeoutMs: timeoutMs, security }).admin({
     retry: { retries: 0 },
   });
   try {
@@ -130,6 +162,12 @@ export async function probeKafka(brokers: string[], timeoutMs = 1000): Promise<v
     }
   } catch (error) {
     if (error instanceof KafkaUnavailableError) throw error;
+    const refusal = securityRefusal(error);
+    if (refusal) {
+      throw new KafkaSecurityError(`Kafka at ${brokers.join(',')} (${describeKafkaSecurity(security)}): ${refusal}`, {
+        cause: error,
+      });
+    }
     // Whatever kafkajs says here (connection refused, a timeout, retries exhausted), the cluster is not there yet.
     throw new KafkaUnavailableError(`Kafka at ${brokers.join(',')} did not answer: ${(error as Error).message}`, {
       cause: error,
@@ -172,10 +210,11 @@ export async function waitForKafka(
   brokers: string[],
   timeoutMs = 60_000,
   policy: Omit<RetryPolicy, 'maxRetryTimeMs'> = {},
+  security?: KafkaSecurity,
 ): Promise<void> {
   await checkBrokerHosts(brokers);
   try {
-    await withRetry(() => probeKafka(brokers), {
+    await withRetry(() => probeKafka(brokers, 1000, security), {
       retries: Number.POSITIVE_INFINITY,
       initialDelayMs: 250,
       maxDelayMs: 1000,
@@ -186,7 +225,7 @@ export async function waitForKafka(
     if (!(error instanceof KafkaUnavailableError)) throw error;
     const reason = error.cause instanceof Error ? error.cause.message : error.message;
     throw new KafkaUnavailableError(
-      `Kafka at ${brokers.join(',')} did not answer a metadata request within ${timeoutMs} ms: ${reason}`,
+      `Kafka at ${brokers.join(',')} (${describeKafkaSecurity(security)}) did not answer a metadata request within ${timeoutMs} ms: ${reason}`,
       { cause: error },
     );
   }
@@ -246,12 +285,18 @@ export async function connectKafkaAdmin(options: {
   /** KAFKA_CREATE_TOPICS. */
   createTopics: boolean;
   waitMs?: number;
+  security?: KafkaSecurity | undefined;
 }): Promise<Admin> {
-  await waitForKafka(options.brokers, options.waitMs ?? 60_000, {
-    onRetry: ({ error, attempt }) => {
-      if (attempt === 1) options.logger.info({ err: error }, 'waiting for Kafka to answer');
+  await waitForKafka(
+    options.brokers,
+    options.waitMs ?? 60_000,
+    {
+      onRetry: ({ error, attempt }) => {
+        if (attempt === 1) options.logger.info({ err: error }, 'waiting for Kafka to answer');
+      },
     },
-  });
+    options.security,
+  );
   const admin = createKafka(options).admin();
   await admin.connect();
   try {

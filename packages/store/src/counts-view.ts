@@ -1,6 +1,13 @@
 import os from 'node:os';
 import { parseInteractionCount } from '@pncf/events';
-import { createKafka, kafkaMetadataRetry, type Logger, type TopicSpec, withRetry } from '@pncf/runtime';
+import {
+  createKafka,
+  type KafkaSecurity,
+  kafkaMetadataRetry,
+  type Logger,
+  type TopicSpec,
+  withRetry,
+} from '@pncf/runtime';
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { catchUpProgress, isCaughtUp, type PartitionEnd, type PartitionProgress } from './catch-up.js';
@@ -36,6 +43,8 @@ export interface CountsViewOptions {
   logger: Logger;
   /** An admin connection (the service's) to read the partition ends at start-up. */
   admin: Admin;
+  /** TLS/SASL of the service's Kafka connections (KAFKA_SECURITY_PROTOCOL and its variables). */
+  security?: KafkaSecurity;
   /** Bounds one fetch, and so one batch of LMDB writes. */
   fetchMaxBytesPerPartition?: number;
   /** Partitions whose batches may share one LMDB transaction (group commit). */
@@ -112,7 +121,12 @@ export async function startCountsView(options: CountsViewOptions): Promise<Count
   checkCaughtUp();
 
   const committer = totalsCommitter(store);
-  const kafka = createKafka({ brokers: options.brokers, clientId: options.clientId, logger });
+  const kafka = createKafka({
+    brokers: options.brokers,
+    clientId: options.clientId,
+    logger,
+    ...(options.security ? { security: options.security } : {}),
+  });
   const consumer: Consumer = kafka.consumer({
     groupId: `${options.groupPrefix}-${os.hostname()}-${process.pid}`,
     maxBytesPerPartition: options.fetchMaxBytesPerPartition ?? 2 * 1024 * 1024,

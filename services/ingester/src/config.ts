@@ -1,7 +1,7 @@
-import { commonConfigShape, env } from '@pncf/runtime';
+import { commonConfigShape, env, kafkaSecurityChecks, withCrossChecks } from '@pncf/runtime';
 import { z } from 'zod';
 
-export const ingesterConfigSchema = z.object({
+const ingesterVariables = z.object({
   ...commonConfigShape,
   HTTP_PORT: env.port(9101, 'Port of the ingester HTTP server (/healthz, /metrics)'),
   INTERACTIONS_TOPIC: env.string('interactions', 'Topic of interaction events'),
@@ -47,5 +47,7 @@ export const ingesterConfigSchema = z.object({
     'How often offsets are also committed to Kafka (for lag tools; LMDB holds the offsets that count)',
   ),
 });
+
+export const ingesterConfigSchema = withCrossChecks(ingesterVariables, kafkaSecurityChecks);
 
 export type IngesterConfig = z.infer<typeof ingesterConfigSchema>;

@@ -1,4 +1,4 @@
-import { createKafka, kafkaMetadataRetry, type Logger, type TopicSpec, withRetry } from '@pncf/runtime';
+import { createKafka, kafkaMetadataRetry, kafkaSecurity, type Logger, type TopicSpec, withRetry } from '@pncf/runtime';
 import { countsChangelogTopic, countsCommitter, InteractionStore } from '@pncf/store';
 import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
@@ -75,7 +75,12 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
   };
   const metrics = createIngesterMetrics(options.metricsRegistry, store, topic, lag);
   const committer = countsCommitter(store);
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-ingester', logger });
+  const kafka = createKafka({
+    brokers: config.KAFKA_BROKERS,
+    clientId: 'pncf-ingester',
+    logger,
+    security: kafkaSecurity(config),
+  });
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,

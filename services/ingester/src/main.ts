@@ -1,4 +1,4 @@
-import { connectKafkaAdmin, runService } from '@pncf/runtime';
+import { connectKafkaAdmin, kafkaSecurity, runService } from '@pncf/runtime';
 import { ingesterConfigSchema } from './config.js';
 import { ingesterTopics, startIngester } from './ingester.js';
 
@@ -13,6 +13,7 @@ await runService({
       brokers: config.KAFKA_BROKERS,
       clientId: 'pncf-ingester',
       logger,
+      security: kafkaSecurity(config),
       createTopics: config.KAFKA_CREATE_TOPICS,
       topics: ingesterTopics(config),
     });

@@ -1,4 +1,4 @@
-import { commonConfigShape, env, withCrossChecks } from '@pncf/runtime';
+import { commonConfigShape, env, kafkaSecurityChecks, withCrossChecks } from '@pncf/runtime';
 import { z } from 'zod';
 
 const scorerVariables = z.object({
@@ -99,6 +99,7 @@ const scorerVariables = z.object({
 });
 
 export const scorerConfigSchema = withCrossChecks(scorerVariables, [
+  ...kafkaSecurityChecks,
   { rule: 'DEFAULT_K ≤ MAX_K', variable: 'DEFAULT_K', holds: (c) => c.DEFAULT_K <= c.MAX_K },
   {
     // With no candidates a tower model would answer every request with an empty list.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { tfRuntime } from '@pncf/evaluation';
 import { decodeEvent, parseModelUpdated } from '@pncf/events';
 import { artifactTopicSpec, MANIFEST_FILE, ModelReceiver, ModelRegistry, sha256File } from '@pncf/registry';
-import { connectKafkaAdmin, createKafka, runService, waitForTopics } from '@pncf/runtime';
+import { connectKafkaAdmin, createKafka, kafkaSecurity, runService, waitForTopics } from '@pncf/runtime';
 import { type CountsView, countsChangelogTopic, InteractionStore, startCountsView } from '@pncf/store';
 import type { EachBatchPayload } from 'kafkajs';
 import { registerApi } from './api.js';
@@ -66,10 +66,12 @@ await runService({
     const runtime = await tfRuntime((message) => logger.info(message), config.TF_BACKEND);
     logger.info({ backend: runtime.backend }, 'tfjs backend selected');
     setStarting(`waiting for Kafka at ${config.KAFKA_BROKERS.join(',')}`);
+    const security = kafkaSecurity(config);
     const admin = await connectKafkaAdmin({
       brokers: config.KAFKA_BROKERS,
       clientId: 'pncf-scorer',
       logger,
+      security,
       createTopics: config.KAFKA_CREATE_TOPICS,
       // Not the interactions topic: the ingester owns it and its partition count (see the consumer below).
       topics: [
@@ -92,10 +94,11 @@ await runService({
       clientId: 'pncf-scorer',
       logger,
       admin,
+      security,
       metricsRegistry,
     });
     view = counts;
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-scorer', logger });
+    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-scorer', logger, security });
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     publisher = new RecommendationPublisher({

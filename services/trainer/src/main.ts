@@ -2,7 +2,7 @@ import path from 'node:path';
 import { tfRuntime } from '@pncf/evaluation';
 import { MODEL_UPDATED_KEY, type ModelUpdatedEvent } from '@pncf/events';
 import { artifactTopicSpec, ModelRegistry } from '@pncf/registry';
-import { connectKafkaAdmin, createKafka, GUARD_HOOK, runService } from '@pncf/runtime';
+import { connectKafkaAdmin, createKafka, GUARD_HOOK, kafkaSecurity, runService } from '@pncf/runtime';
 import { countsChangelogTopic, startCountsView } from '@pncf/store';
 import { Subject } from 'rxjs';
 import { announce, handleInOrder } from './announce.js';
@@ -67,10 +67,12 @@ await runService({
     logger.info({ current: current?.version ?? null, modelRegistry: path.resolve(config.MODEL_DIR) }, 'model registry');
 
     setStarting(`waiting for Kafka at ${config.KAFKA_BROKERS.join(',')}`);
+    const security = kafkaSecurity(config);
     const admin = await connectKafkaAdmin({
       brokers: config.KAFKA_BROKERS,
       clientId: 'pncf-trainer',
       logger,
+      security,
       createTopics: config.KAFKA_CREATE_TOPICS,
       topics: [
         { topic: config.MODEL_UPDATES_TOPIC, partitions: 1 },
@@ -87,10 +89,16 @@ await runService({
       clientId: 'pncf-trainer',
       logger,
       admin,
+      security,
       metricsRegistry,
     });
     const store = view.store;
-    const producer = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-trainer', logger }).producer({
+    const producer = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: 'pncf-trainer',
+      logger,
+      security,
+    }).producer({
       allowAutoTopicCreation: false,
     });
     await producer.connect();

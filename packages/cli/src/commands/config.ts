@@ -51,9 +51,12 @@ export function configTable(): string {
       : row.description;
     lines.push(`| \`${name}\` | ${shown} | ${cell(row.allowed)} | ${row.services.join(', ')} | ${cell(description)} |`);
   }
-  const rules = Object.entries(schemas).flatMap(([service, schema]) =>
-    describeCrossChecks(schema).map((rule) => `- ${service}: ${rule}`),
-  );
+  // A rule several schemas share (the Kafka security ones) is listed once, with every process that checks it.
+  const checkedBy = new Map<string, string[]>();
+  for (const [service, schema] of Object.entries(schemas)) {
+    for (const rule of describeCrossChecks(schema)) checkedBy.set(rule, [...(checkedBy.get(rule) ?? []), service]);
+  }
+  const rules = [...checkedBy].map(([rule, services]) => `- ${services.join(', ')}: ${rule}`);
   if (rules.length > 0) lines.push('', 'Checked between variables at start-up:', ...rules);
   return lines.join('\n');
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { DataFormat } from '@pncf/evaluation';
 import type { InteractionEvent } from '@pncf/events';
-import { brokerAddressProblem, createKafka, ensureTopics, waitForKafka } from '@pncf/runtime';
+import { brokerAddressProblem, createKafka, ensureTopics, kafkaSecurity, waitForKafka } from '@pncf/runtime';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Kafka } from 'kafkajs';
@@ -160,8 +160,9 @@ export function replayCommand(): Command {
         throw new Error(`replay: --brokers ${options.brokers}: ${problems.join('; ') || 'no address'}`);
       }
       // A clear error in seconds rather than kafkajs's retries; a name that does not resolve fails at once.
-      await waitForKafka(brokers, 10_000);
-      const kafka = createKafka({ brokers, clientId: 'pncf-replay' });
+      const security = kafkaSecurity(cliConfig());
+      await waitForKafka(brokers, 10_000, {}, security);
+      const kafka = createKafka({ brokers, clientId: 'pncf-replay', security });
       const admin = kafka.admin();
       await admin.connect();
       await ensureTopics(admin, [{ topic: options.topic, partitions: options.partitions }]);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ingesterConfigSchema } from '@pncf/ingester/config';
 import { repoRoot, type StartedBroker, startBroker } from '@pncf/kafka-local';
 import { ModelRegistry } from '@pncf/registry';
-import { createKafka, type EnvSchema, ensureTopics, loadConfig } from '@pncf/runtime';
+import { createKafka, type EnvSchema, ensureTopics, kafkaSecurity, loadConfig } from '@pncf/runtime';
 import { scorerConfigSchema } from '@pncf/scorer/config';
 import { trainerConfigSchema } from '@pncf/trainer/config';
 import { MultiBar, Presets } from 'cli-progress';
@@ -123,6 +123,13 @@ export function upCommand(): Command {
 
       let broker: StartedBroker | undefined;
       let brokers = cli.KAFKA_BROKERS;
+      const security = kafkaSecurity(cli);
+      if (!brokers && security.protocol !== 'PLAINTEXT') {
+        // The local broker has one plaintext listener; pretending to secure it would be worse than refusing.
+        throw new Error(
+          `KAFKA_SECURITY_PROTOCOL=${security.protocol} needs KAFKA_BROKERS: the local broker up starts is PLAINTEXT`,
+        );
+      }
       if (!brokers) {
         process.stdout.write('starting the local Kafka broker… ');
         broker = await startBroker({
@@ -248,7 +255,7 @@ export function upCommand(): Command {
           : 'waiting for the first model';
       if (options.demo) {
         demo = new DemoStream({
-          kafka: createKafka({ brokers: brokers.split(','), clientId: 'pncf-demo-stream' }),
+          kafka: createKafka({ brokers: brokers.split(','), clientId: 'pncf-demo-stream', security }),
           topic: String(configs.ingester.INTERACTIONS_TOPIC),
           dataDir,
           events: options.events,
@@ -256,7 +263,7 @@ export function upCommand(): Command {
           rate: options.rate,
           signal: abort.signal,
         });
-        const admin = createKafka({ brokers: brokers.split(','), clientId: 'pncf-up' }).admin();
+        const admin = createKafka({ brokers: brokers.split(','), clientId: 'pncf-up', security }).admin();
         await admin.connect();
         await ensureTopics(admin, [
           {
