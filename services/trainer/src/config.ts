@@ -37,6 +37,23 @@ export const trainerConfigSchema = z.object({
     .describe(
       `Bytes of a model file per record on the artifact topic (at most ${MAX_CHUNK_BYTES}, below the broker's 1 MB message.max.bytes)`,
     ),
+  LEADERSHIP_TOPIC: env.string(
+    'trainer-leadership',
+    'Single-partition topic whose consumer group elects the one trainer that trains and publishes (the member assigned its partition); the others stand by',
+  ),
+  LEADERSHIP_GROUP: env.string(
+    'pncf-trainer-leadership',
+    'Consumer group every trainer of one deployment joins for leadership on LEADERSHIP_TOPIC',
+  ),
+  LEADERSHIP_SESSION_TIMEOUT_MS: env.positiveInt(
+    30_000,
+    'How long until a leader that stopped heartbeating (dead, hung) loses leadership to a standby',
+  ),
+  LEADERSHIP_HEARTBEAT_INTERVAL_MS: env.positiveInt(3000, 'Heartbeat interval of the leadership group'),
+  PUBLISH_TRANSACTIONAL_ID: env.string(
+    'pncf-trainer-publisher',
+    'Kafka transactional id every trainer of one deployment publishes with: a new leader’s producer fences the previous leader’s, so a deposed trainer can no longer write',
+  ),
   STORE_PATH: env.string('.data/store', 'Directory of the LMDB interaction store (written by the ingester)'),
   MODEL_DIR: env.string(
     '.data/models',

@@ -1,19 +1,29 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { tfRuntime } from '@pncf/evaluation';
 import { MODEL_UPDATED_KEY, type ModelUpdatedEvent } from '@pncf/events';
 import { artifactTopicSpec, ModelRegistry } from '@pncf/registry';
-import { connectKafkaAdmin, createKafka, GUARD_HOOK, runService } from '@pncf/runtime';
+import { connectKafkaAdmin, createKafka, GUARD_HOOK, ProducerFencedError, runService } from '@pncf/runtime';
 import { InteractionStore } from '@pncf/store';
-import { Subject } from 'rxjs';
+import type { Producer } from 'kafkajs';
+import { catchError, defer, EMPTY, finalize, ignoreElements, type Observable, Subject, switchMap, timer } from 'rxjs';
 import { announce, handleInOrder } from './announce.js';
 import { type Recovery, verifiedCurrent } from './baseline.js';
+import { catchUpFromArtifactTopic, discard } from './catch-up.js';
 import { trainerConfigSchema } from './config.js';
 import { controlAccess, controlGuard } from './control-access.js';
+import { Leadership, type LeaderTerm } from './leadership.js';
 import { recordCurrentModel, trainerMetrics } from './metrics.js';
-import { type ArtifactTopic, pruneWithTombstones, publishToArtifactTopic } from './model-topic.js';
+import {
+  type ArtifactTopic,
+  fenceOtherPublishers,
+  inTransaction,
+  pruneWithTombstones,
+  publishToArtifactTopic,
+} from './model-topic.js';
 import { type ModelMetadata, type RunOutcome, trainOnce } from './pipeline.js';
-import { scheduleRuns, trainingTriggers } from './schedule.js';
+import { type ScheduledResult, scheduleRuns, trainingTriggers } from './schedule.js';
 
 function toEvent(outcome: Extract<RunOutcome, { outcome: 'published' }>, manifestSha256: string): ModelUpdatedEvent {
   const { version, metadata } = outcome;
@@ -41,12 +51,18 @@ await runService({
     const abort = new AbortController();
     let running: Promise<RunOutcome> | undefined;
     let scheduling = false;
+    let leadership: Leadership | undefined;
     // Routes before listening (fastify takes none after). manual$ keeps nothing for later subscribers, so a
     // request before the schedule is subscribed is refused rather than silently dropped.
     const manual$ = new Subject<void>();
     const access = controlAccess(config.CONTROL_TOKEN, config.HTTP_HOST);
     if (access.kind === 'refused') logger.warn(access.reason);
     http.app.post('/train', { [GUARD_HOOK]: controlGuard(access) }, async (_request, reply) => {
+      if (leadership?.role === 'standby') {
+        return reply
+          .code(409)
+          .send({ accepted: false, role: 'standby', reason: 'this trainer stands by; the leader trains' });
+      }
       if (!scheduling) return reply.code(503).send({ accepted: false, reason: 'the trainer is still starting' });
       manual$.next();
       return reply.code(202).send({ accepted: true, running: running !== undefined });
@@ -73,24 +89,13 @@ await runService({
       clientId: 'pncf-trainer',
       logger,
       createTopics: config.KAFKA_CREATE_TOPICS,
-      topics: [{ topic: config.MODEL_UPDATES_TOPIC, partitions: 1 }, artifactTopicSpec(config.MODEL_ARTIFACTS_TOPIC)],
+      topics: [
+        { topic: config.MODEL_UPDATES_TOPIC, partitions: 1 },
+        artifactTopicSpec(config.MODEL_ARTIFACTS_TOPIC),
+        { topic: config.LEADERSHIP_TOPIC, partitions: 1 },
+      ],
     });
-    const producer = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-trainer', logger }).producer({
-      allowAutoTopicCreation: false,
-    });
-    await producer.connect();
-    const artifacts: ArtifactTopic = {
-      producer,
-      topic: config.MODEL_ARTIFACTS_TOPIC,
-      chunkBytes: config.MODEL_CHUNK_BYTES,
-      registry: modelRegistry,
-      logger,
-      metrics,
-      signal: abort.signal,
-    };
-    // A version registered just before a crash may never have reached the topic: send the current one again (the
-    // same keys and bytes; compaction keeps one copy).
-    if (current) await publishToArtifactTopic(artifacts, current.version);
+    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-trainer', logger });
 
     // The ingester creates the store; until it exists there is nothing to train on.
     let store: InteractionStore | undefined;
@@ -116,127 +121,240 @@ await runService({
       }
     };
 
-    const triggers$ = trainingTriggers({
-      intervalMs: config.TRAIN_INTERVAL_S * 1000,
-      minNewInteractions: config.TRAIN_MIN_NEW_INTERACTIONS,
-      pollMs: config.TRAIN_POLL_S * 1000,
-      newInteractions: () => (openStore()?.stats().total ?? 0) - trainedTotal(),
-      manual$,
-      runAtStartup: config.TRAIN_AT_STARTUP && !current,
+    const elected = new Leadership({
+      kafka,
+      admin,
+      topic: config.LEADERSHIP_TOPIC,
+      groupId: config.LEADERSHIP_GROUP,
+      sessionTimeoutMs: config.LEADERSHIP_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: config.LEADERSHIP_HEARTBEAT_INTERVAL_MS,
+      logger,
     });
-    const subscription = scheduleRuns(
-      triggers$,
-      async (reason, attempt) => {
-        const opened = openStore();
-        if (!opened) return { outcome: 'skipped', reason: `no store at ${config.STORE_PATH} yet` } as RunOutcome;
-        logger.info({ reason, attempt }, 'training run started');
-        metrics.running.set(1);
-        running = trainOnce({
-          store: opened,
-          modelRegistry,
-          config,
-          signal: abort.signal,
-          onRecovery: logRecovery,
-          onStep: (step, seconds, detail) => {
-            metrics.stepSeconds.observe({ step }, seconds);
-            logger.info({ step, seconds: Number(seconds.toFixed(3)), ...detail }, `step ${step} done`);
-          },
-        });
-        try {
-          return await running;
-        } finally {
-          running = undefined;
-          metrics.running.set(0);
-        }
-      },
-      {
-        retries: config.TRAIN_RETRIES,
-        baseDelayMs: config.TRAIN_RETRY_DELAY_S * 1000,
-        maxDelayMs: config.TRAIN_RETRY_DELAY_S * 1000 * 16,
-        onRetry: (reason, { error, attempt, delayMs }) =>
-          logger.warn({ err: error, reason, attempt, delayMs }, 'training run failed; retrying'),
-      },
-    )
-      .pipe(
-        handleInOrder(
-          async (result) => {
-            if (!result.ok) {
-              metrics.runs.inc({ outcome: 'failed' });
-              logger.error(
-                { err: result.error, attempts: result.attempts },
-                'training run failed; the current model keeps serving',
-              );
-              return;
-            }
-            const outcome = result.result;
-            metrics.runs.inc({ outcome: outcome.outcome });
-            if (outcome.outcome === 'skipped') {
-              logger.info({ reason: outcome.reason }, 'training run skipped');
-              return;
-            }
-            const { data } = outcome.metadata;
-            metrics.dataSize.set({ kind: 'users' }, data.users);
-            metrics.dataSize.set({ kind: 'items' }, data.items);
-            metrics.dataSize.set({ kind: 'pairs' }, data.pairs);
-            if (outcome.outcome === 'rejected') {
-              logger.warn({ reason: outcome.reason, gate: outcome.metadata.gate }, 'new model rejected by the gate');
-              return;
-            }
-            const { version } = outcome;
-            recordCurrentModel(metrics, version.manifest.createdAt, outcome.metadata);
-            metrics.lastSuccess.set(Date.now() / 1000);
-            // Receivers must be able to get the version before anyone is told about it.
-            const published = await publishToArtifactTopic(artifacts, version.version);
-            if (!published) return;
-            const event = toEvent(outcome, published.manifestSha256);
-            // In the chain, with the one retry policy; a send that still fails is logged and counted, and the schedule
-            // goes on (scorers install the version from the artifact topic and load it without the event).
-            const announced = await announce(
-              () =>
-                producer.send({
-                  topic: config.MODEL_UPDATES_TOPIC,
-                  acks: -1,
-                  messages: [{ key: MODEL_UPDATED_KEY, value: JSON.stringify(event) }],
-                }),
-              {
-                signal: abort.signal,
-                onRetry: ({ error, attempt, delayMs }) =>
-                  logger.warn(
-                    { err: error, version: version.version, attempt, delayMs },
-                    'model-updated send failed; retrying',
-                  ),
-              },
-            );
-            metrics.announcements.inc({ outcome: announced.ok ? 'sent' : 'failed' });
-            if (!announced.ok) {
-              logger.error(
-                { err: announced.error, version: version.version, attempts: announced.attempts },
-                'model-updated could not be sent; scorers load the new version when their receiver installs it',
-              );
-            }
-            await pruneWithTombstones(artifacts, config.KEEP_VERSIONS);
-            logger.info(
-              { version: version.version, holdout: event.holdout, gate: outcome.metadata.gate },
-              'model published',
-            );
-          },
-          (error) => logger.error({ err: error }, 'handling a training result failed; the schedule goes on'),
-        ),
-      )
-      .subscribe();
-    scheduling = true;
+    leadership = elected;
+    metrics.leader.set(0);
 
+    /** What the leader does with a run's outcome: publish, announce and prune through its fenced producer. */
+    const handleResult = (artifacts: ArtifactTopic) => async (result: ScheduledResult<RunOutcome>) => {
+      if (!result.ok) {
+        metrics.runs.inc({ outcome: 'failed' });
+        logger.error(
+          { err: result.error, attempts: result.attempts },
+          'training run failed; the current model keeps serving',
+        );
+        return;
+      }
+      const outcome = result.result;
+      metrics.runs.inc({ outcome: outcome.outcome });
+      if (outcome.outcome === 'skipped') {
+        logger.info({ reason: outcome.reason }, 'training run skipped');
+        return;
+      }
+      const { data } = outcome.metadata;
+      metrics.dataSize.set({ kind: 'users' }, data.users);
+      metrics.dataSize.set({ kind: 'items' }, data.items);
+      metrics.dataSize.set({ kind: 'pairs' }, data.pairs);
+      if (outcome.outcome === 'rejected') {
+        logger.warn({ reason: outcome.reason, gate: outcome.metadata.gate }, 'new model rejected by the gate');
+        return;
+      }
+      const { version } = outcome;
+      let published: Awaited<ReturnType<typeof publishToArtifactTopic>>;
+      try {
+        // The group tells a member it was deposed only at its next heartbeat: ask the broker before publishing. The
+        // producer's fence covers the moment between this answer and the send.
+        if (!(await elected.confirm())) {
+          discard(modelRegistry, version.version);
+          logger.warn(
+            { version: version.version },
+            'no longer the leader: the new version is discarded, not published',
+          );
+          return;
+        }
+        // Receivers must be able to get the version before anyone is told about it.
+        published = await publishToArtifactTopic(artifacts, version.version);
+      } catch (error) {
+        if (!(error instanceof ProducerFencedError)) throw error;
+        discard(modelRegistry, version.version);
+        logger.warn(
+          { version: version.version },
+          'publisher fenced by another trainer: the new version is discarded, not published',
+        );
+        await elected.renew('publisher fenced');
+        return;
+      }
+      if (!published) return;
+      recordCurrentModel(metrics, version.manifest.createdAt, outcome.metadata);
+      metrics.lastSuccess.set(Date.now() / 1000);
+      const event = toEvent(outcome, published.manifestSha256);
+      // In the chain, with the one retry policy; a send that still fails is logged and counted, and the schedule
+      // goes on (scorers install the version from the artifact topic and load it without the event).
+      const announced = await announce(
+        () =>
+          inTransaction(artifacts.producer, (transaction) =>
+            transaction.send({
+              topic: config.MODEL_UPDATES_TOPIC,
+              acks: -1,
+              messages: [{ key: MODEL_UPDATED_KEY, value: JSON.stringify(event) }],
+            }),
+          ),
+        {
+          signal: abort.signal,
+          onRetry: ({ error, attempt, delayMs }) =>
+            logger.warn(
+              { err: error, version: version.version, attempt, delayMs },
+              'model-updated send failed; retrying',
+            ),
+        },
+      );
+      metrics.announcements.inc({ outcome: announced.ok ? 'sent' : 'failed' });
+      if (!announced.ok) {
+        logger.error(
+          { err: announced.error, version: version.version, attempts: announced.attempts },
+          'model-updated could not be sent; scorers load the new version when their receiver installs it',
+        );
+      }
+      try {
+        await pruneWithTombstones(artifacts, config.KEEP_VERSIONS);
+      } catch (error) {
+        if (!(error instanceof ProducerFencedError)) throw error;
+        await elected.renew('publisher fenced while pruning');
+      }
+      logger.info({ version: version.version, holdout: event.holdout, gate: outcome.metadata.gate }, 'model published');
+    };
+
+    /**
+     * One leadership term: fence the other trainers' producers, catch the registry up from the artifact topic (so
+     * version numbers continue the published ones and the warm start is the newest model), send what was registered
+     * and never published, then train on the schedule until the term ends (leadership lost, fenced, stopping), which
+     * aborts a run in progress.
+     */
+    const leaderTerm$ = (term: LeaderTerm): Observable<never> =>
+      defer(() => {
+        const termAbort = new AbortController();
+        const signal = AbortSignal.any([abort.signal, termAbort.signal]);
+        const producer: Producer = kafka.producer({
+          transactionalId: config.PUBLISH_TRANSACTIONAL_ID,
+          idempotent: true,
+          maxInFlightRequests: 1,
+          allowAutoTopicCreation: false,
+        });
+        const artifacts: ArtifactTopic = {
+          producer,
+          topic: config.MODEL_ARTIFACTS_TOPIC,
+          chunkBytes: config.MODEL_CHUNK_BYTES,
+          registry: modelRegistry,
+          logger,
+          metrics,
+          signal,
+        };
+        metrics.leader.set(1);
+        const begin = async () => {
+          await producer.connect();
+          await fenceOtherPublishers(producer);
+          const caught = await catchUpFromArtifactTopic({
+            kafka,
+            topic: config.MODEL_ARTIFACTS_TOPIC,
+            registry: modelRegistry,
+            groupPrefix: `${config.LEADERSHIP_GROUP}-${os.hostname()}-${process.pid}`,
+            keepVersions: config.KEEP_VERSIONS,
+            logger,
+          });
+          logger.info(
+            { memberId: term.memberId, ...caught },
+            'leader caught up with the model artifact topic; training on the schedule',
+          );
+          const latest = caught.current === undefined ? undefined : modelRegistry.open(caught.current);
+          if (latest) recordCurrentModel(metrics, latest.manifest.createdAt, latest.manifest.metadata);
+          // Registered just before a crash and never sent: nobody has used the number since, so send it now.
+          for (const version of caught.unpublished) await publishToArtifactTopic(artifacts, version);
+          return caught.current;
+        };
+        return defer(begin).pipe(
+          switchMap((currentVersion) => {
+            scheduling = true;
+            const triggers$ = trainingTriggers({
+              intervalMs: config.TRAIN_INTERVAL_S * 1000,
+              minNewInteractions: config.TRAIN_MIN_NEW_INTERACTIONS,
+              pollMs: config.TRAIN_POLL_S * 1000,
+              newInteractions: () => (openStore()?.stats().total ?? 0) - trainedTotal(),
+              manual$,
+              runAtStartup: config.TRAIN_AT_STARTUP && currentVersion === undefined,
+            });
+            return scheduleRuns(
+              triggers$,
+              async (reason, attempt) => {
+                const opened = openStore();
+                if (!opened)
+                  return { outcome: 'skipped', reason: `no store at ${config.STORE_PATH} yet` } as RunOutcome;
+                logger.info({ reason, attempt }, 'training run started');
+                metrics.running.set(1);
+                running = trainOnce({
+                  store: opened,
+                  modelRegistry,
+                  config,
+                  signal,
+                  onRecovery: logRecovery,
+                  onStep: (step, seconds, detail) => {
+                    metrics.stepSeconds.observe({ step }, seconds);
+                    logger.info({ step, seconds: Number(seconds.toFixed(3)), ...detail }, `step ${step} done`);
+                  },
+                });
+                try {
+                  return await running;
+                } finally {
+                  running = undefined;
+                  metrics.running.set(0);
+                }
+              },
+              {
+                retries: config.TRAIN_RETRIES,
+                baseDelayMs: config.TRAIN_RETRY_DELAY_S * 1000,
+                maxDelayMs: config.TRAIN_RETRY_DELAY_S * 1000 * 16,
+                onRetry: (reason, { error, attempt, delayMs }) =>
+                  logger.warn({ err: error, reason, attempt, delayMs }, 'training run failed; retrying'),
+              },
+            ).pipe(
+              handleInOrder(handleResult(artifacts), (error) =>
+                logger.error({ err: error }, 'handling a training result failed; the schedule goes on'),
+              ),
+            );
+          }),
+          catchError((error: unknown) => {
+            logger.error({ err: error }, 'leader term could not start; trying again');
+            return timer(config.TRAIN_RETRY_DELAY_S * 1000).pipe(
+              switchMap(() => elected.renew('leader term failed to start')),
+              ignoreElements(),
+            );
+          }),
+          finalize(() => {
+            scheduling = false;
+            metrics.leader.set(0);
+            termAbort.abort(new Error('leadership term ended'));
+            const ended = (running ?? Promise.resolve()).catch(() => undefined);
+            void ended.then(() => producer.disconnect()).catch(() => undefined);
+          }),
+        );
+      });
+
+    const terms = elected.terms$
+      .pipe(switchMap((term) => (term ? leaderTerm$(term) : EMPTY)))
+      .subscribe({ error: (error: unknown) => logger.error({ err: error }, 'leadership terms ended') });
+    await elected.start();
+
+    const role = () => ({ role: elected.role, leadershipGroup: config.LEADERSHIP_GROUP });
     return {
+      health: () => ({ ok: true, ...role() }),
       ready: () => ({
         ok: true,
+        ...role(),
         currentModel: modelRegistry.currentVersion() ?? null,
         training: running !== undefined,
       }),
       async stop() {
         abort.abort(new Error('trainer stopping'));
-        subscription.unsubscribe();
+        terms.unsubscribe();
         await running?.catch(() => undefined);
-        await producer.disconnect();
+        await elected.stop();
         await admin.disconnect();
         await store?.close();
       },
