@@ -8,7 +8,7 @@ import { InteractionStore } from '@pncf/store';
 import { AuthorTagGenerator, type SyntheticStream, scaledOptions, streamEvents } from '@pncf/synthetic';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testBrokers, testKafka, uniqueName } from './support/kafka.js';
+import { testBrokers, testKafka, trainerDeployment, uniqueName } from './support/kafka.js';
 import { type ServiceProcess, spawnService, stopService, waitForHttp, waitForOutput } from './support/services.js';
 
 const EVENTS = 16_000;
@@ -23,7 +23,7 @@ describe('trainer service: online retraining from Kafka through the ingester', (
     DEAD_LETTER_TOPIC: uniqueName('online-dlq'),
     CONSUMER_GROUP: uniqueName('online-group'),
     MODEL_UPDATES_TOPIC: uniqueName('online-models'),
-    MODEL_ARTIFACTS_TOPIC: uniqueName('online-artifacts'),
+    ...trainerDeployment('online'),
     KEEP_VERSIONS: '1',
     STORE_PATH: path.join(root, 'store'),
     MODEL_DIR: path.join(root, 'models'),

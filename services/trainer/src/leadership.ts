@@ -35,6 +35,11 @@ export class Leadership {
   private memberId: string | undefined;
   /** Whether the role has been logged once (a first join as standby changes nothing but is worth a line). */
   private logged = false;
+  private markJoined: () => void = () => undefined;
+  /** Resolves at the first join of the group, when this process's first role is known. */
+  readonly joined = new Promise<void>((resolve) => {
+    this.markJoined = resolve;
+  });
 
   constructor(private readonly options: LeadershipOptions) {}
 
@@ -61,6 +66,7 @@ export class Leadership {
       const leading = payload.memberAssignment[topic]?.includes(LEADER_PARTITION) ?? false;
       this.memberId = payload.memberId;
       this.update(leading ? payload.memberId : undefined, 'group joined');
+      this.markJoined();
     });
     // kafkajs restarts a consumer that crashed on a retriable error; until it rejoins, this member leads nothing.
     consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -113,7 +119,7 @@ export class Leadership {
     if (leadingAs === undefined) {
       logger.info(
         { role: 'standby', groupId, memberId: this.memberId, reason },
-        'trainer leadership lost: standing by',
+        current ? 'trainer leadership lost: standing by' : 'trainer standing by',
       );
       this.term.next(undefined);
     } else {

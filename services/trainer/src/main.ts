@@ -7,7 +7,19 @@ import { artifactTopicSpec, ModelRegistry } from '@pncf/registry';
 import { connectKafkaAdmin, createKafka, GUARD_HOOK, ProducerFencedError, runService } from '@pncf/runtime';
 import { InteractionStore } from '@pncf/store';
 import type { Producer } from 'kafkajs';
-import { catchError, defer, EMPTY, finalize, ignoreElements, type Observable, Subject, switchMap, timer } from 'rxjs';
+import {
+  catchError,
+  defer,
+  EMPTY,
+  filter,
+  finalize,
+  firstValueFrom,
+  ignoreElements,
+  type Observable,
+  Subject,
+  switchMap,
+  timer,
+} from 'rxjs';
 import { announce, handleInOrder } from './announce.js';
 import { type Recovery, verifiedCurrent } from './baseline.js';
 import { catchUpFromArtifactTopic, discard } from './catch-up.js';
@@ -51,14 +63,20 @@ await runService({
     const abort = new AbortController();
     let running: Promise<RunOutcome> | undefined;
     let scheduling = false;
+    // The start is over once the role is known and, for a leader, its first term trains on the schedule.
+    let markScheduling: () => void = () => undefined;
+    const firstSchedule = new Promise<void>((resolve) => {
+      markScheduling = resolve;
+    });
     let leadership: Leadership | undefined;
+    let joined = false;
     // Routes before listening (fastify takes none after). manual$ keeps nothing for later subscribers, so a
     // request before the schedule is subscribed is refused rather than silently dropped.
     const manual$ = new Subject<void>();
     const access = controlAccess(config.CONTROL_TOKEN, config.HTTP_HOST);
     if (access.kind === 'refused') logger.warn(access.reason);
     http.app.post('/train', { [GUARD_HOOK]: controlGuard(access) }, async (_request, reply) => {
-      if (leadership?.role === 'standby') {
+      if (!scheduling && joined && leadership?.role === 'standby') {
         return reply
           .code(409)
           .send({ accepted: false, role: 'standby', reason: 'this trainer stands by; the leader trains' });
@@ -162,12 +180,14 @@ await runService({
       try {
         // The group tells a member it was deposed only at its next heartbeat: ask the broker before publishing. The
         // producer's fence covers the moment between this answer and the send.
-        if (!(await elected.confirm())) {
+        // An answer that does not come counts as no: a discarded version is retrained, a duplicate never undone.
+        if (!(await elected.confirm().catch(() => false))) {
           discard(modelRegistry, version.version);
           logger.warn(
             { version: version.version },
-            'no longer the leader: the new version is discarded, not published',
+            'leadership not confirmed: the new version is discarded, not published',
           );
+          await elected.renew('leadership not confirmed before publishing');
           return;
         }
         // Receivers must be able to get the version before anyone is told about it.
@@ -198,7 +218,7 @@ await runService({
             }),
           ),
         {
-          signal: abort.signal,
+          signal: artifacts.signal,
           onRetry: ({ error, attempt, delayMs }) =>
             logger.warn(
               { err: error, version: version.version, attempt, delayMs },
@@ -272,6 +292,7 @@ await runService({
         return defer(begin).pipe(
           switchMap((currentVersion) => {
             scheduling = true;
+            markScheduling();
             const triggers$ = trainingTriggers({
               intervalMs: config.TRAIN_INTERVAL_S * 1000,
               minNewInteractions: config.TRAIN_MIN_NEW_INTERACTIONS,
@@ -339,7 +360,14 @@ await runService({
     const terms = elected.terms$
       .pipe(switchMap((term) => (term ? leaderTerm$(term) : EMPTY)))
       .subscribe({ error: (error: unknown) => logger.error({ err: error }, 'leadership terms ended') });
+    setStarting('joining the trainer leadership group');
     await elected.start();
+    await elected.joined;
+    joined = true;
+    if (elected.role === 'leader') {
+      setStarting('leading: catching up with the model artifact topic');
+      await Promise.race([firstSchedule, firstValueFrom(elected.terms$.pipe(filter((term) => term === undefined)))]);
+    }
 
     const role = () => ({ role: elected.role, leadershipGroup: config.LEADERSHIP_GROUP });
     return {

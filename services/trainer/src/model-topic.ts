@@ -22,12 +22,17 @@ export interface ArtifactTopic {
   signal: AbortSignal;
 }
 
+const fencedProducers = new WeakSet<Producer>();
+
 /**
  * Run `work` in one transaction of a transactional producer: its records become visible to readers (read_committed,
  * kafkajs's default) all at once on commit, or never. Rejects with ProducerFencedError when a newer producer with the
  * same transactional id (another leader) has fenced this one.
  */
 export async function inTransaction<T>(producer: Producer, work: (transaction: Transaction) => Promise<T>): Promise<T> {
+  // kafkajs keeps a fenced producer's transaction state (its abort fails too): its next transaction would fail
+  // with "ongoing transaction", which would read as an ordinary failure.
+  if (fencedProducers.has(producer)) throw new ProducerFencedError('this producer was fenced by a newer one');
   try {
     const transaction = await producer.transaction();
     try {
@@ -40,6 +45,7 @@ export async function inTransaction<T>(producer: Producer, work: (transaction: T
     }
   } catch (error) {
     if (isProducerFenced(error)) {
+      fencedProducers.add(producer);
       throw new ProducerFencedError('another trainer’s producer has taken over the transactional id', { cause: error });
     }
     throw error;
