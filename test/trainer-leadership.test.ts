@@ -152,23 +152,67 @@ describe('trainer leadership: two trainers, one leads and publishes, the other t
     expect(v2Metadata.gate.baseline).toBe('v000001');
     expect(v2Metadata.warmStart.embeddings).toBe(true);
 
-    // Every version on the artifact topic once, each manifest read once: no number was published twice.
-    const manifests: string[] = [];
+    expect(await publishedManifests()).toEqual({ v000001: v1.manifestSha256, v000002: v2.manifestSha256 });
+    expect(updates.map((update) => update.version)).toEqual(['v000001', 'v000002']);
+  });
+
+  it('a leader frozen mid-run (SIGSTOP) is replaced; woken up, it publishes nothing and stands by', {
+    timeout: 600_000,
+  }, async () => {
+    // The first trainer comes back on its old directory (v000001 only) and stands by behind the second.
+    first = await spawnService('trainer', trainerEnv('first'));
+    await waitForOutput(first, /"msg":"trainer standing by"/, 90_000);
+    expect((await fetch(`${second.url}/train`, { method: 'POST' })).status).toBe(202);
+    await waitForOutput(second, /(step prepare done[\s\S]*){2}/, 120_000);
+    second.child.kill('SIGSTOP');
+    try {
+      // Its session expires; the first trainer leads, catches up v000002 and publishes v000003 after it.
+      await waitForOutput(first, /leader caught up with the model artifact topic/, SESSION_TIMEOUT_MS + 30_000);
+      expect(await readiness(first)).toMatchObject({ role: 'leader', currentModel: 'v000002' });
+      expect((await fetch(`${first.url}/train`, { method: 'POST' })).status).toBe(202);
+      const v3 = await nextUpdate(3, first);
+      expect(v3.version).toBe('v000003');
+    } finally {
+      second.child.kill('SIGCONT');
+    }
+    // Awake, the second trainer learns it lost the group at its next heartbeat: its run is aborted or its version
+    // discarded (not confirmed, or its producer fenced), and it stands by.
+    await waitForOutput(second, /"msg":"trainer leadership lost: standing by"/, 60_000);
+    expect((await readiness(second)).role).toBe('standby');
+    const published = await publishedManifests();
+    expect(Object.keys(published)).toEqual(['v000001', 'v000002', 'v000003']);
+    expect(updates.map((update) => update.version)).toEqual(['v000001', 'v000002', 'v000003']);
+    // Whatever the second trainer holds is what was published under that number.
+    const secondRegistry = new ModelRegistry(trainerEnv('second').MODEL_DIR);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    for (const version of secondRegistry.list()) {
+      expect(sha256File(path.join(secondRegistry.versionsDir, version, MANIFEST_FILE)), version).toBe(
+        published[version],
+      );
+    }
+  });
+
+  /** version → sha256 of its version.json, for every manifest on the artifact topic; a number seen twice fails. */
+  async function publishedManifests(): Promise<Record<string, string>> {
+    const manifests: Record<string, string> = {};
+    const seen: string[] = [];
     const reader = new ModelReceiver({
       kafka,
       topic: shared.MODEL_ARTIFACTS_TOPIC,
-      registry: new ModelRegistry(path.join(root, 'reader')),
+      registry: new ModelRegistry(fs.mkdtempSync(path.join(root, 'reader-'))),
       groupId: uniqueName('leader-reader'),
       logger: createLogger('test', 'warn'),
       keepVersions: 5,
       onManifest: (version, manifest) => {
-        if (manifest) manifests.push(version);
+        if (!manifest) return;
+        seen.push(version);
+        manifests[version] = manifest.files.find((file) => file.path === MANIFEST_FILE)?.sha256 ?? '';
       },
     });
     await reader.start();
     await reader.whenCaughtUp();
     await reader.stop();
-    expect(manifests).toEqual(['v000001', 'v000002']);
-    expect(updates.map((update) => update.version)).toEqual(['v000001', 'v000002']);
-  });
+    expect(seen, 'a version number published twice').toEqual([...new Set(seen)]);
+    return manifests;
+  }
 });
