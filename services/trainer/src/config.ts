@@ -1,5 +1,5 @@
 import { DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES } from '@pncf/registry';
-import { commonConfigShape, env } from '@pncf/runtime';
+import { commonConfigShape, env, withCrossChecks } from '@pncf/runtime';
 import { z } from 'zod';
 
 /** The presets of @pncf/pncf (PRESET_NAMES; preset.test.ts checks they are the same), named here to keep config light. */
@@ -7,7 +7,7 @@ export const TRAIN_PRESETS = ['default', 'reference', 'npncf', 'paper', 'plus'] 
 
 const share = (fallback: number, description: string) =>
   z.coerce.number().min(0).max(0.9).default(fallback).describe(description);
-export const trainerConfigSchema = z.object({
+const trainerVariables = z.object({
   ...commonConfigShape,
   // Training blocks the event loop by design (tfjs on the main thread), and POST /train only queues a run.
   MAX_EVENT_LOOP_DELAY_MS: env.nonNegativeInt(
@@ -154,5 +154,14 @@ export const trainerConfigSchema = z.object({
     'Model versions kept in this service’s registry (the current one always is); the trainer also tombstones older ones on the artifact topic',
   ),
 });
+
+export const trainerConfigSchema = withCrossChecks(trainerVariables, [
+  {
+    // A member that heartbeats no more often than its session lasts is expelled between two heartbeats.
+    rule: 'LEADERSHIP_HEARTBEAT_INTERVAL_MS < LEADERSHIP_SESSION_TIMEOUT_MS',
+    variable: 'LEADERSHIP_HEARTBEAT_INTERVAL_MS',
+    holds: (c) => c.LEADERSHIP_HEARTBEAT_INTERVAL_MS < c.LEADERSHIP_SESSION_TIMEOUT_MS,
+  },
+]);
 
 export type TrainerConfig = z.infer<typeof trainerConfigSchema>;
