@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tfRuntime } from '@pncf/evaluation';
-import { MODEL_UPDATED_KEY, type ModelUpdatedEvent } from '@pncf/events';
 import { artifactTopicSpec, ModelRegistry } from '@pncf/registry';
-import { connectKafkaAdmin, createKafka, GUARD_HOOK, ProducerFencedError, runService } from '@pncf/runtime';
+import { connectKafkaAdmin, createKafka, GUARD_HOOK, runService } from '@pncf/runtime';
 import { InteractionStore } from '@pncf/store';
 import type { Producer } from 'kafkajs';
 import {
@@ -20,38 +19,17 @@ import {
   switchMap,
   timer,
 } from 'rxjs';
-import { announce, handleInOrder } from './announce.js';
+import { handleInOrder } from './announce.js';
 import { type Recovery, verifiedCurrent } from './baseline.js';
-import { catchUpFromArtifactTopic, discard } from './catch-up.js';
+import { catchUpFromArtifactTopic } from './catch-up.js';
 import { trainerConfigSchema } from './config.js';
 import { controlAccess, controlGuard } from './control-access.js';
 import { Leadership, type LeaderTerm } from './leadership.js';
 import { recordCurrentModel, trainerMetrics } from './metrics.js';
-import {
-  type ArtifactTopic,
-  fenceOtherPublishers,
-  inTransaction,
-  pruneWithTombstones,
-  publishToArtifactTopic,
-} from './model-topic.js';
+import { type ArtifactTopic, fenceOtherPublishers, publishToArtifactTopic } from './model-topic.js';
 import { type ModelMetadata, type RunOutcome, trainOnce } from './pipeline.js';
-import { type ScheduledResult, scheduleRuns, trainingTriggers } from './schedule.js';
-
-function toEvent(outcome: Extract<RunOutcome, { outcome: 'published' }>, manifestSha256: string): ModelUpdatedEvent {
-  const { version, metadata } = outcome;
-  const holdout: ModelUpdatedEvent['holdout'] = {};
-  for (const [metric, values] of Object.entries(metadata.holdout.metrics)) {
-    holdout[metric] = Object.fromEntries(metadata.holdout.ks.map((k, at) => [String(k), values?.[at] ?? 0]));
-  }
-  return {
-    version: version.version,
-    manifestSha256,
-    createdAt: version.manifest.createdAt,
-    snapshotSequence: metadata.snapshotSequence,
-    data: { users: metadata.data.users, items: metadata.data.items, pairs: metadata.data.pairs },
-    holdout,
-  };
-}
+import { handleRunResult } from './run-result.js';
+import { scheduleRuns, trainingTriggers } from './schedule.js';
 
 await runService({
   name: 'trainer',
@@ -151,96 +129,15 @@ await runService({
     leadership = elected;
     metrics.leader.set(0);
 
-    /** What the leader does with a run's outcome: publish, announce and prune through its fenced producer. */
-    const handleResult = (artifacts: ArtifactTopic) => async (result: ScheduledResult<RunOutcome>) => {
-      if (!result.ok) {
-        metrics.runs.inc({ outcome: 'failed' });
-        logger.error(
-          { err: result.error, attempts: result.attempts },
-          'training run failed; the current model keeps serving',
-        );
-        return;
-      }
-      const outcome = result.result;
-      metrics.runs.inc({ outcome: outcome.outcome });
-      if (outcome.outcome === 'skipped') {
-        logger.info({ reason: outcome.reason }, 'training run skipped');
-        return;
-      }
-      const { data } = outcome.metadata;
-      metrics.dataSize.set({ kind: 'users' }, data.users);
-      metrics.dataSize.set({ kind: 'items' }, data.items);
-      metrics.dataSize.set({ kind: 'pairs' }, data.pairs);
-      if (outcome.outcome === 'rejected') {
-        logger.warn({ reason: outcome.reason, gate: outcome.metadata.gate }, 'new model rejected by the gate');
-        return;
-      }
-      const { version } = outcome;
-      let published: Awaited<ReturnType<typeof publishToArtifactTopic>>;
-      try {
-        // The group tells a member it was deposed only at its next heartbeat: ask the broker before publishing. The
-        // producer's fence covers the moment between this answer and the send.
-        // An answer that does not come counts as no: a discarded version is retrained, a duplicate never undone.
-        if (!(await elected.confirm().catch(() => false))) {
-          discard(modelRegistry, version.version);
-          logger.warn(
-            { version: version.version },
-            'leadership not confirmed: the new version is discarded, not published',
-          );
-          await elected.renew('leadership not confirmed before publishing');
-          return;
-        }
-        // Receivers must be able to get the version before anyone is told about it.
-        published = await publishToArtifactTopic(artifacts, version.version);
-      } catch (error) {
-        if (!(error instanceof ProducerFencedError)) throw error;
-        discard(modelRegistry, version.version);
-        logger.warn(
-          { version: version.version },
-          'publisher fenced by another trainer: the new version is discarded, not published',
-        );
-        await elected.renew('publisher fenced');
-        return;
-      }
-      if (!published) return;
-      recordCurrentModel(metrics, version.manifest.createdAt, outcome.metadata);
-      metrics.lastSuccess.set(Date.now() / 1000);
-      const event = toEvent(outcome, published.manifestSha256);
-      // In the chain, with the one retry policy; a send that still fails is logged and counted, and the schedule
-      // goes on (scorers install the version from the artifact topic and load it without the event).
-      const announced = await announce(
-        () =>
-          inTransaction(artifacts.producer, (transaction) =>
-            transaction.send({
-              topic: config.MODEL_UPDATES_TOPIC,
-              acks: -1,
-              messages: [{ key: MODEL_UPDATED_KEY, value: JSON.stringify(event) }],
-            }),
-          ),
-        {
-          signal: artifacts.signal,
-          onRetry: ({ error, attempt, delayMs }) =>
-            logger.warn(
-              { err: error, version: version.version, attempt, delayMs },
-              'model-updated send failed; retrying',
-            ),
-        },
-      );
-      metrics.announcements.inc({ outcome: announced.ok ? 'sent' : 'failed' });
-      if (!announced.ok) {
-        logger.error(
-          { err: announced.error, version: version.version, attempts: announced.attempts },
-          'model-updated could not be sent; scorers load the new version when their receiver installs it',
-        );
-      }
-      try {
-        await pruneWithTombstones(artifacts, config.KEEP_VERSIONS);
-      } catch (error) {
-        if (!(error instanceof ProducerFencedError)) throw error;
-        await elected.renew('publisher fenced while pruning');
-      }
-      logger.info({ version: version.version, holdout: event.holdout, gate: outcome.metadata.gate }, 'model published');
-    };
+    const handleResult = (artifacts: ArtifactTopic) =>
+      handleRunResult({
+        artifacts,
+        leadership: elected,
+        metrics,
+        logger,
+        announcementsTopic: config.MODEL_UPDATES_TOPIC,
+        keepVersions: config.KEEP_VERSIONS,
+      });
 
     /**
      * One leadership term: fence the other trainers' producers, catch the registry up from the artifact topic (so
