@@ -7,7 +7,7 @@ import { freePort } from '@pncf/kafka-local';
 import { ModelRegistry } from '@pncf/registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { testBrokers, testKafka, uniqueName } from './support/kafka.js';
+import { testBrokers, testKafka, trainerDeployment, uniqueName } from './support/kafka.js';
 import { repoRoot, type ServiceProcess, spawnService, stopService, waitForHttp } from './support/services.js';
 
 /** Debian's prometheus package, installed when missing (CI installs it up front in .ci/run). */
@@ -113,6 +113,7 @@ describe('Prometheus scrapes the three services with the shipped config and rule
       DEAD_LETTER_TOPIC: uniqueName('prom-dlq'),
       CONSUMER_GROUP: uniqueName('prom-group'),
       MODEL_UPDATES_TOPIC: uniqueName('prom-models'),
+      ...trainerDeployment('prom'),
       RECOMMENDATIONS_TOPIC: uniqueName('prom-recs'),
       CHANGELOG_TOPIC: uniqueName('prom-counts'),
       STORE_PATH: path.join(root, 'ingester-store'),

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { testBrokers, uniqueName } from './support/kafka.js';
+import { testBrokers, trainerDeployment, uniqueName } from './support/kafka.js';
 import { type ServiceProcess, spawnService, stopService, waitForHttp, waitForOutput } from './support/services.js';
 
 const TOKEN = 'c0ffee0123456789c0ffee0123456789';
@@ -16,6 +16,7 @@ describe('trainer control endpoint (POST /train) on the real service', () => {
       KAFKA_BROKERS: testBrokers().join(','),
       LOG_LEVEL: 'info',
       MODEL_UPDATES_TOPIC: uniqueName('control-models'),
+      ...trainerDeployment('control'),
       // No store: a run that starts is skipped at once, so the test exercises the endpoint only.
       STORE_PATH: path.join(root, 'store'),
       MODEL_DIR: path.join(root, 'models'),

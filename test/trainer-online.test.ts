@@ -7,7 +7,7 @@ import { createLogger } from '@pncf/runtime';
 import { AuthorTagGenerator, type SyntheticStream, scaledOptions, streamEvents } from '@pncf/synthetic';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testBrokers, testKafka, uniqueName } from './support/kafka.js';
+import { testBrokers, testKafka, trainerDeployment, uniqueName } from './support/kafka.js';
 import { type ServiceProcess, spawnService, stopService, waitForHttp, waitForOutput } from './support/services.js';
 
 const EVENTS = 16_000;
@@ -22,7 +22,7 @@ describe('trainer service: online retraining from Kafka through the ingester', (
     DEAD_LETTER_TOPIC: uniqueName('online-dlq'),
     CONSUMER_GROUP: uniqueName('online-group'),
     MODEL_UPDATES_TOPIC: uniqueName('online-models'),
-    MODEL_ARTIFACTS_TOPIC: uniqueName('online-artifacts'),
+    ...trainerDeployment('online'),
     KEEP_VERSIONS: '1',
     CHANGELOG_TOPIC: uniqueName('online-counts'),
     // Each service its own directory, as on separate hosts: the trainer builds its counts from the changelog.
@@ -115,6 +115,10 @@ describe('trainer service: online retraining from Kafka through the ingester', (
     // tombstones): a receiver on another directory gets v2 as its current version, byte for byte.
     expect(Object.keys(v2)).not.toContain('location');
     const trainerRegistry = new ModelRegistry(env.MODEL_DIR);
+    // Pruning follows the announcement (after v1's tombstones): wait for it rather than race it.
+    const pruneDeadline = Date.now() + 30_000;
+    while (trainerRegistry.list().length > 1 && Date.now() < pruneDeadline)
+      await new Promise((r) => setTimeout(r, 100));
     expect(trainerRegistry.list()).toEqual(['v000002']);
     const v2Dir = path.join(trainerRegistry.versionsDir, 'v000002');
     expect(v2.manifestSha256).toBe(sha256File(path.join(v2Dir, MANIFEST_FILE)));

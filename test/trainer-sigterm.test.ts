@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ModelRegistry } from '@pncf/registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scratchDir, syntheticStore } from './scorer-support.js';
-import { testBrokers, uniqueName } from './support/kafka.js';
+import { testBrokers, trainerDeployment, uniqueName } from './support/kafka.js';
 import { spawnService, waitForOutput } from './support/services.js';
 
 /**
@@ -40,6 +40,7 @@ describe('trainer service: SIGTERM in the middle of a long step', () => {
       const trainer = await spawnService('trainer', {
         KAFKA_BROKERS: testBrokers().join(','),
         MODEL_UPDATES_TOPIC: uniqueName('sigterm-models'),
+        ...trainerDeployment('sigterm'),
         STORE_PATH: storePath,
         MODEL_DIR: modelDir,
         TRAIN_AT_STARTUP: 'true',

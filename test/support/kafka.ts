@@ -16,3 +16,25 @@ export function testKafka(clientId = 'pncf-test'): Kafka {
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
+
+/**
+ * The names that make a set of trainers one deployment: their counts changelog, leadership group and topic, the
+ * transactional id they publish with and the artifact topic. Trainers of different tests share the run's broker, so
+ * each test gets its own (with the defaults, every trainer of the run would elect one leader among them all and
+ * read every other test's counts).
+ */
+export function trainerDeployment(prefix: string): {
+  CHANGELOG_TOPIC: string;
+  MODEL_ARTIFACTS_TOPIC: string;
+  LEADERSHIP_TOPIC: string;
+  LEADERSHIP_GROUP: string;
+  PUBLISH_TRANSACTIONAL_ID: string;
+} {
+  return {
+    CHANGELOG_TOPIC: uniqueName(`${prefix}-counts`),
+    MODEL_ARTIFACTS_TOPIC: uniqueName(`${prefix}-artifacts`),
+    LEADERSHIP_TOPIC: uniqueName(`${prefix}-leadership`),
+    LEADERSHIP_GROUP: uniqueName(`${prefix}-leaders`),
+    PUBLISH_TRANSACTIONAL_ID: uniqueName(`${prefix}-publisher`),
+  };
+}

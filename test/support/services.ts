@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@pncf/kafka-local';
@@ -17,6 +19,8 @@ export interface ServiceProcess {
 /**
  * A service as it runs in production: its own node process on main.ts (one process, so SIGKILL hits the service
  * itself), configured by environment variables, on a free HTTP port. `nodeArgs` go to node after `--import tsx`.
+ * Its data directories (store, counts view, model registry) are a fresh temporary folder of its own unless `env`
+ * names them: the defaults are relative to the repository, where test files running at once would share them.
  */
 export async function spawnService(
   name: string,
@@ -25,9 +29,15 @@ export async function spawnService(
 ): Promise<ServiceProcess> {
   const port = env.HTTP_PORT ? Number(env.HTTP_PORT) : await freePort();
   const main = path.join(repoRoot, 'services', name, 'src', 'main.ts');
+  const own = fs.mkdtempSync(path.join(os.tmpdir(), `pncf-${name}-`));
+  const dataDirs = {
+    STORE_PATH: path.join(own, 'store'),
+    VIEW_PATH: path.join(own, 'view'),
+    MODEL_DIR: path.join(own, 'models'),
+  };
   const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, main], {
     cwd: repoRoot,
-    env: { ...process.env, ...env, HTTP_PORT: String(port) },
+    env: { ...process.env, ...dataDirs, ...env, HTTP_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

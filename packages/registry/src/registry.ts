@@ -161,6 +161,12 @@ export class ModelRegistry<M = Record<string, unknown>> {
     writeFileAtomic(this.pointerFile, `${JSON.stringify({ version, updatedAt: new Date().toISOString() })}\n`);
   }
 
+  /** Remove the CURRENT pointer: no version is current (a reader serves nothing new until one is set). */
+  clearCurrent(): void {
+    fs.rmSync(this.pointerFile, { force: true });
+    fsyncPath(this.root);
+  }
+
   /** Point CURRENT at the given version, or at the newest intact version older than the current one. */
   rollback(to?: string): string {
     const current = this.currentVersion();

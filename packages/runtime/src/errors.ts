@@ -69,6 +69,12 @@ export class StoreNotReadyError extends errorKind('STORE_NOT_READY', true) {}
 /** A worker thread died or answered nothing (not an error it reported itself). Not retriable. */
 export class WorkerError extends errorKind('WORKER_FAILED', false) {}
 
+/**
+ * A transactional producer was fenced: another producer with the same transactional id initialised after it (a
+ * newer leader), so this one can never write again. Not retriable.
+ */
+export class ProducerFencedError extends errorKind('PRODUCER_FENCED', false) {}
+
 /** Codes deserializeError rebuilds as their own class; any other code becomes a plain PncfError. */
 const classesByCode: Record<string, new (message: string, options?: { cause?: unknown }) => PncfError> = {
   [KafkaUnavailableError.code]: KafkaUnavailableError,
@@ -79,6 +85,7 @@ const classesByCode: Record<string, new (message: string, options?: { cause?: un
   [ModelArtifactError.code]: ModelArtifactError,
   [StoreNotReadyError.code]: StoreNotReadyError,
   [WorkerError.code]: WorkerError,
+  [ProducerFencedError.code]: ProducerFencedError,
 };
 
 /** Code of an error that carried none (a plain Error from a library); rebuilt errors always have a code. */
@@ -168,4 +175,28 @@ export function declaredRetriable(error: unknown, options: RetriabilityOptions =
 /** Whether an error is known to be retriable; an error that says nothing is not. */
 export function isRetriable(error: unknown, options: RetriabilityOptions = {}): boolean {
   return declaredRetriable(error, options) === true;
+}
+
+/**
+ * kafkajs's answers for a fenced transactional producer: INVALID_PRODUCER_EPOCH (47), and PRODUCER_FENCED (90), which
+ * kafkajs 2.2 does not name.
+ */
+const FENCED_KAFKA_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
+const FENCED_KAFKA_CODES = new Set([47, 90]);
+
+/** Whether an error, or one it wraps, says that the producer was fenced by a newer one with its transactional id. */
+export function isProducerFenced(error: unknown, depth = 0): boolean {
+  if (error === null || typeof error !== 'object' || depth > MAX_CAUSE_DEPTH) return false;
+  if (error instanceof ProducerFencedError) return true;
+  const { type, code, cause, originalError, errors } = error as {
+    type?: unknown;
+    code?: unknown;
+    cause?: unknown;
+    originalError?: unknown;
+    errors?: unknown;
+  };
+  if (typeof type === 'string' && FENCED_KAFKA_TYPES.has(type)) return true;
+  if (typeof code === 'number' && FENCED_KAFKA_CODES.has(code)) return true;
+  if (Array.isArray(errors) && errors.some((inner) => isProducerFenced(inner, depth + 1))) return true;
+  return isProducerFenced(cause, depth + 1) || isProducerFenced(originalError, depth + 1);
 }

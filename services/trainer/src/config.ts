@@ -45,6 +45,23 @@ const trainerVariables = z.object({
     '.data/trainer/view',
     'Directory of the service’s own LMDB counts view: a materialized view of the changelog that no other process opens',
   ),
+  LEADERSHIP_TOPIC: env.string(
+    'trainer-leadership',
+    'Single-partition topic whose consumer group elects the one trainer that trains and publishes (the member assigned its partition); the others stand by',
+  ),
+  LEADERSHIP_GROUP: env.string(
+    'pncf-trainer-leadership',
+    'Consumer group every trainer of one deployment joins for leadership on LEADERSHIP_TOPIC',
+  ),
+  LEADERSHIP_SESSION_TIMEOUT_MS: env.positiveInt(
+    30_000,
+    'How long until a leader that stopped heartbeating (dead, hung) loses leadership to a standby',
+  ),
+  LEADERSHIP_HEARTBEAT_INTERVAL_MS: env.positiveInt(3000, 'Heartbeat interval of the leadership group'),
+  PUBLISH_TRANSACTIONAL_ID: env.string(
+    'pncf-trainer-publisher',
+    'Kafka transactional id every trainer of one deployment publishes with: a new leader’s producer fences the previous leader’s, so a deposed trainer can no longer write',
+  ),
   MODEL_DIR: env.string(
     '.data/models',
     'Directory of this service’s own model registry (versions, CURRENT pointer): the trainer publishes from it, the scorer’s receiver fills it from MODEL_ARTIFACTS_TOPIC',
@@ -148,6 +165,14 @@ const trainerVariables = z.object({
   ),
 });
 
-export const trainerConfigSchema = withCrossChecks(trainerVariables, kafkaSecurityChecks);
+export const trainerConfigSchema = withCrossChecks(trainerVariables, [
+  ...kafkaSecurityChecks,
+  {
+    // A member that heartbeats no more often than its session lasts is expelled between two heartbeats.
+    rule: 'LEADERSHIP_HEARTBEAT_INTERVAL_MS < LEADERSHIP_SESSION_TIMEOUT_MS',
+    variable: 'LEADERSHIP_HEARTBEAT_INTERVAL_MS',
+    holds: (c) => c.LEADERSHIP_HEARTBEAT_INTERVAL_MS < c.LEADERSHIP_SESSION_TIMEOUT_MS,
+  },
+]);
 
 export type TrainerConfig = z.infer<typeof trainerConfigSchema>;

@@ -98,6 +98,11 @@ export function trainerMetrics(metricsRegistry: Registry, publishedVersion: () =
       help: 'Pruned model versions whose records were tombstoned on the artifact topic',
       registers,
     }),
+    leader: new Gauge({
+      name: 'pncf_trainer_leader',
+      help: '1 while this trainer leads (trains and publishes), 0 while it stands by',
+      registers,
+    }),
     running: new Gauge({
       name: 'pncf_trainer_run_in_progress',
       help: '1 while a training run is in progress',

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Message, Producer } from 'kafkajs';
+import type { Message, Sender } from 'kafkajs';
 import { MANIFEST_FILE, sha256File } from '../checksums.js';
 import type { ModelRegistry } from '../registry.js';
 import {
@@ -70,9 +70,12 @@ export function* versionRecords(dir: string, manifest: TransferManifest): Genera
   yield { key: manifestKey(manifest.version), value: JSON.stringify(manifest) };
 }
 
-/** Send records in order, several per send while their values stay under sendBytes, each acknowledged by all replicas. */
+/**
+ * Send records in order, several per send while their values stay under sendBytes, each acknowledged by all replicas.
+ * The sender may be a producer or one of its transactions (a fenced publisher sends inside one).
+ */
 export async function sendRecords(
-  producer: Producer,
+  producer: Sender,
   topic: string,
   records: Iterable<Message>,
   sendBytes = DEFAULT_SEND_BYTES,
@@ -104,7 +107,7 @@ export async function sendRecords(
  * sees the manifest has been sent every chunk). Sending the same version again writes the same keys and values.
  */
 export async function publishVersion(options: {
-  producer: Producer;
+  producer: Sender;
   topic: string;
   registry: ModelRegistry<unknown>;
   version: string;
@@ -122,11 +125,7 @@ export async function publishVersion(options: {
  * Tombstones for every record of a version, the manifest's first: compaction then drops the version from the topic,
  * and a log compacted up to any point never holds a manifest whose chunks are gone.
  */
-export async function publishTombstones(
-  producer: Producer,
-  topic: string,
-  manifest: TransferManifest,
-): Promise<number> {
+export async function publishTombstones(producer: Sender, topic: string, manifest: TransferManifest): Promise<number> {
   const records = versionKeys(manifest).map((key) => ({ key, value: null }));
   await producer.send({ topic, acks: -1, messages: records });
   return records.length;

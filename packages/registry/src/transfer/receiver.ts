@@ -2,7 +2,7 @@ import type { Logger } from '@pncf/runtime';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { ModelRegistry } from '../registry.js';
 import { type AssemblyOutcome, type RejectReason, VersionAssembly } from './assembly.js';
-import { OFFSET_HEADER, parseArtifactKey, parseTransferManifest } from './records.js';
+import { OFFSET_HEADER, parseArtifactKey, parseTransferManifest, type TransferManifest } from './records.js';
 
 export interface ModelReceiverOptions {
   kafka: Kafka;
@@ -22,6 +22,11 @@ export interface ModelReceiverOptions {
   onCurrent?: (version: string) => void;
   /** A version was refused: it never appears in the registry. */
   onRejected?: (version: string, reason: RejectReason | 'invalid') => void;
+  /**
+   * A valid manifest record was read (null: its tombstone), whether or not the registry has the version: what the
+   * topic says a version is, for a reader that compares it with a local copy of the same number.
+   */
+  onManifest?: (version: string, manifest: TransferManifest | null) => void;
 }
 
 /**
@@ -73,6 +78,11 @@ export class ModelReceiver {
     }
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250 });
     this.consumer = consumer;
+    // A batch that holds only control records (the commit marker of a transactional publisher, the log's last
+    // offset) never reaches eachBatch: its end is seen here.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (!this.caughtUpOnce && BigInt(payload.lastOffset) >= this.target) this.atEnd();
+    });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({ eachBatch: (payload) => this.handleBatch(payload) });
@@ -91,12 +101,18 @@ export class ModelReceiver {
     }
     await heartbeat();
     const last = BigInt(batch.lastOffset());
-    if (batch.offsetLag() === '0' || last >= this.target) {
-      // The publisher sends every chunk before the manifest: at the end of the log a manifest without all its
-      // chunks will not be completed any more.
-      for (const outcome of this.assembly.settle()) this.report(outcome);
-      if (last >= this.target) this.reachedEnd();
-    }
+    if (last >= this.target) this.atEnd();
+    else if (batch.offsetLag() === '0') this.settle();
+  }
+
+  /** The publisher sends every chunk before the manifest: at the end of the log a manifest without all its chunks will not be completed any more. */
+  private settle(): void {
+    for (const outcome of this.assembly.settle()) this.report(outcome);
+  }
+
+  private atEnd(): void {
+    this.settle();
+    this.reachedEnd();
   }
 
   private handleRecord(message: KafkaMessage): void {
@@ -109,6 +125,7 @@ export class ModelReceiver {
     }
     if (message.value === null) {
       this.assembly.tombstone(parsed.version);
+      if (parsed.kind === 'manifest') this.options.onManifest?.(parsed.version, null);
       return;
     }
     try {
@@ -116,7 +133,9 @@ export class ModelReceiver {
         const offset = Number(message.headers?.[OFFSET_HEADER]?.toString());
         this.assembly.chunk(parsed.version, parsed.index, parsed.path, offset, message.value);
       } else {
-        const outcome = this.assembly.manifest(parseTransferManifest(message.value));
+        const manifest = parseTransferManifest(message.value);
+        this.options.onManifest?.(parsed.version, manifest);
+        const outcome = this.assembly.manifest(manifest);
         if (outcome) this.report(outcome);
       }
     } catch (error) {
