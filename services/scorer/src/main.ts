@@ -4,7 +4,14 @@ import path from 'node:path';
 import { tfRuntime } from '@pncf/evaluation';
 import { decodeEvent, parseModelUpdated } from '@pncf/events';
 import { artifactTopicSpec, MANIFEST_FILE, ModelReceiver, ModelRegistry, sha256File } from '@pncf/registry';
-import { connectKafkaAdmin, createKafka, runService, waitForTopics } from '@pncf/runtime';
+import {
+  connectKafkaAdmin,
+  createKafka,
+  kafkaMetadataRetry,
+  runService,
+  waitForTopics,
+  withRetry,
+} from '@pncf/runtime';
 import { type CountsView, countsChangelogTopic, InteractionStore, startCountsView } from '@pncf/store';
 import type { EachBatchPayload } from 'kafkajs';
 import { registerApi } from './api.js';
@@ -185,7 +192,11 @@ await runService({
     // Joins are handled in order: each compares its assignment with the previous one.
     let assignments = Promise.resolve();
     const takeOver = async (assigned: number[]) => {
-      const metadata = await admin.fetchTopicMetadata({ topics: [config.INTERACTIONS_TOPIC] });
+      const metadata = await withRetry(() => admin.fetchTopicMetadata({ topics: [config.INTERACTIONS_TOPIC] }), {
+        ...kafkaMetadataRetry,
+        onRetry: ({ error, attempt, delayMs }) =>
+          logger.warn({ err: error, attempt, delayMs }, 'reading the interactions topic’s partitions failed; retrying'),
+      });
       const partitions = metadata.topics[0]?.partitions.length ?? 0;
       const added = ownership.assign(assigned, partitions);
       logger.info({ partitions: ownership.held(), added, of: partitions }, 'interactions partitions assigned');
