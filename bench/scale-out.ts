@@ -201,7 +201,7 @@ try {
   const refresh = async (
     seen: Awaited<ReturnType<typeof watchRecommendations>>,
     seed: number,
-    replicas: ServiceProcess[],
+    replicas: { scorer: ServiceProcess; result: { replica: string } }[],
   ) => {
     const loadBefore = load();
     const { version, at } = await publishModel(seed);
@@ -221,8 +221,8 @@ try {
       usersPerSecond: entry.users.size / ((entry.last - entry.first) / 1000),
       usersPerSecondFromPublish: entry.users.size / ((entry.last - at) / 1000),
       perReplica: await Promise.all(
-        replicas.map(async (scorer) => ({
-          replica: scorer.name,
+        replicas.map(async ({ scorer, result: { replica } }) => ({
+          replica,
           refreshUsers: await metric(scorer, 'pncf_scorer_last_refresh_users'),
           refreshSeconds: await metric(scorer, 'pncf_scorer_last_refresh_duration_seconds'),
         })),
@@ -244,7 +244,7 @@ try {
     () => (oneSeen.get('v000001')?.users.size ?? 0) >= ids.users.length,
     1_800_000,
   );
-  const oneReplica = await refresh(oneSeen, 2, [single.scorer]);
+  const oneReplica = await refresh(oneSeen, 2, [single]);
   await stopService(single.scorer);
 
   // Two replicas of one group, started together (each catches up on its own directories), then a new version.
@@ -257,11 +257,7 @@ try {
     () => (twoSeen.get('v000002')?.users.size ?? 0) >= ids.users.length,
     1_800_000,
   );
-  const twoReplicas = await refresh(
-    twoSeen,
-    3,
-    pair.map((entry) => entry.scorer),
-  );
+  const twoReplicas = await refresh(twoSeen, 3, pair);
 
   const summary = {
     benchmark: 'scale-out',
