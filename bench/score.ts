@@ -427,6 +427,13 @@ async function runService(model: ScoreBenchModel = bench, options: { swap: boole
     const changelog = `bench-counts-${Date.now().toString(36)}`;
     await publishChangelog(kafka.brokers, changelog, store);
     await store.close();
+    // The ingester's topic, which the scorer never creates: until it exists a scorer holds no partition of it, and
+    // so publishes no refresh (each replica refreshes the users of its partitions).
+    const eventsTopic = `bench-events-${Date.now().toString(36)}`;
+    const admin = createKafka({ brokers: kafka.brokers, clientId: 'bench-score-events' }).admin();
+    await admin.connect();
+    await ensureTopics(admin, [{ topic: eventsTopic, partitions: 4 }]);
+    await admin.disconnect();
     const scorerEnv = (run: string) => ({
       KAFKA_BROKERS: kafka.brokers.join(','),
       CHANGELOG_TOPIC: changelog,
@@ -434,7 +441,7 @@ async function runService(model: ScoreBenchModel = bench, options: { swap: boole
       VIEW_PATH: path.join(scratch, 'scorer-view'),
       MODEL_DIR: path.join(scratch, 'models'),
       RECOMMENDATIONS_TOPIC: `bench-recs-${run}`,
-      INTERACTIONS_TOPIC: `bench-events-${run}`,
+      INTERACTIONS_TOPIC: eventsTopic,
       MODEL_UPDATES_TOPIC: `bench-models-${run}`,
       CONSUMER_GROUP: `bench-scorer-${run}`,
     });

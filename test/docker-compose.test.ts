@@ -17,13 +17,27 @@ interface ComposeService {
   build?: { context: string; args?: Record<string, string> };
   ports?: string[];
   environment?: Record<string, string | number>;
+  healthcheck?: { test: string[] };
 }
 const compose = readYaml('docker-compose.yml') as { services: Record<string, ComposeService> };
-const schemas: Record<string, EnvSchema> = {
+const schemaOf: Record<string, EnvSchema> = {
   ingester: ingesterConfigSchema,
   trainer: trainerConfigSchema,
   scorer: scorerConfigSchema,
 };
+/** The compose services built from the Dockerfile, by the service (main.ts) each runs: two scorer replicas. */
+const builtServices = Object.entries(compose.services)
+  .filter(([, service]) => service.build !== undefined)
+  .map(([name, service]) => ({
+    name,
+    service: String(service.build?.args?.SERVICE),
+    schema: schemaOf[String(service.build?.args?.SERVICE)]!,
+  }));
+const schemas: Record<string, EnvSchema> = Object.fromEntries(builtServices.map(({ name, schema }) => [name, schema]));
+const environmentOf = (name: string) =>
+  Object.fromEntries(
+    Object.entries(compose.services[name]?.environment ?? {}).map(([key, value]) => [key, String(value)]),
+  );
 
 type ScrapeConfig = { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
 const targetsOf = (config: ScrapeConfig, job: string) =>
@@ -45,16 +59,43 @@ describe('Dockerfile', () => {
 });
 
 describe('docker-compose.yml', () => {
-  it('has Kafka, Prometheus, Grafana and the three services', () => {
+  it('has Kafka, Prometheus, Grafana, the ingester, the trainer and two scorer replicas', () => {
     expect(Object.keys(compose.services).sort()).toEqual([
       'grafana',
       'ingester',
       'kafka',
       'prometheus',
-      'scorer',
+      'scorer-1',
+      'scorer-2',
       'trainer',
     ]);
     expect(compose.services.kafka?.image).toMatch(/^apache\/kafka:4\.1\./);
+  });
+
+  it('gives every service a healthcheck, and starts the services once Kafka is healthy', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      expect(service.healthcheck?.test?.[0], name).toBe('CMD');
+    }
+    for (const { name } of builtServices) {
+      expect((compose.services[name] as { depends_on?: unknown }).depends_on, name).toEqual({
+        kafka: { condition: 'service_healthy' },
+      });
+      const config = loadConfig(name, schemas[name]!, environmentOf(name));
+      expect(compose.services[name]?.healthcheck?.test.join(' '), name).toContain(
+        `http://127.0.0.1:${config.HTTP_PORT}/healthz`,
+      );
+    }
+  });
+
+  it('runs the scorer replicas in one consumer group, each under a name of its own', () => {
+    const replicas = builtServices.filter(({ service }) => service === 'scorer').map(({ name }) => name);
+    expect(replicas).toEqual(['scorer-1', 'scorer-2']);
+    const configs = replicas.map((name) => loadConfig(name, scorerConfigSchema, environmentOf(name)));
+    expect(new Set(configs.map((config) => config.CONSUMER_GROUP)).size).toBe(1);
+    expect(configs.map((config) => config.INSTANCE_ID)).toEqual(replicas);
+    expect(targetsOf(readYaml('infra/prometheus/prometheus.docker.yml'), 'scorer')).toEqual(
+      replicas.map((name) => `${name}:${configs[0]!.HTTP_PORT}`),
+    );
   });
 
   it('publishes every port on the host’s loopback address only', () => {
@@ -89,15 +130,12 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  describe.each(Object.entries(schemas))('service %s', (name, schema) => {
+  describe.each(builtServices)('service $name', ({ name, service: entry, schema }) => {
     const service = compose.services[name]!;
-    const environment = Object.fromEntries(
-      Object.entries(service.environment ?? {}).map(([key, value]) => [key, String(value)]),
-    );
+    const environment = environmentOf(name);
 
     it('is built from the Dockerfile for its own entry point', () => {
-      expect(service.build?.args?.SERVICE).toBe(name);
-      expect(fs.existsSync(path.join(repoRoot, 'services', name, 'src', 'main.ts'))).toBe(true);
+      expect(fs.existsSync(path.join(repoRoot, 'services', entry, 'src', 'main.ts'))).toBe(true);
     });
 
     it('sets only variables its config schema declares, with valid values', () => {
@@ -108,8 +146,9 @@ describe('docker-compose.yml', () => {
 
     it('publishes its HTTP port and reaches Kafka on an advertised listener', () => {
       const config = loadConfig(name, schema, environment);
-      // Inside the container on every interface; on the host, this machine only.
-      expect(service.ports).toEqual([`127.0.0.1:${config.HTTP_PORT}:${config.HTTP_PORT}`]);
+      // Inside the container on every interface; on the host, this machine only (each replica on a port of its own).
+      expect(service.ports).toHaveLength(1);
+      expect(service.ports![0]).toMatch(new RegExp(`^127\\.0\\.0\\.1:\\d+:${config.HTTP_PORT}$`));
       expect(config.HTTP_HOST).toBe('0.0.0.0');
       const advertised = String(compose.services.kafka?.environment?.KAFKA_ADVERTISED_LISTENERS);
       for (const broker of config.KAFKA_BROKERS as string[]) expect(advertised).toContain(`//${broker}`);
@@ -117,11 +156,11 @@ describe('docker-compose.yml', () => {
 
     it('is scraped by Prometheus, in compose and locally, on the port it listens on', () => {
       const config = loadConfig(name, schema, environment);
-      expect(targetsOf(readYaml('infra/prometheus/prometheus.docker.yml'), name)).toEqual([
+      expect(targetsOf(readYaml('infra/prometheus/prometheus.docker.yml'), entry)).toContain(
         `${name}:${config.HTTP_PORT}`,
-      ]);
+      );
       const local = loadConfig(name, schema, {});
-      expect(targetsOf(readYaml('infra/prometheus/prometheus.yml'), name)).toEqual([`127.0.0.1:${local.HTTP_PORT}`]);
+      expect(targetsOf(readYaml('infra/prometheus/prometheus.yml'), entry)).toEqual([`127.0.0.1:${local.HTTP_PORT}`]);
     });
   });
 });

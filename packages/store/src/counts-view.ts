@@ -51,6 +51,11 @@ export interface CountsViewOptions {
   partitionsConsumedConcurrently?: number;
   /** Where the view's pncf_counts_view_* metrics go. */
   metricsRegistry?: Registry;
+  /**
+   * Called with each batch's changes once their transaction committed (so a read made then sees them): a reader
+   * that caches what it derived from the view (the scorer's Top-K cache) drops what they touch.
+   */
+  onApplied?: (changes: readonly TotalChange[]) => void;
 }
 
 export interface CountsView {
@@ -162,6 +167,7 @@ export async function startCountsView(options: CountsViewOptions): Promise<Count
       nextOffset: BigInt(batch.lastOffset()) + 1n,
     });
     metrics?.applied.inc(result.applied);
+    if (result.applied > 0) options.onApplied?.(changes);
     checkCaughtUp();
     await heartbeat();
   };

@@ -21,8 +21,20 @@ const scorerVariables = z.object({
   ),
   CONSUMER_GROUP: env.string(
     'pncf-scorer',
-    'Consumer group of the scorer on the interactions topic (its own, beside the ingester’s); model-updated events are read by a per-process group derived from it',
+    'Consumer group of the scorer replicas on the interactions topic (beside the ingester’s): each replica publishes the users of the partitions it holds; model-updated events are read by a per-process group derived from it',
   ),
+  SESSION_TIMEOUT_MS: env.positiveInt(
+    30000,
+    'Session timeout of the interactions consumer group: how long until a dead replica’s partitions (and the refresh of their users) pass to the others',
+  ),
+  HEARTBEAT_INTERVAL_MS: env.positiveInt(3000, 'Heartbeat interval of the interactions consumer group'),
+  INSTANCE_ID: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Name of this replica, sent as the pncf-publisher header of every recommendation it publishes and reported by /readyz; unset: <hostname>-<pid>',
+    ),
   CHANGELOG_TOPIC: env.string(
     'interaction-counts',
     'Compacted topic of the new total of every changed (user, item) pair (key [user, item]; no value: the pair is gone)',
@@ -100,6 +112,12 @@ const scorerVariables = z.object({
 
 export const scorerConfigSchema = withCrossChecks(scorerVariables, [
   ...kafkaSecurityChecks,
+  {
+    // The broker drops a member whose heartbeats are further apart than its session.
+    rule: 'HEARTBEAT_INTERVAL_MS < SESSION_TIMEOUT_MS',
+    variable: 'HEARTBEAT_INTERVAL_MS',
+    holds: (c) => c.HEARTBEAT_INTERVAL_MS < c.SESSION_TIMEOUT_MS,
+  },
   { rule: 'DEFAULT_K ≤ MAX_K', variable: 'DEFAULT_K', holds: (c) => c.DEFAULT_K <= c.MAX_K },
   {
     // With no candidates a tower model would answer every request with an empty list.

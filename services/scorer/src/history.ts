@@ -47,11 +47,23 @@ export class HistorySource {
   }
 
   /**
-   * Changes whenever the user's history may have changed: at each interaction recorded for them, and when their
-   * overlay entry expires (0: none). A Top-K computed at one version is still the user's Top-K at the same one
-   * (with the same model). Every interaction passes through record() (the scorer reads the whole topic); the
-   * ingester's later write of the same event to the store adds no item the overlay lacked, only (for an item the
-   * store already had) its count, which the list published at the interaction does not follow either.
+   * The view wrote new totals for the user: their history may differ from what a cached list was computed on.
+   * With several replicas a user's interactions reach only the replica that owns their partition, so on the
+   * others this is the only sign of them; the entry expires as overlay entries do.
+   */
+  storeChanged(user: string, now = Date.now()): void {
+    const entry = this.recent.get(user);
+    if (entry) {
+      entry.at = now;
+      entry.version = ++this.sequence;
+    } else this.recent.set(user, { items: new Map(), at: now, version: ++this.sequence });
+  }
+
+  /**
+   * Changes whenever the user's history may have changed: at each interaction recorded for them, at each change
+   * of theirs the view applies, and when their overlay entry expires (0: none). A Top-K computed at one version is
+   * still the user's Top-K at the same one (with the same model): every change of the view passes through
+   * storeChanged(), and those the replica consumed itself through record() too.
    */
   versionOf(user: string): number {
     return this.recent.get(user)?.version ?? 0;

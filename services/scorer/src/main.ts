@@ -4,7 +4,15 @@ import path from 'node:path';
 import { tfRuntime } from '@pncf/evaluation';
 import { decodeEvent, parseModelUpdated } from '@pncf/events';
 import { artifactTopicSpec, MANIFEST_FILE, ModelReceiver, ModelRegistry, sha256File } from '@pncf/registry';
-import { connectKafkaAdmin, createKafka, kafkaSecurity, runService, waitForTopics } from '@pncf/runtime';
+import {
+  connectKafkaAdmin,
+  createKafka,
+  kafkaMetadataRetry,
+  kafkaSecurity,
+  runService,
+  waitForTopics,
+  withRetry,
+} from '@pncf/runtime';
 import { type CountsView, countsChangelogTopic, InteractionStore, startCountsView } from '@pncf/store';
 import type { EachBatchPayload } from 'kafkajs';
 import { registerApi } from './api.js';
@@ -12,6 +20,7 @@ import { scorerConfigSchema } from './config.js';
 import { HistorySource } from './history.js';
 import { scorerMetrics } from './metrics.js';
 import { ModelHolder } from './model-holder.js';
+import { PartitionOwnership } from './partition-ownership.js';
 import { RecommendationPublisher } from './publisher.js';
 import { TopKCache } from './topk-cache.js';
 
@@ -33,6 +42,9 @@ await runService({
     let view: CountsView | undefined;
     const history = new HistorySource(viewStore, config.RECENT_TTL_S * 1000);
     const modelRegistry = new ModelRegistry(config.MODEL_DIR);
+    const instanceId = config.INSTANCE_ID ?? `${os.hostname()}-${process.pid}`;
+    // Replicas share the refresh: each publishes the users of the interactions partitions its group member holds.
+    const ownership = new PartitionOwnership();
     let publisher: RecommendationPublisher | undefined;
     holder = new ModelHolder({
       modelRegistry,
@@ -46,7 +58,7 @@ await runService({
       metrics,
       logger,
       onSwap: (model) => {
-        if (config.REFRESH_ON_SWAP) publisher?.startRefresh(model);
+        if (config.REFRESH_ON_SWAP) publisher?.startRefresh(model, (user) => ownership.owns(user));
       },
     });
     const models = holder;
@@ -96,6 +108,10 @@ await runService({
       admin,
       security,
       metricsRegistry,
+      // A cached list of a user whose counts changed is stale, whichever replica consumed their interaction.
+      onApplied: (changes) => {
+        for (const change of changes) history.storeChanged(change.user);
+      },
     });
     view = counts;
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pncf-scorer', logger, security });
@@ -112,6 +128,7 @@ await runService({
       k: config.DEFAULT_K,
       blockUsers: config.BLOCK_USERS,
       refreshPauseMs: config.REFRESH_PAUSE_MS,
+      instanceId,
     });
     const publish = publisher;
 
@@ -170,9 +187,36 @@ await runService({
 
     // New interactions: remember them beside the store and republish the users of each fetched batch at once.
     let interactionsJoined = false;
-    const interactionConsumer = kafka.consumer({ groupId: config.CONSUMER_GROUP, maxWaitTimeInMs: 100 });
-    interactionConsumer.on(interactionConsumer.events.GROUP_JOIN, () => {
+    const interactionConsumer = kafka.consumer({
+      groupId: config.CONSUMER_GROUP,
+      maxWaitTimeInMs: 100,
+      sessionTimeout: config.SESSION_TIMEOUT_MS,
+      heartbeatInterval: config.HEARTBEAT_INTERVAL_MS,
+    });
+    // Joins are handled in order: each compares its assignment with the previous one.
+    let assignments = Promise.resolve();
+    const takeOver = async (assigned: number[]) => {
+      const metadata = await withRetry(() => admin.fetchTopicMetadata({ topics: [config.INTERACTIONS_TOPIC] }), {
+        ...kafkaMetadataRetry,
+        onRetry: ({ error, attempt, delayMs }) =>
+          logger.warn({ err: error, attempt, delayMs }, 'reading the interactions topic’s partitions failed; retrying'),
+      });
+      const partitions = metadata.topics[0]?.partitions.length ?? 0;
+      const added = ownership.assign(assigned, partitions);
+      logger.info({ partitions: ownership.held(), added, of: partitions }, 'interactions partitions assigned');
+      // A partition new to this replica (at start, or taken over from a replica that died or left) gets its users'
+      // lists from this replica's model; before the first model, the swap's refresh will cover them.
+      const model = models.current;
+      if (model && added.length > 0 && config.REFRESH_ON_SWAP) {
+        publish.startRefresh(model, ownership.ownsAmong(added), `partitions ${added.join(',')} assigned`);
+      }
+    };
+    interactionConsumer.on(interactionConsumer.events.GROUP_JOIN, ({ payload }) => {
       interactionsJoined = true;
+      const assigned = payload.memberAssignment[config.INTERACTIONS_TOPIC] ?? [];
+      assignments = assignments
+        .then(() => takeOver(assigned))
+        .catch((error: unknown) => logger.error({ err: error }, 'could not take over the assigned partitions'));
     });
     const handleBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       if (batch.isEmpty() || !isRunning() || isStale()) return;
@@ -224,6 +268,8 @@ await runService({
         modelArtifactsRead: receiver.isCaughtUp,
         countsView: counts.status(),
         interactionsConsumer: interactionsJoined,
+        instance: instanceId,
+        partitions: ownership.held(),
         backend: runtime.backend,
       }),
       async stop() {
@@ -233,6 +279,7 @@ await runService({
         await models.stop();
         await receiver.stop();
         await interactionConsumer.disconnect();
+        await assignments;
         await modelConsumer.disconnect();
         await publish.idle();
         await producer.disconnect();

@@ -21,7 +21,12 @@ export interface PublisherOptions {
   blockUsers: number;
   /** Pause between refresh blocks, so a full refresh leaves room for requests and interaction updates. */
   refreshPauseMs: number;
+  /** This replica's name, sent as the PUBLISHER_HEADER of every message (not part of the JSON contract). */
+  instanceId: string;
 }
+
+/** Kafka header naming the scorer replica that published a recommendation. */
+export const PUBLISHER_HEADER = 'pncf-publisher';
 
 const pause = (ms: number) =>
   new Promise<void>((resolve) => (ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve)));
@@ -34,7 +39,8 @@ export class RecommendationPublisher {
 
   /** Score and publish a list of users in blocks; returns how many messages were sent. */
   async publish(model: ServingModel, users: readonly string[], reason: PublishReason): Promise<number> {
-    const { history, cache, metrics, producer, topic, k, blockUsers } = this.options;
+    const { history, cache, metrics, producer, topic, k, blockUsers, instanceId } = this.options;
+    const headers = { [PUBLISHER_HEADER]: instanceId };
     let sent = 0;
     for (let start = 0; start < users.length; start += blockUsers) {
       const block = users.slice(start, start + blockUsers);
@@ -45,7 +51,7 @@ export class RecommendationPublisher {
       metrics.scoringSeconds.observe({ path: 'batch' }, (performance.now() - started) / 1000);
       metrics.itemsScored.inc(scored);
       const generatedAt = new Date().toISOString();
-      const messages: { key: string; value: string }[] = [];
+      const messages: { key: string; value: string; headers: Record<string, string> }[] = [];
       for (let r = 0; r < block.length; r++) {
         const result = results[r]!;
         if (result.source === undefined) continue;
@@ -57,7 +63,7 @@ export class RecommendationPublisher {
           source: result.source,
         };
         const message = recommendationMessage(recommendation);
-        messages.push(message);
+        messages.push({ ...message, headers });
         cache.set(model, recommendation.user, k, historyVersions[r]!, message.value);
       }
       if (messages.length > 0) await producer.send({ topic, acks: -1, messages });
@@ -68,10 +74,12 @@ export class RecommendationPublisher {
   }
 
   /**
-   * After a swap: publish every user (the model's and the store's) in throttled blocks. A newer swap aborts
-   * this refresh and starts its own; interaction updates keep flowing in between blocks.
+   * Publish every user (the model's and the store's) that `owns` accepts, in throttled blocks: after a swap the
+   * users of the partitions this replica holds, after a rebalance those of the partitions it just got. `owns` is
+   * asked at each block, so users of partitions revoked meanwhile are left to their new owner. A newer swap
+   * aborts this refresh and starts its own; interaction updates keep flowing in between blocks.
    */
-  startRefresh(model: ServingModel): void {
+  startRefresh(model: ServingModel, owns: (user: string) => boolean = () => true, why = 'model swap'): void {
     const run = async () => {
       await this.refreshing?.catch(() => undefined);
       const { holder, history, logger, metrics, blockUsers, refreshPauseMs } = this.options;
@@ -96,12 +104,12 @@ export class RecommendationPublisher {
         for (let start = 0; start < all.length; start += blockUsers) {
           if (holder.current !== model) {
             logger.info(
-              { version: model.version, done: start, users: all.length },
+              { version: model.version, done: start, users: all.length, why },
               'refresh superseded by a newer model',
             );
             return;
           }
-          sent += await this.publish(model, all.slice(start, start + blockUsers), 'refresh');
+          sent += await this.publish(model, all.slice(start, start + blockUsers).filter(owns), 'refresh');
           await pause(refreshPauseMs);
         }
         const seconds = (performance.now() - started) / 1000;
@@ -110,7 +118,7 @@ export class RecommendationPublisher {
         metrics.refreshUsers.set(sent);
         metrics.refreshItemsScored.set(scored);
         logger.info(
-          { version: model.version, users: sent, seconds: Number(seconds.toFixed(2)) },
+          { version: model.version, users: sent, seconds: Number(seconds.toFixed(2)), why },
           'full refresh published',
         );
       } catch (error) {

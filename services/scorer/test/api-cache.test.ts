@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerApi } from '../src/api.js';
 import { HistorySource } from '../src/history.js';
 import { scorerMetrics } from '../src/metrics.js';
-import { RecommendationPublisher } from '../src/publisher.js';
+import { PUBLISHER_HEADER, RecommendationPublisher } from '../src/publisher.js';
 import { ServingModel } from '../src/serving-model.js';
 import { TopKCache } from '../src/topk-cache.js';
 import { fixture } from './fixture.js';
@@ -23,7 +23,8 @@ interface Api {
   history: HistorySource;
   cache: TopKCache;
   publisher: RecommendationPublisher;
-  sent: { key: string; value: string }[];
+  sent: { key: string; value: string; headers?: Record<string, string> }[];
+  store: InteractionStore;
 }
 
 describe('GET /recommendations/:user served from the Top-K cache', () => {
@@ -62,7 +63,7 @@ describe('GET /recommendations/:user served from the Top-K cache', () => {
     const sent: Api['sent'] = [];
     const producer: Pick<Producer, 'send'> = {
       send: async (record) => {
-        sent.push(...(record.messages as { key: string; value: string }[]));
+        sent.push(...(record.messages as Api['sent']));
         return [];
       },
     };
@@ -83,9 +84,10 @@ describe('GET /recommendations/:user served from the Top-K cache', () => {
       k: 10,
       blockUsers: 16,
       refreshPauseMs: 0,
+      instanceId: 'replica-a',
     });
     const url = await server.listen('127.0.0.1', 0);
-    return { url, server, holder, history, cache, publisher, sent };
+    return { url, server, holder, history, cache, publisher, sent, store };
   }
 
   const get = async (api: Api, user: string, query = '') => {
@@ -197,6 +199,32 @@ describe('GET /recommendations/:user served from the Top-K cache', () => {
     expect(await get(api, 'u2')).toEqual(after);
     await get(api, 'u3');
     expect(await lookups(api, 'hit')).toBe(2);
+  });
+
+  it('computes again when the view changes the user’s counts (an interaction another replica consumed)', async () => {
+    const api = await start(100);
+    const before = recommendation((await get(api, 'u9')).text);
+    const top = before.items[0]!.item;
+    // What the counts view does with a changelog record: set the total in the store, then tell the history.
+    api.store.applyTotals([
+      { topic: 'counts', partition: 0, changes: [{ offset: 0n, user: 'u9', item: top, total: 1 }], nextOffset: 1n },
+    ]);
+    api.history.storeChanged('u9');
+
+    const after = recommendation((await get(api, 'u9')).text);
+    expect(await lookups(api, 'miss')).toBe(2);
+    expect(after.items.map((x) => x.item)).not.toContain(top);
+  });
+
+  it('refreshes only the users the ownership accepts, each message naming its replica in a header', async () => {
+    const api = await start(100);
+    const model = api.holder.current!;
+    const users = [...model.users()];
+    const owned = new Set(users.filter((_, u) => u % 3 === 0));
+    api.publisher.startRefresh(model, (user) => owned.has(user));
+    await api.publisher.idle();
+    expect(new Set(api.sent.map((m) => m.key))).toEqual(owned);
+    for (const message of api.sent) expect(message.headers).toEqual({ [PUBLISHER_HEADER]: 'replica-a' });
   });
 
   it('computes again after a model swap, with the new model', async () => {

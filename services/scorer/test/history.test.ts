@@ -56,4 +56,21 @@ describe('HistorySource', () => {
     expect([0, first, second]).not.toContain(history.versionOf('alice'));
     await store.close();
   });
+
+  it('versions a change the view applied for the user, which may come from an interaction another replica consumed', async () => {
+    const store = InteractionStore.open({ path: path.join(dir, 'view-store') });
+    const history = new HistorySource(store, 1000);
+    history.record('alice', 'tag-1', 1, 0);
+    const recorded = history.versionOf('alice');
+    history.storeChanged('alice', 10);
+    const changed = history.versionOf('alice');
+    expect(changed).not.toBe(recorded);
+    expect(history.historyOf('alice').items).toEqual(['tag-1']); // the overlay's items are kept
+    history.storeChanged('bob', 20);
+    expect(history.versionOf('bob')).toBeGreaterThan(changed);
+    expect(history.historyOf('bob')).toEqual({ items: [], counts: [] });
+    expect(history.prune(1500)).toBe(2);
+    expect(history.versionOf('bob')).toBe(0);
+    await store.close();
+  });
 });
