@@ -145,13 +145,34 @@ void tower_output_forward(const float *h, uint32_t batch, uint32_t width, const 
 }
 
 /*
+ * x = max(x, 0) · mask in place (mask may be 0: ReLU alone): the last hidden layer's ReLU and dropout, so that its
+ * output is already here for the output layer.
+ */
+EXPORT("tower_relu_mask")
+void tower_relu_mask(float *x, const float *mask, uint32_t n) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  uint32_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    v128_t v = wasm_f32x4_max(wasm_v128_load(x + k), zero);
+    if (mask) v = wasm_f32x4_mul(v, wasm_v128_load(mask + k));
+    wasm_v128_store(x + k, v);
+  }
+  for (; k < n; k++) {
+    const float v = x[k] > 0.0f ? x[k] : 0.0f;
+    x[k] = mask ? v * mask[k] : v;
+  }
+}
+
+/*
  * Its backward pass from dL/dlogits: grad_w = hᵀ·dlogits, and dh = dlogits·(scale·w)ᵀ, the gradient at the
- * layer's input times `scale` (1/keep when dropout feeds it).
+ * layer's input times `scale` (1/keep when dropout feeds it). With `relu` set, h is the output of tower_relu_mask
+ * and dh is taken on through it: kept where h > 0 (ReLU and dropout alike), else 0.
  */
 EXPORT("tower_output_backward")
 void tower_output_backward(const float *h, const float *dlogits, uint32_t batch, uint32_t width, const float *w,
-                           float scale, float *grad_w, float *dh) {
+                           float scale, uint32_t relu, float *grad_w, float *dh) {
   const uint32_t vec = width & ~3u;
+  const v128_t zero = wasm_f32x4_splat(0.0f);
   for (uint32_t x = 0; x < width; x++) grad_w[x] = 0.0f;
   for (uint32_t s = 0; s < batch; s++) {
     const float *row = h + (uint64_t)s * width;
@@ -160,13 +181,15 @@ void tower_output_backward(const float *h, const float *dlogits, uint32_t batch,
     const v128_t gv = wasm_f32x4_splat(g), scaled = wasm_f32x4_splat(g * scale);
     uint32_t x = 0;
     for (; x < vec; x += 4) {
-      const v128_t wx = wasm_v128_load(w + x);
-      wasm_v128_store(grad_w + x, wasm_f32x4_add(wasm_v128_load(grad_w + x), wasm_f32x4_mul(wasm_v128_load(row + x), gv)));
-      wasm_v128_store(out + x, wasm_f32x4_mul(wx, scaled));
+      const v128_t hx = wasm_v128_load(row + x);
+      wasm_v128_store(grad_w + x, wasm_f32x4_add(wasm_v128_load(grad_w + x), wasm_f32x4_mul(hx, gv)));
+      v128_t d = wasm_f32x4_mul(wasm_v128_load(w + x), scaled);
+      if (relu) d = wasm_v128_and(d, wasm_f32x4_gt(hx, zero));
+      wasm_v128_store(out + x, d);
     }
     for (; x < width; x++) {
       grad_w[x] += row[x] * g;
-      out[x] = w[x] * g * scale;
+      out[x] = relu && !(row[x] > 0.0f) ? 0.0f : w[x] * g * scale;
     }
   }
 }

@@ -46,9 +46,11 @@ interface Saved {
   kernel: tf.Tensor2D;
   /**
    * The layer's output after ReLU and dropout: its sign is the derivative of both (dropout's scale is folded
-   * into the gradient arriving from above).
+   * into the gradient arriving from above). The last hidden layer has none: the kernel applies its ReLU and
+   * dropout along with the output layer, from `preActivation`.
    */
-  output: tf.Tensor;
+  output?: tf.Tensor;
+  preActivation: tf.Tensor;
   normalised?: tf.Tensor;
   rstd?: tf.Tensor1D;
   gamma?: tf.Tensor1D;
@@ -64,11 +66,12 @@ interface Saved {
  * parameter and Adam moment in plain arrays and the embedding tables in the SIMD kernel's memory (tower-wasm.ts).
  * The hidden layers are backend ops: per layer a matmul, batch norm, ReLU and dropout forward, and ReLU-and-
  * dropout's gradient, batch norm's gradient and two matmuls backward. On tfjs-node each is one synchronous native
- * call, 16 a step for the default tower (87 with reshapes and bias ops, 205 on the autodiff tape, before); on
+ * call, 13 a step for the default tower (87 with reshapes and bias ops, 205 on the autodiff tape, before); on
  * wasm the same code runs composed of tfjs ops, with explicit transposes. The kernel does what costs the backend
- * more in calls than in arithmetic: the batch's embedding rows, the dropout masks, the one-column output layer
- * forward and backward, and the lazy (sparse) Adam on the embedding rows the batch touched. The loss and its
- * gradient at the logits and the dense Adam updates run in JavaScript: O(batch + parameters).
+ * more in calls than in arithmetic: the batch's embedding rows, the dropout masks, the last hidden layer's ReLU and
+ * dropout with the one-column output layer, forward and backward, and the lazy (sparse) Adam on the embedding rows
+ * the batch touched. The loss and its gradient at the logits and the dense Adam updates run in JavaScript:
+ * O(batch + parameters).
  */
 export class TowerTrainer {
   readonly dim: number;
@@ -133,19 +136,22 @@ export class TowerTrainer {
     tf.tidy(() => {
       const saved: Saved[] = [];
       let h = this.activation(input, batch, width);
-      for (const layer of this.layers) {
-        const step = this.forwardLayer(layer, saved.length, h, batch);
+      const depth = this.layers.length;
+      for (const [k, layer] of this.layers.entries()) {
+        const step = this.forwardLayer(layer, k, h, batch, k === depth - 1);
         saved.push(step);
-        h = step.output;
+        if (step.output) h = step.output;
       }
-      // The output layer (width → 1) in the kernel: three matmuls of one column each, which cost the backend a
-      // native call and a thread-pool dispatch apiece for a few hundred thousand multiply-adds.
+      // The output layer (width → 1) in the kernel, with the last hidden layer's ReLU and dropout: three matmuls
+      // of one column and three elementwise ops, which cost the backend a native call and a thread-pool dispatch
+      // apiece for a few hundred thousand multiply-adds.
       const last = this.outKernel.value.length;
       const logits = this.kernel.outputLogits(
-        h.dataSync() as Float32Array,
+        (depth > 0 ? saved[depth - 1]!.preActivation : h).dataSync() as Float32Array,
         batch,
         this.outKernel.value,
         this.outBias.value[0]!,
+        depth > 0 ? { ...(dropout ? { mask: depth - 1 } : {}) } : undefined,
       );
       loss = this.lossAndGradient(logits, labels);
       // With dropout, the gradient reaching a layer's output is taken through kernels scaled by 1/keep: that is
@@ -160,11 +166,12 @@ export class TowerTrainer {
         [this.outKernel, output.kernel],
         [this.outBias, Float32Array.of(sum(this.logitGradient.subarray(0, batch)))],
       ];
+      // The last hidden layer's gradient arrives through its ReLU and dropout already.
       let dh = this.activation(output.hidden, batch, last);
-      for (let k = this.layers.length - 1; k >= 0; k--) {
+      for (let k = depth - 1; k >= 0; k--) {
         const step = saved[k]!;
         const layer = this.layers[k]!;
-        const dz = this.backwardLayer(layer, step, dh, gradients);
+        const dz = this.backwardLayer(layer, step, dh, gradients, k === depth - 1);
         if (k > 0 || this.options.fineTuneEmbeddings) {
           const kernel = dropout && k > 0 ? this.scaledKernel(layer.kernel, layer.outputs) : step.kernel;
           dh = this.matMul(dz, kernel, false, true);
@@ -219,22 +226,27 @@ export class TowerTrainer {
    * steps of the full learning rate). It stays as it is and enters the running mean, so inference, which adds
    * it, normalises the same numbers.
    */
-  private forwardLayer(layer: Layer, k: number, input: tf.Tensor, batch: number): Saved {
+  private forwardLayer(layer: Layer, k: number, input: tf.Tensor, batch: number, last: boolean): Saved {
     const kernel = tf.tensor2d(layer.kernel.value, [layer.inputs, layer.outputs]);
-    let activated: tf.Tensor;
-    let saved: Omit<Saved, 'output'> = { input, kernel };
+    let y: tf.Tensor;
+    let saved: Omit<Saved, 'output' | 'preActivation'> = { input, kernel };
     if (!this.batchNorm) {
       const bias = tf.tensor1d(layer.bias.value);
-      activated = this.native
-        ? tf.relu(tf.add(this.native.matMul(input, kernel, false, false), bias))
-        : tf.fused.matMul({ a: input as tf.Tensor2D, b: kernel, bias, activation: 'relu' });
+      if (!last && !this.native) {
+        // One fused op on wasm; its output is the layer's (before dropout).
+        const activated = tf.fused.matMul({ a: input as tf.Tensor2D, b: kernel, bias, activation: 'relu' });
+        return { ...saved, preActivation: activated, output: this.dropped(activated, k, batch) };
+      }
+      y = this.native
+        ? tf.add(this.native.matMul(input, kernel, false, false), bias)
+        : tf.fused.matMul({ a: input as tf.Tensor2D, b: kernel, bias });
     } else {
       const z = this.matMul(input, kernel, false, false);
       const gamma = tf.tensor1d(layer.gamma.value);
       const beta = tf.tensor1d(layer.beta.value);
       if (this.native) {
         const norm = this.native.batchNormTraining(z, gamma, beta, BATCH_NORM_EPSILON);
-        activated = tf.relu(norm.y);
+        y = norm.y;
         saved = { ...saved, gamma, mean: norm.mean, variance: norm.variance, native: norm.saved };
       } else {
         // Spelled out rather than tf.moments, which adds casts and a second pass: each op is a backend call.
@@ -243,29 +255,39 @@ export class TowerTrainer {
         const variance = this.columnSum(tf.square(centred), 1 / batch);
         const rstd = tf.rsqrt(tf.add(variance, BATCH_NORM_EPSILON)) as tf.Tensor1D;
         const normalised = tf.mul(centred, rstd);
-        activated = tf.relu(tf.add(tf.mul(normalised, gamma), beta));
+        y = tf.add(tf.mul(normalised, gamma), beta);
         saved = { ...saved, normalised, rstd, gamma, mean, variance };
       }
     }
-    if (this.options.dropout <= 0) return { ...saved, output: activated };
-    const mask = this.activation(this.masks[k]!, batch, layer.outputs);
-    return { ...saved, output: tf.mul(activated, mask) };
+    if (last) return { ...saved, preActivation: y };
+    return { ...saved, preActivation: y, output: this.dropped(tf.relu(y), k, batch) };
+  }
+
+  /** Layer k's activations after its dropout mask (as they are without dropout). */
+  private dropped(activated: tf.Tensor, k: number, batch: number): tf.Tensor {
+    if (this.options.dropout <= 0) return activated;
+    return tf.mul(activated, this.activation(this.masks[k]!, batch, activated.shape[activated.rank - 1]!));
   }
 
   /**
    * Gradients of one layer's parameters (appended) from the gradient at its output (times 1/keep under
-   * dropout); returns dL/dz.
+   * dropout), or, with `activated`, at its pre-activation already; returns dL/dz.
    */
   private backwardLayer(
     layer: Layer,
     step: Saved,
     dh: tf.Tensor,
     gradients: [Parameter, Float32Array | tf.Tensor][],
+    activated: boolean,
   ): tf.Tensor {
     const batch = dh.shape[dh.rank - 2]!;
     // The derivative of ReLU and of dropout is the sign of the output (which is ≥ 0): one op, where tf.step is
     // four on tfjs-node.
-    const da = this.native ? this.native.reluGrad(dh, step.output) : tf.mul(dh, tf.sign(step.output));
+    let da = dh;
+    if (!activated) {
+      const output = step.output!;
+      da = this.native ? this.native.reluGrad(dh, output) : tf.mul(dh, tf.sign(output));
+    }
     if (step.native && step.gamma) {
       const grads = this.native!.batchNormGrad(da, step.native, step.gamma, BATCH_NORM_EPSILON);
       gradients.push([layer.gamma, grads.dGamma], [layer.beta, grads.dBeta]);

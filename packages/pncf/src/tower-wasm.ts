@@ -52,6 +52,9 @@ export class TowerKernel {
   private readonly embeddingAdam: Kernel;
   private readonly outputForward: Kernel;
   private readonly outputBackward: Kernel;
+  private readonly reluMask: Kernel;
+  /** Whether the last outputLogits applied ReLU (and dropout) to its input: outputGradients goes through them. */
+  private activated = false;
   private readonly tables: [TableOffsets, TableOffsets];
   /** Where the batch buffers start (after the tables); their layout depends on the batch capacity. */
   private readonly batchBase: number;
@@ -111,6 +114,7 @@ export class TowerKernel {
     this.embeddingAdam = exports.tower_embedding_adam as Kernel;
     this.outputForward = exports.tower_output_forward as Kernel;
     this.outputBackward = exports.tower_output_backward as Kernel;
+    this.reluMask = exports.tower_relu_mask as Kernel;
     this.table(0).set(userVectors);
     this.table(1).set(itemVectors);
     for (const { stamp, rows } of this.tables) new Int32Array(this.memory.buffer, stamp, rows).fill(-1);
@@ -177,21 +181,35 @@ export class TowerKernel {
 
   /**
    * The output layer (outputWidth → 1) forward: logits = h·w + bias for the batch's last hidden activations h
-   * (a view, valid until the next call). h and w are copied in and kept for outputGradients.
+   * (a view, valid until the next call). With `activation`, the input is the last hidden layer before its ReLU,
+   * and ReLU and that layer's dropout mask (`mask`: the layer's index, as given to mask()) are applied here first.
+   * h and w are copied in and kept for outputGradients.
    */
-  outputLogits(h: Float32Array, batch: number, w: Float32Array, bias: number): Float32Array {
+  outputLogits(
+    h: Float32Array,
+    batch: number,
+    w: Float32Array,
+    bias: number,
+    activation?: { mask?: number },
+  ): Float32Array {
     this.reserve(batch);
     const o = this.batchOffsets;
     const buffer = this.memory.buffer;
-    new Float32Array(buffer, o.hidden, batch * this.outputWidth).set(h);
+    const size = batch * this.outputWidth;
+    new Float32Array(buffer, o.hidden, size).set(h);
     new Float32Array(buffer, this.output.kernel, this.outputWidth).set(w);
+    this.activated = activation !== undefined;
+    if (activation) {
+      this.reluMask(o.hidden, activation.mask === undefined ? 0 : o.masks[activation.mask]!, size);
+    }
     this.outputForward(o.hidden, batch, this.outputWidth, this.output.kernel, bias, o.logits);
     return new Float32Array(buffer, o.logits, batch);
   }
 
   /**
    * The output layer's backward pass from dL/dlogits, for the h and w of the last outputLogits: the kernel's
-   * gradient hᵀ·dlogits and the gradient at h times `scale` (views, valid until the next call).
+   * gradient hᵀ·dlogits and the gradient at h times `scale`, taken on through the ReLU and dropout when
+   * outputLogits applied them (views, valid until the next call).
    */
   outputGradients(dLogits: Float32Array, batch: number, scale: number): { kernel: Float32Array; hidden: Float32Array } {
     const o = this.batchOffsets;
@@ -205,6 +223,7 @@ export class TowerKernel {
       width,
       this.output.kernel,
       scale,
+      this.activated ? 1 : 0,
       this.output.gradient,
       o.hiddenGradient,
     );
