@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { ChangelogRelay } from './changelog-relay.js';
 import { classifyMessages, deadLetterMessage } from './classify.js';
 import type { IngesterConfig } from './config.js';
+import { keyHashPartitioner } from './key-partitioner.js';
 import { createIngesterMetrics } from './metrics.js';
 
 /** What one stored batch looked like; for benchmarks and tests that watch the ingester in-process. */
@@ -80,6 +81,7 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    createPartitioner: keyHashPartitioner,
   });
   const relay = config.CHANGELOG_ENABLED
     ? new ChangelogRelay({
