@@ -89,6 +89,7 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
         producer,
         topic: config.CHANGELOG_TOPIC,
         batchPairs: config.CHANGELOG_BATCH_PAIRS,
+        readPairs: config.CHANGELOG_READ_PAIRS,
         onSent: (records) => metrics.changelogSent.inc(records),
       })
     : undefined;
