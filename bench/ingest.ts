@@ -6,7 +6,9 @@
  *    Then times a snapshot of the resulting store. Done twice over the same backlog, each time into a fresh store:
  *    with the counts changelog off (CHANGELOG_ENABLED=false, the ingester before issue 16) and on (the default:
  *    every changed pair's total published through the store's outbox, the run ending when the outbox is empty).
- *    CHANGELOG_ORDER (default "off,on") sets the order of the runs.
+ *    CHANGELOG_ORDER (default "off,on") sets the order of the runs. BASELINE_REF=<git ref> adds a third run between
+ *    them ("off,baseline,on"): that commit's own bench, with the changelog on, on the same broker and data
+ *    (bench/ingest-baseline.ts), for a before/after under the same load.
  * 2. Delay: for each rate in RATES, a fresh topic and store; the ingester runs first, `pncf replay --rate` feeds
  *    LATENCY_EVENTS events; reports p50/p99/max of (commit of the count − Kafka produce timestamp).
  *
@@ -25,13 +27,22 @@ import { ingesterConfigSchema, ingesterTopics, type StoredBatch, startIngester }
 import { kafkaForRun, type StartedBroker } from '@pncf/kafka-local';
 import { connectKafkaAdmin, createLogger } from '@pncf/runtime';
 import { Registry } from 'prom-client';
+import { checkoutBaseline, runBaselineThroughput } from './ingest-baseline.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 1_000_000);
 const PARTITIONS = Number(process.env.PARTITIONS ?? 4);
 const RATES = (process.env.RATES ?? '20000,50000').split(',').filter(Boolean).map(Number);
 const LATENCY_EVENTS = Number(process.env.LATENCY_EVENTS ?? 300_000);
 const NO_SYNC = process.env.STORE_NO_SYNC ?? 'false';
-const CHANGELOG_ORDER = (process.env.CHANGELOG_ORDER ?? 'off,on').split(',').map((mode) => mode === 'on');
+const BASELINE_REF = process.env.BASELINE_REF;
+type Run = 'off' | 'on' | 'baseline';
+const CHANGELOG_ORDER = (process.env.CHANGELOG_ORDER ?? (BASELINE_REF ? 'off,baseline,on' : 'off,on'))
+  .split(',')
+  .map((mode): Run => {
+    if (mode !== 'off' && mode !== 'on' && mode !== 'baseline') throw new Error(`CHANGELOG_ORDER: unknown run ${mode}`);
+    if (mode === 'baseline' && !BASELINE_REF) throw new Error('CHANGELOG_ORDER: a baseline run needs BASELINE_REF');
+    return mode;
+  });
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pncf-bench-ingest-'));
@@ -77,11 +88,16 @@ function config(brokers: string[], name: string, store: string, changelog: boole
     CHANGELOG_TOPIC: `${store}.counts`,
     CHANGELOG_ENABLED: String(changelog),
     STORE_NO_SYNC: NO_SYNC,
-    // Any other ingester setting can be tried from the environment, e.g. FETCH_MAX_WAIT_MS=10.
+    // Some other ingester settings can be tried from the environment, e.g. FETCH_MAX_WAIT_MS=10, CHANGELOG_BATCH_PAIRS.
     ...Object.fromEntries(
       Object.keys(ingesterConfigSchema.shape)
         .filter(
-          (key) => key.startsWith('FETCH_') || key.startsWith('PARTITIONS_') || key === 'KAFKA_COMMIT_INTERVAL_MS',
+          (key) =>
+            key.startsWith('FETCH_') ||
+            key.startsWith('PARTITIONS_') ||
+            key === 'KAFKA_COMMIT_INTERVAL_MS' ||
+            key === 'CHANGELOG_BATCH_PAIRS' ||
+            key === 'CHANGELOG_READ_PAIRS',
         )
         .flatMap((key) => (process.env[key] ? [[key, process.env[key]]] : [])),
     ),
@@ -224,13 +240,21 @@ try {
   const topic = `bench-ingest-${run}`;
   const produced = await replay(brokers, topic, file, 0, EVENTS);
   console.log(`backlog: ${produced}`);
-  const throughputs: Record<'changelogOff' | 'changelogOn', unknown> = {
+  const throughputs: Record<'changelogOff' | 'changelogOn' | 'changelogOnBaseline', unknown> = {
     changelogOff: undefined,
     changelogOn: undefined,
+    changelogOnBaseline: undefined,
   };
-  for (const changelog of CHANGELOG_ORDER) {
-    const label = changelog ? 'changelogOn' : 'changelogOff';
-    throughputs[label] = await measureThroughput(brokers, topic, changelog, `${topic}-${label}`);
+  const baselineDir = path.join(scratch, 'baseline');
+  const baselineCommit = BASELINE_REF ? checkoutBaseline(repoRoot, BASELINE_REF, baselineDir) : undefined;
+  for (const run of CHANGELOG_ORDER) {
+    if (run === 'baseline') {
+      const result = await runBaselineThroughput(baselineDir, brokers, EVENTS);
+      throughputs.changelogOnBaseline = { ref: BASELINE_REF, commit: baselineCommit, ...(result as object) };
+      continue;
+    }
+    const label = run === 'on' ? 'changelogOn' : 'changelogOff';
+    throughputs[label] = await measureThroughput(brokers, topic, run === 'on', `${topic}-${label}`);
   }
 
   // 2. Produce-to-stored delay at fixed rates.
@@ -271,7 +295,7 @@ try {
       ? 'local KRaft broker started by the benchmark (same machine)'
       : `KAFKA_BROKERS=${brokers.join(',')}`,
     storeNoSync: NO_SYNC === 'true',
-    changelogOrder: CHANGELOG_ORDER.map((on) => (on ? 'on' : 'off')),
+    changelogOrder: CHANGELOG_ORDER,
     throughput: throughputs,
     delays,
   };

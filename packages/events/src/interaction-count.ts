@@ -24,10 +24,13 @@ const validate = new Ajv({ strict: true }).compile<InteractionCount>(schema);
  * record per pair, and a tombstone still names its pair), value = the JSON record, or null when the pair is gone.
  */
 export function interactionCountMessage(change: InteractionCountChange): { key: string; value: string | null } {
-  const key = JSON.stringify([change.user, change.item]);
+  // The bytes of JSON.stringify([user, item]) and of JSON.stringify({ user, item, total }), each id quoted once: the
+  // ingester encodes one of these per changed pair.
+  const user = JSON.stringify(change.user);
+  const item = JSON.stringify(change.item);
+  const key = `[${user},${item}]`;
   if (change.total === null) return { key, value: null };
-  const record: InteractionCount = { user: change.user, item: change.item, total: change.total };
-  return { key, value: JSON.stringify(record) };
+  return { key, value: `{"user":${user},"item":${item},"total":${change.total}}` };
 }
 
 /** Parse and validate a changelog message; throws with the schema's complaint when it does not conform. */

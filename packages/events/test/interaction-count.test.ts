@@ -15,6 +15,17 @@ describe('interaction-count contract', () => {
     });
   });
 
+  it('encodes the same bytes as JSON.stringify of the key pair and the record (compaction keys by those bytes)', () => {
+    const ids = ['author-1', 'tag "9"', 'back\\slash', 'ü-标签-😀', 'line\u2028sep', '<script>', "it's"];
+    for (const user of ids) {
+      for (const item of ids) {
+        const message = interactionCountMessage({ user, item, total: 4294967295 });
+        expect(message.key).toBe(JSON.stringify([user, item]));
+        expect(message.value).toBe(JSON.stringify({ user, item, total: 4294967295 }));
+      }
+    }
+  });
+
   it.each([
     ['a key that is not a pair', '["a"]', '{"user":"a","item":"b","total":1}', /key/],
     ['a value for another pair', '["a","c"]', '{"user":"a","item":"b","total":1}', /differs/],

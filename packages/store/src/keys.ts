@@ -44,3 +44,17 @@ export const readPairCount = (value: Buffer | undefined): number => (value === u
 /** The first-seen sequence of a pair value; 0 for a pair written before sequences were recorded (4-byte value). */
 export const readPairFirstSeen = (value: Buffer): number =>
   value.length >= PAIR_VALUE_BYTES ? value.readUInt32LE(4) + value.readUInt32LE(8) * U32_SPAN : 0;
+
+/**
+ * Values of the changelog outbox: the pair's total as the write that recorded the entry left it (u32le; 0: the pair is
+ * gone, which a total never is, as counts start at 1) · u64le stamp, the sequence of that write (the pair value's
+ * layout, with the stamp where first-seen is). With the total in the entry, the relay reads the outbox alone.
+ */
+export const OUTBOX_VALUE_BYTES = 12;
+
+export function writeOutboxValue(target: Buffer, total: number | null, stamp: number): Buffer {
+  return writePairValue(target, total ?? 0, stamp);
+}
+
+export const readOutboxTotal = (value: Buffer): number | null => value.readUInt32LE(0) || null;
+export const readOutboxStamp = (value: Buffer): number => value.readUInt32LE(4) + value.readUInt32LE(8) * U32_SPAN;

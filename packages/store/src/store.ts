@@ -4,12 +4,16 @@ import { type Csr, type Interactions, transpose } from '@pncf/data';
 import { type Database, open, type RootDatabase } from 'lmdb';
 import { aggregatePairs } from './aggregate.js';
 import {
+  OUTBOX_VALUE_BYTES,
   PAIR_VALUE_BYTES,
   pairKeyFirst,
   pairKeySecond,
   pairRange,
+  readOutboxStamp,
+  readOutboxTotal,
   readPairCount,
   readPairFirstSeen,
+  writeOutboxValue,
   writePairKey,
   writePairValue,
 } from './keys.js';
@@ -92,8 +96,9 @@ export interface PendingChange {
   total: number | null;
   /** Sequence of the last write that changed the pair; clearChanges() removes the entry only while it holds. */
   stamp: number;
-  /** The outbox key (the pair key). */
-  key: Buffer;
+  /** The pair's dense indices (its outbox key). */
+  userIndex: number;
+  itemIndex: number;
 }
 
 export interface StoreSnapshot {
@@ -133,6 +138,8 @@ interface NewIds {
   next: number;
 }
 const U32_MAX = 0xffffffff;
+/** meta 'outbox-layout': outbox values hold the total and the stamp (OUTBOX_VALUE_BYTES); before, the stamp alone. */
+const OUTBOX_LAYOUT = 2;
 
 /**
  * The interaction store. One writer process at a time per batch (LMDB serialises write transactions across
@@ -145,10 +152,12 @@ export class InteractionStore {
   private readonly names: Record<Side, Database<string, number>>;
   private readonly userItems: Database<Buffer, Buffer>;
   private readonly offsets: Database<string, [string, number]>;
-  /** Pair key → sequence of the last write that changed it; only with changelogOutbox. */
-  private readonly outbox: Database<number, Buffer> | undefined;
+  /** Pair key → the pair's total and the sequence of the last write that changed it; only with changelogOutbox. */
+  private readonly outbox: Database<Buffer, Buffer> | undefined;
   /** Positive lookups only: an id's index never changes once committed, so other writers cannot stale it. */
   private readonly indexCache: Record<Side, Map<string, number>> = { user: new Map(), item: new Map() };
+  /** The reverse of indexCache (index → id), for the same reason never stale; the outbox relay reads every pair's. */
+  private readonly nameCache: Record<Side, string[]> = { user: [], item: [] };
   private readonly dataFile: string;
 
   private constructor(root: RootDatabase, dataFile: string, options: StoreOptions) {
@@ -168,8 +177,11 @@ export class InteractionStore {
     this.userItems = root.openDB('user-items', { keyEncoding: 'binary', encoding: 'binary' });
     this.offsets = root.openDB('offsets', {});
     if (options.changelogOutbox) {
-      this.outbox = root.openDB('changelog-outbox', { keyEncoding: 'binary' });
-      if (!options.readOnly) this.seedOutbox();
+      this.outbox = root.openDB('changelog-outbox', { keyEncoding: 'binary', encoding: 'binary' });
+      if (!options.readOnly) {
+        this.upgradeOutbox();
+        this.seedOutbox();
+      }
     } else if (!options.readOnly && this.meta.get('outbox-seeded') !== undefined) {
       // Writes made without the outbox are not in it: the next start with it on must seed it again.
       root.transactionSync(() => this.meta.remove('outbox-seeded'));
@@ -182,8 +194,31 @@ export class InteractionStore {
     if (!outbox || this.meta.get('outbox-seeded') !== undefined) return;
     this.root.transactionSync(() => {
       const sequence = this.meta.get('sequence') ?? 0;
-      for (const key of this.userItems.getKeys()) outbox.put(key, sequence);
+      const entry = Buffer.alloc(OUTBOX_VALUE_BYTES);
+      for (const { key, value } of this.userItems.getRange()) {
+        outbox.put(key, writeOutboxValue(entry, readPairCount(value), sequence));
+      }
       this.meta.put('outbox-seeded', sequence);
+      this.meta.put('outbox-layout', OUTBOX_LAYOUT);
+    });
+  }
+
+  /**
+   * Entries left by a version whose outbox held the stamp alone get their pair's total, stamped with the current
+   * sequence (a relay of that version still running on the store then sees its stamps change and sends again).
+   */
+  private upgradeOutbox(): void {
+    const outbox = this.outbox;
+    if (!outbox || this.meta.get('outbox-layout') === OUTBOX_LAYOUT) return;
+    this.root.transactionSync(() => {
+      const sequence = this.meta.get('sequence') ?? 0;
+      const keys = Array.from(outbox.getKeys(), (key) => Buffer.from(key));
+      const entry = Buffer.alloc(OUTBOX_VALUE_BYTES);
+      for (const key of keys) {
+        const stored = this.userItems.get(key);
+        outbox.put(key, writeOutboxValue(entry, stored === undefined ? null : readPairCount(stored), sequence));
+      }
+      this.meta.put('outbox-layout', OUTBOX_LAYOUT);
     });
   }
 
@@ -258,10 +293,20 @@ export class InteractionStore {
       return { batches, sequence, newUsers: assigned.user.ids.size, newItems: assigned.item.ids.size };
     });
     // Only now are the new ids committed and safe to remember.
-    for (const side of ['user', 'item'] as const) {
-      for (const [id, index] of assigned?.[side].ids ?? []) this.indexCache[side].set(id, index);
-    }
+    this.rememberIds(assigned);
     return result;
+  }
+
+  /** After the commit that gave them their indices: ids are remembered both ways. */
+  private rememberIds(assigned: Record<Side, NewIds> | undefined): void {
+    for (const side of ['user', 'item'] as const) {
+      for (const [id, index] of assigned?.[side].ids ?? []) this.remember(side, id, index);
+    }
+  }
+
+  private remember(side: Side, id: string, index: number): void {
+    this.indexCache[side].set(id, index);
+    this.nameCache[side][index] = id;
   }
 
   private indexOf(side: Side, id: string, fresh: NewIds): number {
@@ -269,7 +314,7 @@ export class InteractionStore {
     if (cached !== undefined) return cached;
     const existing = this.ids[side].get(id);
     if (existing !== undefined) {
-      this.indexCache[side].set(id, existing);
+      this.remember(side, id, existing);
       return existing;
     }
     const index = fresh.next++;
@@ -288,6 +333,7 @@ export class InteractionStore {
     const pairs = aggregatePairs(users, items, counts);
     const key = Buffer.alloc(8);
     const value = Buffer.alloc(PAIR_VALUE_BYTES);
+    const entry = Buffer.alloc(OUTBOX_VALUE_BYTES);
     let newPairs = 0;
     let added = 0;
     for (let k = 0; k < pairs.users.length; k++) {
@@ -298,7 +344,7 @@ export class InteractionStore {
       const next = Math.min(U32_MAX, old + pairs.deltas[k]!);
       added += next - old;
       this.userItems.put(key, writePairValue(value, next, stored === undefined ? sequence : readPairFirstSeen(stored)));
-      this.outbox?.put(key, sequence);
+      this.outbox?.put(key, writeOutboxValue(entry, next, sequence));
     }
     this.meta.put('pairs', (this.meta.get('pairs') ?? 0) + newPairs);
     this.meta.put('total', (this.meta.get('total') ?? 0) + added);
@@ -342,9 +388,7 @@ export class InteractionStore {
       }
       return { batches, sequence, newUsers: assigned.user.ids.size, newItems: assigned.item.ids.size };
     });
-    for (const side of ['user', 'item'] as const) {
-      for (const [id, index] of assigned?.[side].ids ?? []) this.indexCache[side].set(id, index);
-    }
+    this.rememberIds(assigned);
     return result;
   }
 
@@ -385,21 +429,37 @@ export class InteractionStore {
     return this.indexCache[side].get(id) ?? this.ids[side].get(id);
   }
 
-  /** Up to `limit` outbox entries with their pairs' totals now, from one read transaction. */
+  /**
+   * Up to `limit` outbox entries with their pairs' totals now, from one read transaction; the outbox alone holds
+   * both (each write puts the total it leaves in the entry), and the ids come from the name cache.
+   */
   pendingChanges(limit: number): PendingChange[] {
     const outbox = this.requireOutbox();
     return this.read((transaction) => {
       const result: PendingChange[] = [];
       for (const { key, value } of outbox.getRange({ transaction, limit })) {
-        const user = this.names.user.get(pairKeyFirst(key), { transaction });
-        const item = this.names.item.get(pairKeySecond(key), { transaction });
-        if (user === undefined || item === undefined) throw new Error('store is inconsistent: outbox pair has no id');
-        const stored = this.userItems.get(key, { transaction });
-        const total = stored === undefined ? null : readPairCount(stored);
-        result.push({ user, item, total, stamp: value, key: Buffer.from(key) });
+        const userIndex = pairKeyFirst(key);
+        const itemIndex = pairKeySecond(key);
+        result.push({
+          user: this.nameOf('user', userIndex, transaction),
+          item: this.nameOf('item', itemIndex, transaction),
+          total: readOutboxTotal(value),
+          stamp: readOutboxStamp(value),
+          userIndex,
+          itemIndex,
+        });
       }
       return result;
     });
+  }
+
+  private nameOf(side: Side, index: number, transaction: ReadTransaction): string {
+    const cached = this.nameCache[side][index];
+    if (cached !== undefined) return cached;
+    const id = this.names[side].get(index, { transaction });
+    if (id === undefined) throw new Error(`store is inconsistent: outbox pair has no ${side} id`);
+    this.remember(side, id, index);
+    return id;
   }
 
   /**
@@ -412,14 +472,16 @@ export class InteractionStore {
     const outbox = this.requireOutbox();
     this.root.transactionSync(() => {
       const sequence = this.meta.get('sequence') ?? 0;
+      const key = Buffer.alloc(8);
+      const entry = Buffer.alloc(OUTBOX_VALUE_BYTES);
       for (const change of changes) {
-        const stamp = outbox.get(change.key);
-        if (stamp === change.stamp) outbox.remove(change.key);
-        else if (stamp === undefined) {
-          const stored = this.userItems.get(change.key);
+        writePairKey(key, change.userIndex, change.itemIndex);
+        const current = outbox.getBinaryFast(key);
+        if (current === undefined) {
+          const stored = this.userItems.get(key);
           const total = stored === undefined ? null : readPairCount(stored);
-          if (total !== change.total) outbox.put(change.key, sequence);
-        }
+          if (total !== change.total) outbox.put(key, writeOutboxValue(entry, total, sequence));
+        } else if (readOutboxStamp(current) === change.stamp) outbox.remove(key);
       }
     });
   }
@@ -429,7 +491,7 @@ export class InteractionStore {
     return (this.outbox?.getStats() as { entryCount?: number } | undefined)?.entryCount ?? 0;
   }
 
-  private requireOutbox(): Database<number, Buffer> {
+  private requireOutbox(): Database<Buffer, Buffer> {
     if (!this.outbox) throw new Error('this store was opened without changelogOutbox');
     return this.outbox;
   }

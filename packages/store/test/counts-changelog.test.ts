@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { open } from 'lmdb';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   catchUpProgress,
@@ -108,6 +109,30 @@ describe('the changelog outbox', () => {
     await reopened.close();
     stores.splice(0);
     expect(tempStore({ changelogOutbox: true }, dir).store.outboxSize()).toBe(0);
+  });
+
+  it('gives the entries an earlier version left (a stamp alone) their pairs’ totals', async () => {
+    const { dir, store } = tempStore();
+    store.applyBatches([
+      events(0, 0, [
+        ['a', 'x', 2],
+        ['b', 'y', 1],
+      ]),
+    ]);
+    await store.close();
+    stores.splice(0);
+    // The earlier layout, written as that version wrote it: a seeded outbox whose one entry holds a stamp (msgpack).
+    const earlier = open({ path: dir, maxDbs: 16 });
+    const key = Buffer.alloc(8); // the pair (user 0, item 0): a/x
+    await earlier.openDB('meta', {}).put('outbox-seeded', 1);
+    await earlier.openDB('changelog-outbox', { keyEncoding: 'binary' }).put(key, 1);
+    await earlier.close();
+    const upgraded = tempStore({ changelogOutbox: true }, dir).store;
+    expect(pending(upgraded)).toEqual({ 'a/x': 2 });
+    upgraded.applyBatches([events(0, 2, [['b', 'y', 3]])]);
+    expect(pending(upgraded)).toEqual({ 'a/x': 2, 'b/y': 4 });
+    upgraded.clearChanges(upgraded.pendingChanges(100));
+    expect(upgraded.outboxSize()).toBe(0);
   });
 });
 

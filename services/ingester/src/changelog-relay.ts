@@ -1,5 +1,5 @@
 import { interactionCountMessage } from '@pncf/events';
-import type { InteractionStore } from '@pncf/store';
+import type { InteractionStore, PendingChange } from '@pncf/store';
 import type { Producer } from 'kafkajs';
 
 export interface ChangelogRelayOptions {
@@ -8,16 +8,27 @@ export interface ChangelogRelayOptions {
   /** Idempotent, one request in flight: a pair's totals reach its partition in the order they were sent. */
   producer: Producer;
   topic: string;
-  /** Pairs per producer send. */
+  /** Pairs per producer request. */
   batchPairs: number;
+  /** Outbox entries read in one read transaction and cleared in one write transaction; batchPairs when unset. */
+  readPairs?: number;
   onSent?: (records: number) => void;
+}
+
+/** A pending pair's changelog record, as bytes: the partitioner hashes the key's, and kafkajs copies both as they are. */
+function changelogRecord(change: PendingChange): { key: Buffer; value: Buffer | null } {
+  const { key, value } = interactionCountMessage(change);
+  return { key: Buffer.from(key), value: value === null ? null : Buffer.from(value) };
 }
 
 /**
  * The relay of the transactional outbox: the store records every changed pair in the transaction that changes it;
- * the relay sends each pair's total as it is now (acks from all in-sync replicas), then clears the entries it
- * sent. A crash before the clear only re-sends the same totals. Drains never overlap: a flush requested while one
- * runs is served by one more drain after it, so every commit before a flush() is published when it resolves.
+ * the relay reads a round of entries, sends each pair's total as it was read (acks from all in-sync replicas, in
+ * requests of batchPairs: kafkajs groups a request's messages by partition in time quadratic in their number), then
+ * clears the round's entries. A crash before the clear only re-sends the same totals or newer ones. A pair appears
+ * once per round and rounds follow each other, so its totals reach the topic in the order they were read. Drains
+ * never overlap: a flush requested while one runs is served by one more drain after it, so every commit before a
+ * flush() is published when it resolves.
  */
 export class ChangelogRelay {
   private running: Promise<void> | undefined;
@@ -42,13 +53,16 @@ export class ChangelogRelay {
   }
 
   private async drain(): Promise<void> {
-    const { store, producer, topic, batchPairs, onSent } = this.options;
+    const { store, producer, topic, batchPairs, readPairs = batchPairs, onSent } = this.options;
     for (;;) {
-      const pending = store.pendingChanges(batchPairs);
+      const pending = store.pendingChanges(readPairs);
       if (pending.length === 0) return;
-      await producer.send({ topic, acks: -1, messages: pending.map(interactionCountMessage) });
+      for (let start = 0; start < pending.length; start += batchPairs) {
+        const part = pending.slice(start, start + batchPairs);
+        await producer.send({ topic, acks: -1, messages: part.map(changelogRecord) });
+        onSent?.(part.length);
+      }
       store.clearChanges(pending);
-      onSent?.(pending.length);
     }
   }
 }

@@ -16,7 +16,11 @@ const ingesterVariables = z.object({
     true,
     'Publish the counts changelog through the store’s outbox (the trainer’s and the scorer’s views read it)',
   ),
-  CHANGELOG_BATCH_PAIRS: env.positiveInt(5000, 'Pair totals per changelog send'),
+  CHANGELOG_BATCH_PAIRS: env.positiveInt(1000, 'Pair totals per changelog produce request'),
+  CHANGELOG_READ_PAIRS: env.positiveInt(
+    20_000,
+    'Outbox entries the changelog relay reads in one LMDB transaction, sends in requests of CHANGELOG_BATCH_PAIRS, then clears in one transaction',
+  ),
   CHANGELOG_MAX_OUTBOX_PAIRS: env.positiveInt(
     100_000,
     'Changed pairs the outbox may hold before consuming waits for the changelog sends (backpressure; bounds what a restart re-sends)',

@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { ChangelogRelay } from './changelog-relay.js';
 import { classifyMessages, deadLetterMessage } from './classify.js';
 import type { IngesterConfig } from './config.js';
+import { keyHashPartitioner } from './key-partitioner.js';
 import { createIngesterMetrics } from './metrics.js';
 
 /** What one stored batch looked like; for benchmarks and tests that watch the ingester in-process. */
@@ -85,6 +86,7 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    createPartitioner: keyHashPartitioner,
   });
   const relay = config.CHANGELOG_ENABLED
     ? new ChangelogRelay({
@@ -92,6 +94,7 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
         producer,
         topic: config.CHANGELOG_TOPIC,
         batchPairs: config.CHANGELOG_BATCH_PAIRS,
+        readPairs: config.CHANGELOG_READ_PAIRS,
         onSent: (records) => metrics.changelogSent.inc(records),
       })
     : undefined;
