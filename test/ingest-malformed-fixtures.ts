@@ -91,6 +91,32 @@ export const malformedSamples: MalformedSample[] = [
     reason: 'wrong_type',
   },
   {
+    name: 'event type from the future',
+    key: 'u1',
+    value: json({ type: 'delete', user: 'u1' }),
+    reason: 'unknown_type',
+  },
+  { name: 'erase without user', key: 'u1', value: json({ type: 'erase' }), reason: 'missing_field' },
+  {
+    name: 'erase naming an item',
+    key: 'u1',
+    value: json({ type: 'erase', user: 'u1', item: 'i1' }),
+    reason: 'erase_with_item',
+  },
+  {
+    name: 'erase with a count',
+    key: 'u1',
+    value: json({ type: 'erase', user: 'u1', count: 2 }),
+    reason: 'erase_with_item',
+  },
+  { name: 'erase without a key', key: null, value: json({ type: 'erase', user: 'u1' }), reason: 'key_mismatch' },
+  {
+    name: 'erase keyed by another user',
+    key: 'u2',
+    value: json({ type: 'erase', user: 'u1' }),
+    reason: 'key_mismatch',
+  },
+  {
     name: 'key differs from user',
     key: 'someone-else',
     value: json({ user: 'u1', item: 'i1' }),

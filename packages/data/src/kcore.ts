@@ -45,3 +45,11 @@ export function kCore(data: Interactions, k: number): Interactions {
   for (let i = 0; i < ni; i++) keepItem[i] = removed[nu + i] ? 0 : 1;
   return subgraph(data, keepUser, keepItem);
 }
+
+/** Whether every user and item of `data` has at least k distinct interactions (kCore would return it as it is). */
+export function isKCore(data: Interactions, k: number): boolean {
+  const { byUser, byItem } = data;
+  for (let u = 0; u < byUser.rows; u++) if (byUser.indptr[u + 1]! - byUser.indptr[u]! < k) return false;
+  for (let i = 0; i < byItem.rows; i++) if (byItem.indptr[i + 1]! - byItem.indptr[i]! < k) return false;
+  return true;
+}

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { Ajv, type ErrorObject } from 'ajv';
-import { EVENT_LIMITS, type InteractionEvent, interactionEventSchema, SCHEMA_VERSIONS } from './event.js';
+import { EVENT_LIMITS, EVENT_TYPES, interactionEventSchema, SCHEMA_VERSIONS, type UserEvent } from './event.js';
 
 /** Why a message was rejected: a small closed set, so it can label metrics and dead-letter headers. */
 export const REJECT_REASONS = [
@@ -11,6 +11,8 @@ export const REJECT_REASONS = [
   'not_object',
   'missing_field',
   'unknown_schema_version',
+  'unknown_type',
+  'erase_with_item',
   'wrong_type',
   'empty_id',
   'id_too_long',
@@ -22,18 +24,28 @@ export const REJECT_REASONS = [
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
-/** A valid event with its count resolved. */
+/** A valid interaction with its count resolved. */
 export interface DecodedEvent {
+  type: 'interaction';
   user: string;
   item: string;
   count: number;
   ts: number | undefined;
 }
 
-export type DecodeResult = { ok: true; event: DecodedEvent } | { ok: false; reason: RejectReason; detail: string };
+/** A valid erase: every interaction of `user` before it goes. */
+export interface DecodedErase {
+  type: 'erase';
+  user: string;
+  ts: number | undefined;
+}
+
+export type DecodeResult =
+  | { ok: true; event: DecodedEvent | DecodedErase }
+  | { ok: false; reason: RejectReason; detail: string };
 
 const ajv = new Ajv({ allErrors: false, strict: true });
-const validate = ajv.compile<InteractionEvent>(interactionEventSchema);
+const validate = ajv.compile<UserEvent>(interactionEventSchema);
 
 function reject(reason: RejectReason, detail: string): DecodeResult {
   return { ok: false, reason, detail };
@@ -48,6 +60,9 @@ function reasonOf(error: ErrorObject | undefined, value: unknown): RejectReason 
       return 'missing_field';
     case 'enum':
       return field === 'schemaVersion' ? 'unknown_schema_version' : 'wrong_type';
+    case 'false schema':
+      // The erase branch forbids the interaction's fields: an erase of one pair is not what it would do.
+      return 'erase_with_item';
     case 'minLength':
       return 'empty_id';
     case 'maxLength':
@@ -91,6 +106,14 @@ export function decodeEvent(value: Buffer | null, key: Buffer | null = null): De
   }
   if (!validate(parsed)) {
     const error = validate.errors?.[0];
+    const type = (parsed as { type?: unknown }).type;
+    // ajv checks the erase/interaction branches before the type's enum: an unknown type would read as a missing item.
+    if (typeof type === 'string' && !EVENT_TYPES.includes(type)) {
+      return reject(
+        'unknown_type',
+        `type ${JSON.stringify(type)} is not one this consumer reads (${EVENT_TYPES.join(', ')}); upgrade the consumers before the producers`,
+      );
+    }
     const reason = reasonOf(error, parsed);
     if (reason === 'unknown_schema_version') {
       const version = JSON.stringify((parsed as { schemaVersion?: unknown }).schemaVersion);
@@ -99,11 +122,26 @@ export function decodeEvent(value: Buffer | null, key: Buffer | null = null): De
         `schemaVersion ${version} is not one this consumer reads (${SCHEMA_VERSIONS.join(', ')}); upgrade the consumers before the producers`,
       );
     }
+    if (reason === 'erase_with_item') {
+      return reject(
+        reason,
+        `an erase event removes every interaction of the user and names no item or count (${error?.instancePath})`,
+      );
+    }
     return reject(reason, `${error?.instancePath || '/'} ${error?.message ?? 'invalid'}`);
   }
   // The key decides the partition, and so the order of a user's events; a mismatch is a broken producer.
-  if (key !== null && key.length > 0 && key.toString('utf8') !== parsed.user) {
+  const keyed = key !== null && key.length > 0;
+  if (keyed && key.toString('utf8') !== parsed.user) {
     return reject('key_mismatch', 'Kafka key differs from the user id');
   }
-  return { ok: true, event: { user: parsed.user, item: parsed.item, count: parsed.count ?? 1, ts: parsed.ts } };
+  if (parsed.type === 'erase') {
+    // Without the key an erase lands on any partition, unordered with the user's interactions it should remove.
+    if (!keyed) return reject('key_mismatch', 'an erase event needs the Kafka key = the user id');
+    return { ok: true, event: { type: 'erase', user: parsed.user, ts: parsed.ts } };
+  }
+  return {
+    ok: true,
+    event: { type: 'interaction', user: parsed.user, item: parsed.item, count: parsed.count ?? 1, ts: parsed.ts },
+  };
 }

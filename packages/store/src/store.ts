@@ -46,18 +46,28 @@ export interface StoredEvent {
   count: number;
 }
 
+/** An erase event: every pair of `user` goes, with the counts of the batch's events before `offset`. */
+export interface StoredErasure {
+  offset: bigint;
+  user: string;
+}
+
 /** A consumed batch of one topic-partition. nextOffset is what to read next (last offset + 1). */
 export interface PartitionBatch {
   topic: string;
   partition: number;
   /** Valid events in offset order; rejected messages only advance nextOffset. */
   events: StoredEvent[];
+  /** Erase events of the batch in offset order, applied in order with `events` (see applyBatches). */
+  erasures?: StoredErasure[];
   nextOffset: bigint;
 }
 
 export interface ApplyResult {
   /** Events written (offset not yet stored). */
   applied: number;
+  /** Pairs removed by erase events. */
+  erasedPairs: number;
   /** Events skipped because their offset was already stored: a redelivery after a crash or a rebalance. */
   duplicates: number;
   /** Sequence number after the batch (unchanged when nothing was applied). */
@@ -68,6 +78,8 @@ export interface ApplyResult {
 
 export interface GroupResult {
   batches: { applied: number; duplicates: number }[];
+  /** Pairs removed by erase events (applyBatches). */
+  erasedPairs: number;
   sequence: number;
   newUsers: number;
   newItems: number;
@@ -247,6 +259,8 @@ export class InteractionStore {
   /**
    * Several partition batches in ONE transaction (group commit: one fsync for all of them), with the same
    * per-partition offset rule as applyBatch. newUsers/newItems and sequence are for the whole transaction.
+   * Erasures (same offset rule) remove every stored pair of their user, and the user's events of the batch before
+   * them, so a batch applies in offset order: what a user did after their erase counts.
    */
   applyBatches(list: PartitionBatch[]): GroupResult {
     let assigned: Record<Side, NewIds> | undefined;
@@ -257,22 +271,38 @@ export class InteractionStore {
         item: { ids: new Map(), next: this.meta.get('items') ?? 0 },
       };
       const fresh: StoredEvent[] = [];
+      const erasures: StoredErasure[] = [];
       const batches = list.map((batch) => {
         const offsetKey = [batch.topic, batch.partition] as [string, number];
         const storedText = this.offsets.get(offsetKey);
         const stored = storedText === undefined ? -1n : BigInt(storedText);
         if (batch.nextOffset <= stored) return { applied: 0, duplicates: batch.events.length };
         let applied = 0;
+        const batchFresh: StoredEvent[] = [];
         for (const event of batch.events) {
           if (event.offset >= stored) {
-            fresh.push(event);
+            batchFresh.push(event);
             applied++;
           }
         }
+        const batchErasures = (batch.erasures ?? []).filter((erasure) => erasure.offset >= stored);
+        // Offsets order events within a partition only: each batch's erasures cut its own events.
+        if (batchErasures.length > 0) {
+          erasures.push(...batchErasures);
+          fresh.push(...eventsAfterErasures(batchFresh, batchErasures));
+        } else fresh.push(...batchFresh);
         this.offsets.put(offsetKey, batch.nextOffset.toString());
         return { applied, duplicates: batch.events.length - applied };
       });
       let sequence = this.meta.get('sequence') ?? 0;
+      let erasedPairs = 0;
+      if (erasures.length > 0) {
+        erasedPairs = this.eraseUsers(erasures, sequence + 1);
+        if (erasedPairs > 0) {
+          sequence += 1;
+          this.meta.put('sequence', sequence);
+        }
+      }
       const n = fresh.length;
       if (n > 0) {
         const users = new Uint32Array(n);
@@ -284,13 +314,14 @@ export class InteractionStore {
           items[k] = this.indexOf('item', event.item, assigned.item);
           counts[k] = event.count;
         }
-        sequence += 1;
+        // One sequence per transaction, whether erasures, counts or both changed it.
+        if (erasedPairs === 0) sequence += 1;
         this.writeCounts(users, items, counts, sequence);
         this.meta.put('sequence', sequence);
         if (assigned.user.ids.size > 0) this.meta.put('users', assigned.user.next);
         if (assigned.item.ids.size > 0) this.meta.put('items', assigned.item.next);
       }
-      return { batches, sequence, newUsers: assigned.user.ids.size, newItems: assigned.item.ids.size };
+      return { batches, erasedPairs, sequence, newUsers: assigned.user.ids.size, newItems: assigned.item.ids.size };
     });
     // Only now are the new ids committed and safe to remember.
     this.rememberIds(assigned);
@@ -307,6 +338,36 @@ export class InteractionStore {
   private remember(side: Side, id: string, index: number): void {
     this.indexCache[side].set(id, index);
     this.nameCache[side][index] = id;
+  }
+
+  /**
+   * Inside the write transaction: remove every pair of the erased users, each into the outbox (its total now null:
+   * a changelog tombstone), and the running sums. The users keep their dictionary index: indices are dense and
+   * the outbox names a removed pair by them until its tombstone is sent. Returns the pairs removed (0 for a user
+   * the store does not know or whose pairs are gone already: an erase delivered twice changes nothing).
+   */
+  private eraseUsers(erasures: readonly StoredErasure[], sequence: number): number {
+    let removed = 0;
+    let subtracted = 0;
+    const entry = Buffer.alloc(OUTBOX_VALUE_BYTES);
+    for (const user of new Set(erasures.map((erasure) => erasure.user))) {
+      const index = this.lookupIndex('user', user);
+      if (index === undefined) continue;
+      // Read the range first: removing keys under a live cursor of the same transaction is not safe.
+      const pairs = [...this.userItems.getRange(pairRange(index))];
+      for (const { key, value } of pairs) {
+        this.userItems.remove(key);
+        // A null total: the relay sends the pair's tombstone.
+        this.outbox?.put(key, writeOutboxValue(entry, null, sequence));
+        removed++;
+        subtracted += readPairCount(value);
+      }
+    }
+    if (removed > 0) {
+      this.meta.put('pairs', (this.meta.get('pairs') ?? 0) - removed);
+      this.meta.put('total', (this.meta.get('total') ?? 0) - subtracted);
+    }
+    return removed;
   }
 
   private indexOf(side: Side, id: string, fresh: NewIds): number {
@@ -386,7 +447,7 @@ export class InteractionStore {
         if (assigned.user.ids.size > 0) this.meta.put('users', assigned.user.next);
         if (assigned.item.ids.size > 0) this.meta.put('items', assigned.item.next);
       }
-      return { batches, sequence, newUsers: assigned.user.ids.size, newItems: assigned.item.ids.size };
+      return { batches, erasedPairs: 0, sequence, newUsers: assigned.user.ids.size, newItems: assigned.item.ids.size };
     });
     this.rememberIds(assigned);
     return result;
@@ -596,6 +657,22 @@ export class InteractionStore {
 }
 
 type ReadTransaction = ReturnType<RootDatabase['useReadTransaction']>;
+
+/**
+ * The events that survive a batch's erasures: a user's events before their last erase in the batch are dropped
+ * (the erase removes them with the stored pairs); later ones stay and count after it.
+ */
+export function eventsAfterErasures(events: StoredEvent[], erasures: readonly StoredErasure[]): StoredEvent[] {
+  const lastErase = new Map<string, bigint>();
+  for (const erasure of erasures) {
+    const known = lastErase.get(erasure.user);
+    if (known === undefined || erasure.offset > known) lastErase.set(erasure.user, erasure.offset);
+  }
+  return events.filter((event) => {
+    const erasedAt = lastErase.get(event.user);
+    return erasedAt === undefined || event.offset > erasedAt;
+  });
+}
 
 function fileSize(file: string): number {
   try {

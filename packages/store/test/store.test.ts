@@ -251,6 +251,7 @@ describe('InteractionStore.applyBatches', () => {
         { applied: 1, duplicates: 0 },
         { applied: 0, duplicates: 1 },
       ],
+      erasedPairs: 0,
       sequence: 2,
       newUsers: 1,
       newItems: 1,

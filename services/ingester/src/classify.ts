@@ -1,5 +1,5 @@
 import { decodeEvent, type RejectReason } from '@pncf/events';
-import type { StoredEvent } from '@pncf/store';
+import type { StoredErasure, StoredEvent } from '@pncf/store';
 import type { KafkaMessage } from 'kafkajs';
 
 export interface RejectedMessage {
@@ -10,23 +10,28 @@ export interface RejectedMessage {
 
 export interface ClassifiedBatch {
   events: StoredEvent[];
+  /** Erase events, in offset order; the store applies them in order with `events` by their offsets. */
+  erasures: StoredErasure[];
   rejected: RejectedMessage[];
 }
 
-/** Split a fetched batch into valid events (with their offsets) and rejected messages with reasons. */
+/** Split a fetched batch into valid events and erasures (with their offsets) and rejected messages with reasons. */
 export function classifyMessages(messages: KafkaMessage[]): ClassifiedBatch {
   const events: StoredEvent[] = [];
+  const erasures: StoredErasure[] = [];
   const rejected: RejectedMessage[] = [];
   for (const message of messages) {
     const result = decodeEvent(message.value, message.key);
     if (result.ok) {
-      const { user, item, count } = result.event;
-      events.push({ offset: BigInt(message.offset), user, item, count });
+      const { event } = result;
+      const offset = BigInt(message.offset);
+      if (event.type === 'erase') erasures.push({ offset, user: event.user });
+      else events.push({ offset, user: event.user, item: event.item, count: event.count });
     } else {
       rejected.push({ message, reason: result.reason, detail: result.detail });
     }
   }
-  return { events, rejected };
+  return { events, erasures, rejected };
 }
 
 /** Header names of a dead-lettered message: why, and where the original came from. */

@@ -149,7 +149,7 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
   }: EachBatchPayload) => {
     if (batch.isEmpty() || !isRunning() || isStale()) return;
     const started = performance.now();
-    const { events, rejected } = classifyMessages(batch.messages);
+    const { events, erasures, rejected } = classifyMessages(batch.messages);
     metrics.consumed.inc(batch.messages.length);
     if (rejected.length > 0) {
       // Before the LMDB commit, so a crash can duplicate a dead letter but never lose one.
@@ -165,6 +165,7 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
       topic: batch.topic,
       partition: batch.partition,
       events,
+      erasures,
       nextOffset: BigInt(lastOffset) + 1n,
     });
     const storedAt = Date.now();
@@ -180,6 +181,7 @@ export async function startIngester(options: IngesterOptions): Promise<Ingester>
 
     metrics.stored.inc(result.applied);
     metrics.duplicates.inc(result.duplicates);
+    metrics.erasures.inc(erasures.length);
     metrics.batchSize.observe(batch.messages.length);
     metrics.batchSeconds.observe((performance.now() - started) / 1000);
     const timestamps = new Float64Array(batch.messages.length);

@@ -30,6 +30,11 @@ export function createIngesterMetrics(
       help: 'Redelivered events skipped because their offset was already stored',
       registers,
     }),
+    erasures: new Counter({
+      name: 'pncf_ingester_erase_events_total',
+      help: 'Erase events consumed (each removes every pair of its user; a redelivered one removes nothing again)',
+      registers,
+    }),
     deadLettered: new Counter({
       name: 'pncf_ingester_events_dead_lettered_total',
       help: 'Malformed messages sent to the dead-letter topic, by reason',

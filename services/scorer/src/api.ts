@@ -9,7 +9,7 @@ import type { CacheOutcome, TopKCache } from './topk-cache.js';
 
 export interface ApiOptions {
   holder: Pick<ModelHolder, 'current'>;
-  history: Pick<HistorySource, 'historyOf' | 'versionOf'>;
+  history: Pick<HistorySource, 'request' | 'versionOf'>;
   /** The users' current lists; the publisher fills it too. Its holder must be `holder`. */
   cache: TopKCache;
   metrics: ScorerMetrics;
@@ -80,7 +80,9 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
           'interactions (in the store or just consumed from Kafka) get a vector built from their items (source ' +
           '"cold-start") or, when none of their items is known to the model, the most popular items they do not ' +
           'have (source "popular"). A user without any interaction gets the most popular items (source ' +
-          '"popular"), or a 404 when the scorer runs with UNKNOWN_USERS=not-found. 503 until a model is loaded. ' +
+          '"popular"), or a 404 when the scorer runs with UNKNOWN_USERS=not-found; so does an erased user (an ' +
+          'erase event removed their interactions): their trained vector is not used again. ' +
+          '503 until a model is loaded. ' +
           "A list is computed once per model and state of the user's history, then served from memory " +
           '(generatedAt tells when it was computed).',
         params: {
@@ -121,7 +123,7 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
       if (cached !== undefined) return reply.type(JSON_TYPE).send(cached);
 
       const started = performance.now();
-      const { results, scored } = model.recommend([{ user, history: history.historyOf(user) }], k);
+      const { results, scored } = model.recommend([history.request(user)], k);
       metrics.scoringSeconds.observe({ path: 'request' }, (performance.now() - started) / 1000);
       metrics.itemsScored.inc(scored);
       const result = results[0]!;

@@ -1,6 +1,6 @@
 import type { Interactions } from '@pncf/data';
 import type { InteractionStore } from '@pncf/store';
-import type { UserHistory } from './serving-model.js';
+import type { RecommendRequest, UserHistory } from './serving-model.js';
 
 /** A user's row of an in-memory data set as a history (for benchmarks and tests that have no store). */
 export function historyOfRow(data: Interactions, user: number): UserHistory {
@@ -24,7 +24,13 @@ export function historyOfRow(data: Interactions, user: number): UserHistory {
 export class HistorySource {
   /** Store item index → id; indices never change, so the cache cannot go stale. */
   private readonly itemNames: string[] = [];
-  private readonly recent = new Map<string, { items: Map<string, number>; at: number; version: number }>();
+  /** erased: the entry started at an erase of the user; the store's pairs of the user are not theirs to read. */
+  private readonly recent = new Map<
+    string,
+    { items: Map<string, number>; at: number; version: number; erased?: boolean }
+  >();
+  /** Users erased while this process ran: the served model's vectors of them are never used again. */
+  private readonly erased = new Set<string>();
   /** Bumped by every record(); never reused, so a version names one state of one user's history. */
   private sequence = 0;
 
@@ -60,6 +66,30 @@ export class HistorySource {
   }
 
   /**
+   * Forget what this process holds of the user's history, from an erase event: the overlay starts again, empty, and
+   * while it lives (RECENT_TTL_S after the user's last event, which covers the ingester's lag, as for record())
+   * the store's pairs of the user are ignored: the view may not have received the erase's tombstones yet.
+   * Interactions recorded after the erase count as usual. Bumps the user's version, so no list computed before
+   * the erase is served again.
+   */
+  erase(user: string, now = Date.now()): void {
+    this.recent.set(user, { items: new Map(), at: now, version: ++this.sequence, erased: true });
+    this.erased.add(user);
+  }
+
+  /**
+   * What to rank for the user: their history, and their trained vector only when it may be used. Not for a user
+   * erased while this process ran (the served model may hold a vector of theirs until the next training), nor for
+   * one with no history at all: a model trains on users with counts, so a user it knows whose counts are gone from
+   * the view was erased (also before this process started). Both are ranked as users the model does not know.
+   */
+  request(user: string): RecommendRequest {
+    const history = this.historyOf(user);
+    if (this.erased.has(user) || history.items.length === 0) return { user, history, useTrainedVector: false };
+    return { user, history };
+  }
+
+  /**
    * Changes whenever the user's history may have changed: at each interaction recorded for them, at each change
    * of theirs the view applies, and when their overlay entry expires (0: none). A Top-K computed at one version is
    * still the user's Top-K at the same one (with the same model): every change of the view passes through
@@ -89,7 +119,8 @@ export class HistorySource {
     const items: string[] = [];
     const counts: number[] = [];
     const store = this.store;
-    const index = store.lookup('user', user);
+    const entry = this.recent.get(user);
+    const index = entry?.erased ? undefined : store.lookup('user', user);
     if (index !== undefined) {
       const adjacency = store.itemsOfUser(index);
       for (let p = 0; p < adjacency.indices.length; p++) {
@@ -97,7 +128,6 @@ export class HistorySource {
         counts.push(adjacency.counts[p]!);
       }
     }
-    const entry = this.recent.get(user);
     if (entry) {
       // The store's count already includes an event once the ingester stored it; only add what it lacks.
       const known = new Set(items);

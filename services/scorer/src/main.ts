@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tfRuntime } from '@pncf/evaluation';
-import { decodeEvent, parseModelUpdated } from '@pncf/events';
+import { type DecodedErase, type DecodedEvent, decodeEvent, parseModelUpdated } from '@pncf/events';
 import { artifactTopicSpec, MANIFEST_FILE, ModelReceiver, ModelRegistry, sha256File } from '@pncf/registry';
 import {
   connectKafkaAdmin,
@@ -17,6 +17,7 @@ import { type CountsView, countsChangelogTopic, InteractionStore, startCountsVie
 import type { EachBatchPayload } from 'kafkajs';
 import { registerApi } from './api.js';
 import { scorerConfigSchema } from './config.js';
+import { applyInteractionBatch, publishErasures } from './erasure.js';
 import { HistorySource } from './history.js';
 import { scorerMetrics } from './metrics.js';
 import { ModelHolder } from './model-holder.js';
@@ -185,7 +186,8 @@ await runService({
       },
     });
 
-    // New interactions: remember them beside the store and republish the users of each fetched batch at once.
+    // New interactions: remember them beside the store and republish the users of each fetched batch at once;
+    // erase events: forget the user and tombstone their list (erasure.ts).
     let interactionsJoined = false;
     const interactionConsumer = kafka.consumer({
       groupId: config.CONSUMER_GROUP,
@@ -220,22 +222,24 @@ await runService({
     });
     const handleBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       if (batch.isEmpty() || !isRunning() || isStale()) return;
-      const users = new Set<string>();
+      const events: (DecodedEvent | DecodedErase)[] = [];
       let oldest = Number.POSITIVE_INFINITY;
       for (const message of batch.messages) {
         const decoded = decodeEvent(message.value, message.key);
         if (!decoded.ok) continue; // the ingester dead-letters it; nothing to recommend from it
-        history.record(decoded.event.user, decoded.event.item, decoded.event.count);
-        users.add(decoded.event.user);
-        oldest = Math.min(oldest, Number(message.timestamp));
+        events.push(decoded.event);
+        if (decoded.event.type === 'interaction') oldest = Math.min(oldest, Number(message.timestamp));
       }
+      const { republish: users, erased } = applyInteractionBatch(events, history, cache);
+      // Before any list of the batch, so a user erased and back gets the tombstone first.
+      await publishErasures(producer, config.RECOMMENDATIONS_TOPIC, erased, metrics);
       const model = models.lease();
-      if (!model || users.size === 0) {
+      if (!model || users.length === 0) {
         if (model) models.release(model);
         return;
       }
       try {
-        await publish.publish(model, [...users], 'interaction');
+        await publish.publish(model, users, 'interaction');
         if (Number.isFinite(oldest)) metrics.interactionToPublishSeconds.observe((Date.now() - oldest) / 1000);
       } finally {
         models.release(model);

@@ -61,6 +61,11 @@ export function scorerMetrics(
       labelNames: ['reason'],
       registers,
     }),
+    erased: new Counter({
+      name: 'pncf_scorer_recommendations_erased_total',
+      help: 'Tombstones published to the recommendations topic for users an erase event removed',
+      registers,
+    }),
     interactionToPublishSeconds: new Histogram({
       name: 'pncf_scorer_interaction_to_publish_seconds',
       help: 'From an interaction event (Kafka timestamp) to its user’s republished recommendation',

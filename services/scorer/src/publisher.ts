@@ -44,7 +44,8 @@ export class RecommendationPublisher {
     let sent = 0;
     for (let start = 0; start < users.length; start += blockUsers) {
       const block = users.slice(start, start + blockUsers);
-      const requests = block.map((user) => ({ user, history: history.historyOf(user) }));
+      // A user with no history (erased; see HistorySource.request) gets no source: nothing is published for them.
+      const requests = block.map((user) => history.request(user));
       const historyVersions = block.map((user) => history.versionOf(user));
       const started = performance.now();
       const { results, scored } = model.recommend(requests, k);

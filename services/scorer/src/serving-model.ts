@@ -39,7 +39,16 @@ export interface UserHistory {
 export interface RecommendRequest {
   user: string;
   history: UserHistory;
+  /**
+   * false: rank as for a user the model does not know, from the history alone (an erased user, whose vector the
+   * served model may still hold until it is replaced); the trained vector is used when absent.
+   */
+  useTrainedVector?: boolean;
 }
+
+/** The row of the request's user in the model's user table, unless the request forgoes it. */
+const trainedRow = (userIndex: ReadonlyMap<string, number>, request: RecommendRequest): number | undefined =>
+  request.useTrainedVector === false ? undefined : userIndex.get(request.user);
 
 export interface ScoredItem {
   item: string;
@@ -295,7 +304,7 @@ class TowerRanker implements Ranker {
     let rows = 0;
     for (let r = 0; r < n; r++) {
       const request = requests[r]!;
-      const u = this.userIndex.get(request.user);
+      const u = trainedRow(this.userIndex, request);
       const s0 = seen.indptr[r]!;
       const s1 = seen.indptr[r + 1]!;
       if (u !== undefined) {
@@ -407,7 +416,7 @@ class HistoryRanker implements Ranker {
     let rows = 0;
     for (let r = 0; r < n; r++) {
       const request = requests[r]!;
-      const u = this.userIndex.get(request.user);
+      const u = trainedRow(this.userIndex, request);
       if (u !== undefined) {
         users[rows] = u;
         sources[r] = 'model';

@@ -57,6 +57,18 @@ export class TopKCache {
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
   }
 
+  /** Drop every list of `user` (an erased user's lists must not stay in memory); a scan, erasures are rare. */
+  dropUser(user: string): number {
+    let dropped = 0;
+    for (const key of this.entries.keys()) {
+      if (key.slice(key.indexOf(' ') + 1) === user) {
+        this.entries.delete(key);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
   /** Whether `model` is the one served; entries of any other are dropped. */
   private serves(model: ServingModel): boolean {
     const current = this.holder.current;

@@ -8,6 +8,7 @@ import { InteractionStore } from '@pncf/store';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerApi } from '../src/api.js';
+import { applyInteractionBatch } from '../src/erasure.js';
 import { HistorySource } from '../src/history.js';
 import { scorerMetrics } from '../src/metrics.js';
 import { PUBLISHER_HEADER, RecommendationPublisher } from '../src/publisher.js';
@@ -55,9 +56,11 @@ describe('GET /recommendations/:user served from the Top-K cache', () => {
       () => holder.current,
       () => cache.size,
     );
-    // An empty store: a user's history is what the scorer recorded (as if just consumed from Kafka).
-    const store = InteractionStore.open({ path: path.join(scratch, `empty-store-${servers.length}`) });
+    // The model's data in the view (a model user with no history at all is answered as erased); what the scorer
+    // records comes on top, as if just consumed from Kafka.
+    const store = InteractionStore.open({ path: path.join(scratch, `store-${servers.length}`) });
     stores.push(store);
+    store.applyBatch({ topic: 'counts', partition: 0, events: fixtureEvents(), nextOffset: 1n });
     const history = new HistorySource(store, 60_000);
     await registerApi(server.app, { holder, history, cache, metrics, defaultK: 10, maxK: 100, unknownUsers, token });
     const sent: Api['sent'] = [];
@@ -95,6 +98,17 @@ describe('GET /recommendations/:user served from the Top-K cache', () => {
     return { status: response.status, type: response.headers.get('content-type'), text: await response.text() };
   };
   const recommendation = (text: string): Recommendation => parseRecommendation(text);
+  const fixtureEvents = () => {
+    const { indptr, indices, counts } = data.byUser;
+    return data.userIds.flatMap((user, u) =>
+      Array.from({ length: indptr[u + 1]! - indptr[u]! }, (_, j) => ({
+        offset: 0n,
+        user,
+        item: data.itemIds[indices[indptr[u]! + j]!]!,
+        count: counts[indptr[u]! + j]!,
+      })),
+    );
+  };
 
   /** The value of the series of the real /metrics endpoint with these labels (undefined: no such series). */
   async function scrape(api: Api, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
@@ -277,6 +291,42 @@ describe('GET /recommendations/:user served from the Top-K cache', () => {
     await get(api, 'u9', '?k=3');
     await get(api, 'new-user-without-items');
     expect(await lookups(api, 'miss')).toBe(2);
+  });
+
+  it('an erase drops the user’s lists, answers them as unknown, and a refresh publishes nothing for them', async () => {
+    const api = await start(100);
+    const model = api.holder.current!;
+    expect(recommendation((await get(api, 'u10')).text).source).toBe('model');
+    await get(api, 'u10', '?k=3');
+    const effect = applyInteractionBatch(
+      [
+        { type: 'interaction', user: 'u11', item: 'i1', count: 1, ts: undefined },
+        { type: 'erase', user: 'u10', ts: undefined },
+        { type: 'erase', user: 'u11', ts: undefined },
+        { type: 'interaction', user: 'u11', item: 'i13', count: 1, ts: undefined },
+        { type: 'interaction', user: 'u12', item: 'i3', count: 1, ts: undefined },
+      ],
+      api.history,
+      api.cache,
+    );
+    expect(effect).toEqual({ republish: ['u11', 'u12'], erased: ['u10', 'u11'] });
+    expect(await entries(api)).toBe(0);
+    // The view still holds u10's pairs (its tombstones are on their way): they are not used, nor is the vector.
+    const erased = recommendation((await get(api, 'u10')).text);
+    expect(erased).toMatchObject({ user: 'u10', source: 'popular' });
+    expect(erased.items).toEqual(model.popular(10));
+    // Back after the erase: ranked from what came after it alone, as a user the model does not know.
+    const back = recommendation((await get(api, 'u11')).text);
+    expect(back.source).toBe('cold-start');
+    expect(back.items.map((x) => x.item)).not.toContain('i13');
+    api.publisher.startRefresh(model);
+    await api.publisher.idle();
+    const refreshed = new Set(api.sent.map((message) => message.key));
+    expect(refreshed.has('u12')).toBe(true);
+    expect(refreshed.has('u10')).toBe(false);
+    expect(api.sent.filter((message) => message.key === 'u11').map((m) => recommendation(m.value).source)).toEqual([
+      'cold-start',
+    ]);
   });
 
   it('does not cache a 404, and labels requests that never reach the cache "none"', async () => {

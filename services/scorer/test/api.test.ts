@@ -20,7 +20,7 @@ describe('GET /recommendations/:user for a user with no vector and no interactio
     const holder = { current: model };
     await registerApi(app, {
       holder,
-      history: { historyOf: () => ({ items: [], counts: [] }), versionOf: () => 0 },
+      history: { request: (user) => ({ user, history: { items: [], counts: [] } }), versionOf: () => 0 },
       cache: new TopKCache(100, holder),
       metrics: scorerMetrics(new Registry(), () => undefined),
       defaultK: 10,

@@ -38,6 +38,55 @@ describe('HistorySource', () => {
     await writer.close();
   });
 
+  it('after an erase, ignores the store’s pairs of the user while the overlay lives and never uses their vector', async () => {
+    const store = InteractionStore.open({ path: path.join(dir, 'erase-store') });
+    const history = new HistorySource(store, 1000);
+    store.applyBatch({
+      topic: 't',
+      partition: 0,
+      events: [
+        { offset: 0n, user: 'alice', item: 'tag-1', count: 2 },
+        { offset: 1n, user: 'bob', item: 'tag-1', count: 1 },
+      ],
+      nextOffset: 2n,
+    });
+    expect(history.request('alice')).toEqual({ user: 'alice', history: { items: ['tag-1'], counts: [2] } });
+    const before = history.versionOf('alice');
+    history.erase('alice', 0);
+    expect(history.versionOf('alice')).not.toBe(before);
+    // The view has not dropped alice's pairs yet: they are not hers to read any more.
+    expect(history.request('alice')).toEqual({
+      user: 'alice',
+      history: { items: [], counts: [] },
+      useTrainedVector: false,
+    });
+    // What she does after the erase counts, ranked without her trained vector.
+    history.record('alice', 'tag-9', 1, 500);
+    expect(history.request('alice')).toEqual({
+      user: 'alice',
+      history: { items: ['tag-9'], counts: [1] },
+      useTrainedVector: false,
+    });
+    expect(history.request('bob')).toEqual({ user: 'bob', history: { items: ['tag-1'], counts: [1] } });
+    // Once the overlay expires the store speaks again (by then it holds the erase and what came after).
+    history.prune(1600);
+    expect(history.request('alice')).toMatchObject({ history: { items: ['tag-1'] }, useTrainedVector: false });
+    await store.close();
+  });
+
+  it('ranks a user with no history anywhere without a trained vector (erased before this process started)', async () => {
+    const store = InteractionStore.open({ path: path.join(dir, 'no-history-store') });
+    const history = new HistorySource(store, 1000);
+    expect(history.request('carol')).toEqual({
+      user: 'carol',
+      history: { items: [], counts: [] },
+      useTrainedVector: false,
+    });
+    history.record('carol', 'tag-1', 1, 0);
+    expect(history.request('carol')).toEqual({ user: 'carol', history: { items: ['tag-1'], counts: [1] } });
+    await store.close();
+  });
+
   it('versions a user’s history: a new value at each interaction recorded for them, never one seen before', async () => {
     const store = InteractionStore.open({ path: path.join(dir, 'empty-store') });
     const history = new HistorySource(store, 1000);

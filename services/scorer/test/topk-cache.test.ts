@@ -22,6 +22,19 @@ describe('TopKCache', () => {
     second.dispose();
   });
 
+  it('drops every list of an erased user, at any k, and no other user’s', () => {
+    const cache = new TopKCache(10, { current: first });
+    cache.set(first, 'u1', 10, 0, 'a');
+    cache.set(first, 'u1', 5, 0, 'b');
+    cache.set(first, 'x u1', 5, 0, 'c');
+    cache.set(first, 'u2', 10, 0, 'd');
+    expect(cache.dropUser('u1')).toBe(2);
+    expect(cache.get(first, 'u1', 10, 0)).toBeUndefined();
+    expect(cache.get(first, 'u1', 5, 0)).toBeUndefined();
+    expect(cache.get(first, 'x u1', 5, 0)).toBe('c');
+    expect(cache.get(first, 'u2', 10, 0)).toBe('d');
+  });
+
   it('answers a body for the same user, k and history version only', () => {
     const cache = new TopKCache(10, { current: first });
     cache.set(first, 'u1', 10, 0, 'body-10');

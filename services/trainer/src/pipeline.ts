@@ -1,9 +1,7 @@
 import {
-  alignPairValues,
   carveValidation,
   deriveSeed,
   type Interactions,
-  kCore,
   numItems,
   numPairs,
   numUsers,
@@ -37,6 +35,7 @@ import { type Recovery, verifiedCurrent } from './baseline.js';
 import { type PairedComparison, pairedBootstrap } from './bootstrap.js';
 import type { TrainerConfig } from './config.js';
 import { divergedCandidate, type GateRule, gate, windowGate } from './gate.js';
+import { trainingData } from './training-data.js';
 import { evaluatePerUser, type PerUserEvaluation, planWindow, type WindowPlan, type WindowStats } from './window.js';
 
 export const STEPS = [
@@ -338,17 +337,11 @@ export async function trainOnce(deps: PipelineDeps): Promise<RunOutcome> {
   const snapshot = store.snapshot();
   step('snapshot', { sequence: snapshot.sequence, pairs: numPairs(snapshot.interactions) });
   checkpoint();
-  let data = snapshot.interactions;
-  if (numPairs(data) < config.TRAIN_MIN_PAIRS) {
-    return { outcome: 'skipped', reason: `${numPairs(data)} pairs < TRAIN_MIN_PAIRS ${config.TRAIN_MIN_PAIRS}` };
+  if (numPairs(snapshot.interactions) < config.TRAIN_MIN_PAIRS) {
+    const pairs = numPairs(snapshot.interactions);
+    return { outcome: 'skipped', reason: `${pairs} pairs < TRAIN_MIN_PAIRS ${config.TRAIN_MIN_PAIRS}` };
   }
-  let firstSeen = snapshot.firstSeen;
-  if (config.TRAIN_KCORE > 1) {
-    const core = kCore(data, config.TRAIN_KCORE);
-    // The k-core re-indexes users and items: each pair's first-seen sequence is carried over by id.
-    firstSeen = alignPairValues(data, firstSeen, core);
-    data = core;
-  }
+  const { data, firstSeen } = trainingData(snapshot, config.TRAIN_KCORE);
   // Warm start: users and items the serving model knows continue from its word2vec tables.
   const { current, recovery } = verifiedCurrent(modelRegistry);
   if (recovery) deps.onRecovery?.(recovery);
