@@ -76,23 +76,33 @@ describe('the production image’s tree', () => {
     expect(fs.readdirSync(path.join(app, 'packages/events/schema')).length).toBeGreaterThan(0);
   });
 
-  it('runs worker threads from the emitted JavaScript (word2vec on two threads)', async () => {
+  it('runs worker threads from the emitted JavaScript: word2vec, and tower scoring on the wasm backend', async () => {
     const conditions = command.join(' ').match(/--conditions=\S+/g) ?? [];
     expect(conditions).toEqual(['--conditions=compiled']);
-    const probe = path.join(app, 'word2vec-probe.mjs');
+    const probe = path.join(app, 'worker-probe.mjs');
     fs.writeFileSync(
       probe,
       [
-        "import { referenceWord2Vec, trainWord2Vec } from '@pncf/pncf';",
+        "import { tfRuntime } from '@pncf/evaluation';",
+        "import { initTower, ParallelScorer, prepareTower, referenceWord2Vec, trainWord2Vec } from '@pncf/pncf';",
         'const corpus = { tokens: Uint32Array.from({ length: 400 }, (_, k) => (k * 7) % 20), bagSize: 5, vocabSize: 20 };',
         'const options = { ...referenceWord2Vec, dim: 8, epochs: 2, threads: 2 };',
-        "const result = await trainWord2Vec(corpus, options, 1, undefined, { kernel: 'js' });",
-        'console.log(JSON.stringify({ pairs: result.pairs, kernel: result.kernel }));',
+        "const word2vec = await trainWord2Vec(corpus, options, 1, undefined, { kernel: 'js' });",
+        'const { backend } = await tfRuntime();',
+        'const table = (rows) => Float32Array.from({ length: rows * 8 }, (_, k) => Math.sin(k));',
+        'const model = { numUsers: 6, numItems: 9, userVectors: table(6), itemVectors: table(9), tower: initTower(8, [16, 8], true, 5, 0.5) };',
+        'const scorer = await ParallelScorer.create(prepareTower(model), 2);',
+        'const scores = new Float32Array(6 * 9);',
+        'await scorer.scoreUsers(Uint32Array.from([0, 1, 2, 3, 4, 5]), scores);',
+        'await scorer.dispose();',
+        'const finite = scores.filter(Number.isFinite).length;',
+        'console.log(JSON.stringify({ pairs: word2vec.pairs, kernel: word2vec.kernel, backend, threads: scorer.threads, finite }));',
       ].join('\n'),
     );
-    const { stdout } = await run(process.execPath, [...conditions, probe], { cwd: app, env: plainEnv({}) });
-    const result = JSON.parse(stdout) as { pairs: number; kernel: string };
-    expect(result.kernel).toBe('js');
+    const env = plainEnv({ TF_BACKEND: 'wasm' });
+    const { stdout } = await run(process.execPath, [...conditions, probe], { cwd: app, env });
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(result).toMatchObject({ kernel: 'js', backend: 'wasm', threads: 2, finite: 54 });
     expect(result.pairs).toBeGreaterThan(0);
   });
 });
