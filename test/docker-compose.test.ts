@@ -7,6 +7,7 @@ import { scorerConfigSchema } from '@pncf/scorer/config';
 import { trainerConfigSchema } from '@pncf/trainer/config';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { argsOf, imageCommand, readDockerfile } from './support/dockerfile.js';
 
 // No Docker engine runs here, so the compose file is checked against the services' own config schemas.
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,17 +45,36 @@ const targetsOf = (config: ScrapeConfig, job: string) =>
   config.scrape_configs.find((scrape) => scrape.job_name === job)?.static_configs.flatMap((s) => s.targets);
 
 describe('Dockerfile', () => {
-  const dockerfile = fs.readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
-  const stages = dockerfile.split(/^FROM /m).slice(1);
+  const stages = readDockerfile();
+  const [build, final] = [stages[0]!, stages.at(-1)!];
+
+  it('compiles the workspaces in a build stage that the image does not keep', () => {
+    expect(stages.length).toBeGreaterThan(1);
+    const runs = argsOf(build, 'RUN').join(' && ');
+    expect(runs).toMatch(/npm ci\b/);
+    expect(runs).toMatch(/npm run build\b/);
+    // The image receives the assembled tree only, not the build stage's sources and dev dependencies.
+    expect(argsOf(final, 'COPY')).toEqual([`--from=${build.from.split(/\s+AS\s+/i)[1]} /prod /app`]);
+  });
 
   it('installs production dependencies only and runs as an unprivileged user', () => {
-    expect(dockerfile).toMatch(/npm ci --omit=dev/);
-    const run = stages.at(-1)!;
-    const users = [...run.matchAll(/^USER (\S+)/gm)].map((m) => m[1]);
+    expect(argsOf(final, 'RUN').join(' && ')).toMatch(/npm ci --omit=dev/);
+    const users = argsOf(final, 'USER');
     expect(users.length).toBeGreaterThan(0);
     expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
     // The user is set before the command, so the service never runs as root.
-    expect(run.indexOf('USER ')).toBeLessThan(run.indexOf('CMD '));
+    const keywords = final.instructions.map((instruction) => instruction.keyword);
+    expect(keywords.lastIndexOf('USER')).toBeLessThan(keywords.lastIndexOf('CMD'));
+  });
+
+  it('runs the compiled entry point on plain node, without tsx', () => {
+    expect(imageCommand(stages)).toEqual([
+      'sh',
+      '-c',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell expands SERVICE, JavaScript does not
+      'exec node --conditions=compiled services/${SERVICE}/dist/main.js',
+    ]);
+    expect(final.instructions.map((instruction) => instruction.args).join('\n')).not.toMatch(/tsx/);
   });
 });
 
@@ -135,7 +155,12 @@ describe('docker-compose.yml', () => {
     const environment = environmentOf(name);
 
     it('is built from the Dockerfile for its own entry point', () => {
+      expect(service.build?.args?.SERVICE).toBe(entry);
+      // services/<entry>/dist/main.js, which the image runs, is compiled from src/main.ts and shipped by `files`.
       expect(fs.existsSync(path.join(repoRoot, 'services', entry, 'src', 'main.ts'))).toBe(true);
+      expect(fs.existsSync(path.join(repoRoot, 'services', entry, 'tsconfig.build.json'))).toBe(true);
+      const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'services', entry, 'package.json'), 'utf8'));
+      expect(manifest.files).toContain('dist');
     });
 
     it('sets only variables its config schema declares, with valid values', () => {

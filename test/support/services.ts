@@ -40,6 +40,11 @@ export async function spawnService(
     env: { ...process.env, ...dataDirs, ...env, HTTP_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return watchService(name, child, port);
+}
+
+/** Keep a started service's output (its last 50 kB) and its exit, for the helpers below. */
+export function watchService(name: string, child: ChildProcess, port: number): ServiceProcess {
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-50_000);
