@@ -60,7 +60,7 @@ describe('GET /recommendations/:user served from the Top-K cache', () => {
     // records comes on top, as if just consumed from Kafka.
     const store = InteractionStore.open({ path: path.join(scratch, `store-${servers.length}`) });
     stores.push(store);
-    store.applyBatch({ topic: 'counts', partition: 0, events: fixtureEvents(), nextOffset: 1n });
+    store.applyBatch({ topic: 'fixture', partition: 0, events: fixtureEvents(), nextOffset: 1n });
     const history = new HistorySource(store, 60_000);
     await registerApi(server.app, { holder, history, cache, metrics, defaultK: 10, maxK: 100, unknownUsers, token });
     const sent: Api['sent'] = [];
