@@ -34,14 +34,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Random } from '@pncf/data';
 import { MetricAccumulator, testUsers, tfRuntime } from '@pncf/evaluation';
-import { ChangelogRelay } from '@pncf/ingester';
+import { publishOutbox } from '@pncf/ingester';
 import { freePort, kafkaForRun, type StartedBroker } from '@pncf/kafka-local';
 import { isHistoryModel } from '@pncf/pncf';
 import { ModelRegistry } from '@pncf/registry';
 import { createKafka, ensureTopics, loadConfig } from '@pncf/runtime';
 import { scorerConfigSchema } from '@pncf/scorer/config';
 import { type CandidateSettings, historyOfRow, type RecommendRequest, ServingModel } from '@pncf/scorer/serving';
-import { countsChangelogTopic, InteractionStore, type StoredEvent } from '@pncf/store';
+import { InteractionStore, type StoredEvent } from '@pncf/store';
 import autocannon from 'autocannon';
 import { benchModelArgs, type ScoreBenchModel, scoreBenchModel } from './score-model.js';
 
@@ -265,22 +265,6 @@ interface ScorerProcess {
   stop(): Promise<void>;
 }
 
-/** Every pair of `store` (opened with its outbox) published to a fresh changelog topic, as the ingester's relay does. */
-async function publishChangelog(brokers: string[], topic: string, store: InteractionStore): Promise<void> {
-  const client = createKafka({ brokers, clientId: 'bench-score-changelog' });
-  const admin = client.admin();
-  const producer = client.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  try {
-    await admin.connect();
-    await ensureTopics(admin, [countsChangelogTopic(topic)]);
-    await producer.connect();
-    await new ChangelogRelay({ store, producer, topic, batchPairs: 5000 }).flush();
-  } finally {
-    await producer.disconnect();
-    await admin.disconnect();
-  }
-}
-
 /** Start the scorer (services/scorer/src/main.ts) with the bench's environment plus `env`. */
 async function spawnScorer(env: Record<string, string>): Promise<ScorerProcess> {
   const port = await freePort();
@@ -425,7 +409,7 @@ async function runService(model: ScoreBenchModel = bench, options: { swap: boole
     });
     broker = kafka.local;
     const changelog = `bench-counts-${Date.now().toString(36)}`;
-    await publishChangelog(kafka.brokers, changelog, store);
+    await publishOutbox(createKafka({ brokers: kafka.brokers, clientId: 'bench-score-changelog' }), changelog, store);
     await store.close();
     // The ingester's topic, which the scorer never creates: until it exists a scorer holds no partition of it, and
     // so publishes no refresh (each replica refreshes the users of its partitions).

@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Random } from '@pncf/data';
-import { ChangelogRelay } from '@pncf/ingester';
+import { publishOutbox } from '@pncf/ingester';
 import { type HistoryModel, initTower, presets, saveArtifact } from '@pncf/pncf';
 import type { ModelRegistry } from '@pncf/registry';
-import { createKafka, ensureTopics } from '@pncf/runtime';
-import { countsChangelogTopic, InteractionStore, type StoredEvent } from '@pncf/store';
+import { createKafka } from '@pncf/runtime';
+import { InteractionStore, type StoredEvent } from '@pncf/store';
 import { AuthorTagGenerator, scaledOptions, streamEvents } from '@pncf/synthetic';
 
 /** A store filled with a synthetic author-tag stream, written directly as the ingester would. */
@@ -40,18 +40,10 @@ export async function syntheticChangelog(
   seed = 5,
 ): Promise<{ users: string[]; items: string[] }> {
   const ids = await syntheticStore(dir, events, seed);
-  const kafka = createKafka({ brokers, clientId: 'pncf-test-changelog' });
-  const admin = kafka.admin();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   const store = InteractionStore.open({ path: dir, changelogOutbox: true });
   try {
-    await admin.connect();
-    await ensureTopics(admin, [countsChangelogTopic(topic)]);
-    await producer.connect();
-    await new ChangelogRelay({ store, producer, topic, batchPairs: 5000 }).flush();
+    await publishOutbox(createKafka({ brokers, clientId: 'pncf-test-changelog' }), topic, store);
   } finally {
-    await producer.disconnect();
-    await admin.disconnect();
     await store.close();
   }
   return ids;

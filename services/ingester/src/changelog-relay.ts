@@ -1,6 +1,7 @@
 import { interactionCountMessage } from '@pncf/events';
-import type { InteractionStore, PendingChange } from '@pncf/store';
-import type { Producer } from 'kafkajs';
+import { ensureTopics } from '@pncf/runtime';
+import { countsChangelogTopic, type InteractionStore, type PendingChange } from '@pncf/store';
+import type { Kafka, Producer } from 'kafkajs';
 
 export interface ChangelogRelayOptions {
   /** A store opened with changelogOutbox. */
@@ -64,5 +65,24 @@ export class ChangelogRelay {
       }
       store.clearChanges(pending);
     }
+  }
+}
+
+/**
+ * Everything in `store`'s outbox (a store opened with `changelogOutbox`, e.g. filled by a benchmark or a test rather
+ * than by the ingester) published to the changelog `topic`, created compacted when missing, by the relay itself:
+ * the topic then holds what an ingester that had counted the same events would have published.
+ */
+export async function publishOutbox(kafka: Kafka, topic: string, store: InteractionStore): Promise<void> {
+  const admin = kafka.admin();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  try {
+    await admin.connect();
+    await ensureTopics(admin, [countsChangelogTopic(topic)]);
+    await producer.connect();
+    await new ChangelogRelay({ store, producer, topic, batchPairs: 5000 }).flush();
+  } finally {
+    await producer.disconnect();
+    await admin.disconnect();
   }
 }
