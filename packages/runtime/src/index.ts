@@ -5,6 +5,7 @@ export * from './fs-atomic.js';
 export * from './http-server.js';
 export * from './kafka.js';
 export * from './kafka-security.js';
+export * from './key-partitioner.js';
 export * from './logger.js';
 export * from './retry.js';
 export * from './service.js';

@@ -1,11 +1,18 @@
-import { createKafka, kafkaMetadataRetry, kafkaSecurity, type Logger, type TopicSpec, withRetry } from '@pncf/runtime';
+import {
+  createKafka,
+  kafkaMetadataRetry,
+  kafkaSecurity,
+  keyHashPartitioner,
+  type Logger,
+  type TopicSpec,
+  withRetry,
+} from '@pncf/runtime';
 import { countsChangelogTopic, countsCommitter, InteractionStore } from '@pncf/store';
 import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { ChangelogRelay } from './changelog-relay.js';
 import { classifyMessages, deadLetterMessage } from './classify.js';
 import type { IngesterConfig } from './config.js';
-import { keyHashPartitioner } from './key-partitioner.js';
 import { createIngesterMetrics } from './metrics.js';
 
 /** What one stored batch looked like; for benchmarks and tests that watch the ingester in-process. */

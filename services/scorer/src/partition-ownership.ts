@@ -1,28 +1,11 @@
-import { Partitioners } from 'kafkajs';
-
-// kafkajs's own default partitioner (murmur2 of the key, made positive, mod the partition count, as Java's
-// producer): a keyed message never reaches its round-robin branch, so one instance serves every topic.
-const defaultPartitioner = Partitioners.DefaultPartitioner();
-const metadataCache = new Map<number, { partitionId: number; leader: number }[]>();
+import { partitionOfKey } from '@pncf/runtime';
 
 /**
  * The partition Kafka's default partitioner gives a user's key on a topic of `partitions` partitions: where a
  * keyed producer (the ingester's replay, kafkajs, the Java client) puts the user's interactions, and so which
  * scorer replica owns the user.
  */
-export function partitionOfUser(user: string, partitions: number): number {
-  if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError('partitions must be an integer ≥ 1');
-  let partitionMetadata = metadataCache.get(partitions);
-  if (!partitionMetadata) {
-    partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0 }));
-    metadataCache.set(partitions, partitionMetadata);
-  }
-  return defaultPartitioner({
-    topic: '',
-    partitionMetadata: partitionMetadata as Parameters<typeof defaultPartitioner>[0]['partitionMetadata'],
-    message: { key: user, value: null },
-  });
-}
+export const partitionOfUser = (user: string, partitions: number): number => partitionOfKey(user, partitions);
 
 /**
  * The partitions of the interactions topic this replica's consumer group member holds now, and with them the

@@ -33,6 +33,12 @@ export function murmur2(data: Uint8Array): number {
   return h;
 }
 
+/** The partition of a keyed message on a topic of `partitions` partitions, as Kafka's default partitioner puts it. */
+export function partitionOfKey(key: string | Uint8Array, partitions: number): number {
+  if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError('partitions must be an integer ≥ 1');
+  return (murmur2(typeof key === 'string' ? Buffer.from(key) : key) & 0x7fffffff) % partitions;
+}
+
 /**
  * kafkajs's default partitioner (Java-compatible: a keyed message goes to murmur2(key) mod partitions, so a key keeps
  * its partition, which compaction and the order of a pair's totals rely on) with the hash above; messages with an
@@ -43,7 +49,6 @@ export const keyHashPartitioner: ICustomPartitioner = () => {
   return (args) => {
     const { message, partitionMetadata } = args;
     if (message.partition != null || message.key == null) return fallback(args);
-    const key = typeof message.key === 'string' ? Buffer.from(message.key) : message.key;
-    return (murmur2(key) & 0x7fffffff) % partitionMetadata.length;
+    return partitionOfKey(message.key, partitionMetadata.length);
   };
 };
