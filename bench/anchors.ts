@@ -7,7 +7,7 @@
  * Writes bench/results/anchors.json (merged per pair with earlier runs) with the table it prints.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus, homedir, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { preparePythonEnv } from './anchors/python-env.js';
@@ -179,7 +179,8 @@ const merged: Record<string, { rows?: string[] }> = { ...previous.pairs, ...resu
 const table = [...HEADER, ...Object.values(merged).flatMap((r) => r.rows ?? [])].join('\n');
 const out = {
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-  venv: env.venv,
+  // Where it lives in the home folder, not this machine's absolute path.
+  venv: env.venv.replace(homedir(), '~'),
   table,
   pairs: merged,
 };

@@ -16,18 +16,18 @@
  * bench/results/ingest.json. STORE_NO_SYNC=true measures without fsync per commit. The delays run with the changelog
  * on (the default configuration).
  */
-import { execFile } from 'node:child_process';
+
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { Random } from '@pncf/data';
 import { ingesterConfigSchema, ingesterTopics, type StoredBatch, startIngester } from '@pncf/ingester';
 import { kafkaForRun, type StartedBroker } from '@pncf/kafka-local';
 import { connectKafkaAdmin, createLogger } from '@pncf/runtime';
 import { Registry } from 'prom-client';
 import { checkoutBaseline, runBaselineThroughput } from './ingest-baseline.js';
+import { replayFile } from './replay-file.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 1_000_000);
 const PARTITIONS = Number(process.env.PARTITIONS ?? 4);
@@ -67,13 +67,16 @@ function writeEvents(file: string, n: number): void {
   fs.closeSync(out);
 }
 
-async function replay(brokers: string[], topic: string, file: string, rate: number, limit?: number): Promise<string> {
-  const args = ['--import', 'tsx', path.join(repoRoot, 'packages/cli/src/main.ts'), 'replay'];
-  args.push('--file', file, '--format', 'generic', '--topic', topic, '--brokers', brokers.join(','));
-  args.push('--partitions', String(PARTITIONS), '--rate', String(rate));
-  if (limit) args.push('--limit', String(limit));
-  const { stdout } = await promisify(execFile)(process.execPath, args, { cwd: repoRoot, maxBuffer: 1 << 24 });
-  return stdout.trim().split('\n').at(-1) ?? '';
+function replay(brokers: string[], topic: string, file: string, rate: number, limit?: number): Promise<string> {
+  return replayFile({
+    file,
+    format: 'generic',
+    topic,
+    brokers,
+    partitions: PARTITIONS,
+    rate,
+    ...(limit ? { limit } : {}),
+  });
 }
 
 function config(brokers: string[], name: string, store: string, changelog: boolean) {

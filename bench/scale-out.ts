@@ -16,12 +16,11 @@
  * faster than one uses both cores (tfjs-node is multi-threaded), so the two-replica figure measures the split, not a
  * speed-up. Uses KAFKA_BROKERS when set, else starts a local broker.
  */
-import { execFile } from 'node:child_process';
+
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { Random } from '@pncf/data';
 import { parseRecommendation } from '@pncf/events';
 import { ingesterConfigSchema, ingesterTopics, startIngester } from '@pncf/ingester';
@@ -32,6 +31,7 @@ import { connectKafkaAdmin, createKafka, createLogger, ensureTopics } from '@pnc
 import type { Consumer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { type ServiceProcess, spawnService, stopService } from '../test/support/services.js';
+import { replayFile } from './replay-file.js';
 
 const PARTITIONS = 4;
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -97,10 +97,12 @@ try {
     logger,
     topics: [...ingesterTopics(config), artifactTopicSpec(artifactsTopic)],
   });
-  const args = ['--import', 'tsx', path.join(repoRoot, 'packages/cli/src/main.ts'), 'replay', '--file', file];
-  args.push('--format', 'author-tag', '--topic', config.INTERACTIONS_TOPIC, '--brokers', brokers.join(','));
-  const { stdout } = await promisify(execFile)(process.execPath, args, { cwd: repoRoot, maxBuffer: 1 << 24 });
-  const replayed = stdout.trim().split('\n').at(-1) ?? '';
+  const replayed = await replayFile({
+    file,
+    format: 'author-tag',
+    topic: config.INTERACTIONS_TOPIC,
+    brokers,
+  });
   console.log(replayed);
   const ingester = await startIngester({ config, logger, metricsRegistry: new Registry(), admin });
   const ends = await admin.fetchTopicOffsets(config.INTERACTIONS_TOPIC);

@@ -11,17 +11,17 @@
  * Uses KAFKA_BROKERS when set, else starts a fresh local broker. Writes bench/results/view-catchup.json.
  * VIEW_NO_SYNC=true measures the view without fsync per commit (the services sync).
  */
-import { execFile } from 'node:child_process';
+
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { ingesterConfigSchema, ingesterTopics, startIngester } from '@pncf/ingester';
 import { kafkaForRun, type StartedBroker } from '@pncf/kafka-local';
 import { connectKafkaAdmin, createLogger } from '@pncf/runtime';
 import { startCountsView } from '@pncf/store';
 import { Registry } from 'prom-client';
+import { replayFile } from './replay-file.js';
 
 const REPEATS = Number(process.env.REPEATS ?? 3);
 const PARTITIONS = Number(process.env.PARTITIONS ?? 4);
@@ -63,10 +63,12 @@ try {
     logger,
     topics: ingesterTopics(config),
   });
-  const args = ['--import', 'tsx', path.join(repoRoot, 'packages/cli/src/main.ts'), 'replay', '--file', file];
-  args.push('--format', 'author-tag', '--topic', config.INTERACTIONS_TOPIC, '--brokers', brokers.join(','));
-  const { stdout } = await promisify(execFile)(process.execPath, args, { cwd: repoRoot, maxBuffer: 1 << 24 });
-  const replayed = stdout.trim().split('\n').at(-1) ?? '';
+  const replayed = await replayFile({
+    file,
+    format: 'author-tag',
+    topic: config.INTERACTIONS_TOPIC,
+    brokers,
+  });
   console.log(replayed);
 
   const ingester = await startIngester({ config, logger, metricsRegistry: new Registry(), admin });

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kCore, numItems, numPairs, numUsers } from '@pncf/data';
 import {
@@ -249,7 +250,7 @@ export async function runExperimentCommand(o: Options): Promise<void> {
   const { dataset: _dataset, log: _log, ...settingsRecord } = settings;
   writeFileSync(
     `${base}.json`,
-    `${JSON.stringify({ ...result, settings: settingsRecord, argv: process.argv.slice(2) }, null, 2)}\n`,
+    `${JSON.stringify({ ...result, settings: settingsRecord, argv: process.argv.slice(2).map(portableArg) }, null, 2)}\n`,
   );
   const report = markdownReport(result);
   writeFileSync(`${base}.md`, report);
@@ -316,4 +317,17 @@ export function experimentCommand(): Command {
         await runExperimentCommand(options);
       })
   );
+}
+
+/**
+ * An argument as the results file records it: a path of this machine (an --out or --dump-* folder) relative to the
+ * repository when it lies beside it, under `$TMPDIR` when it is a temporary folder, so committed results name no
+ * machine's paths.
+ */
+function portableArg(arg: string): string {
+  if (!isAbsolute(arg)) return arg;
+  const tmp = tmpdir();
+  if (arg === tmp || arg.startsWith(tmp + sep)) return `$TMPDIR${arg.slice(tmp.length)}`;
+  if (arg.startsWith(dirname(REPO_ROOT) + sep)) return relative(REPO_ROOT, arg);
+  return arg;
 }
