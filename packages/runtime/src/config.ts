@@ -59,6 +59,21 @@ export interface CrossCheck<T> {
   holds(config: T): boolean;
 }
 
+/**
+ * A consumer group's heartbeat must come more often than its session lasts, or the broker drops the member between
+ * two heartbeats: the rule for a pair of such variables.
+ */
+export function heartbeatWithinSession<H extends string, S extends string>(
+  heartbeat: H,
+  session: S,
+): CrossCheck<Record<H | S, number>> {
+  return {
+    rule: `${heartbeat} < ${session}`,
+    variable: heartbeat,
+    holds: (config) => config[heartbeat] < config[session],
+  };
+}
+
 const crossChecksOf = new WeakMap<EnvSchema, readonly CrossCheck<never>[]>();
 
 /**
@@ -134,6 +149,13 @@ export function brokerAddressProblem(address: string): string | undefined {
 }
 
 /** Building blocks shared by the service schemas, so each variable is parsed one way everywhere. */
+/** The entries of a comma-separated value, trimmed, empty ones dropped. */
+const commaSeparated = (value: string): string[] =>
+  value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
+
 export const env = {
   port: (fallback: number, description: string) =>
     z.coerce.number().int().min(0).max(65535).default(fallback).describe(description),
@@ -147,12 +169,7 @@ export const env = {
     z
       .string()
       .default(fallback)
-      .transform((value) =>
-        value
-          .split(',')
-          .map((part) => part.trim())
-          .filter((part) => part.length > 0),
-      )
+      .transform(commaSeparated)
       .pipe(z.array(z.string()).min(1, 'needs at least one entry'))
       .describe(description),
   /** Kafka bootstrap addresses, each host:port, so a typo fails at start-up instead of after connection retries. */
@@ -160,12 +177,7 @@ export const env = {
     z
       .string()
       .default(fallback)
-      .transform((value) =>
-        value
-          .split(',')
-          .map((part) => part.trim())
-          .filter((part) => part.length > 0),
-      )
+      .transform(commaSeparated)
       .pipe(
         z
           .array(z.string())

@@ -1,4 +1,4 @@
-import { commonConfigShape, env, kafkaSecurityChecks, withCrossChecks } from '@pncf/runtime';
+import { commonConfigShape, env, heartbeatWithinSession, kafkaSecurityChecks, withCrossChecks } from '@pncf/runtime';
 import { z } from 'zod';
 
 const scorerVariables = z.object({
@@ -112,12 +112,7 @@ const scorerVariables = z.object({
 
 export const scorerConfigSchema = withCrossChecks(scorerVariables, [
   ...kafkaSecurityChecks,
-  {
-    // The broker drops a member whose heartbeats are further apart than its session.
-    rule: 'HEARTBEAT_INTERVAL_MS < SESSION_TIMEOUT_MS',
-    variable: 'HEARTBEAT_INTERVAL_MS',
-    holds: (c) => c.HEARTBEAT_INTERVAL_MS < c.SESSION_TIMEOUT_MS,
-  },
+  heartbeatWithinSession('HEARTBEAT_INTERVAL_MS', 'SESSION_TIMEOUT_MS'),
   { rule: 'DEFAULT_K ≤ MAX_K', variable: 'DEFAULT_K', holds: (c) => c.DEFAULT_K <= c.MAX_K },
   {
     // With no candidates a tower model would answer every request with an empty list.

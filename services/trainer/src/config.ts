@@ -1,5 +1,5 @@
 import { DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES } from '@pncf/registry';
-import { commonConfigShape, env, kafkaSecurityChecks, withCrossChecks } from '@pncf/runtime';
+import { commonConfigShape, env, heartbeatWithinSession, kafkaSecurityChecks, withCrossChecks } from '@pncf/runtime';
 import { z } from 'zod';
 
 /** The presets of @pncf/pncf (PRESET_NAMES; preset.test.ts checks they are the same), named here to keep config light. */
@@ -167,12 +167,7 @@ const trainerVariables = z.object({
 
 export const trainerConfigSchema = withCrossChecks(trainerVariables, [
   ...kafkaSecurityChecks,
-  {
-    // A member that heartbeats no more often than its session lasts is expelled between two heartbeats.
-    rule: 'LEADERSHIP_HEARTBEAT_INTERVAL_MS < LEADERSHIP_SESSION_TIMEOUT_MS',
-    variable: 'LEADERSHIP_HEARTBEAT_INTERVAL_MS',
-    holds: (c) => c.LEADERSHIP_HEARTBEAT_INTERVAL_MS < c.LEADERSHIP_SESSION_TIMEOUT_MS,
-  },
+  heartbeatWithinSession('LEADERSHIP_HEARTBEAT_INTERVAL_MS', 'LEADERSHIP_SESSION_TIMEOUT_MS'),
 ]);
 
 export type TrainerConfig = z.infer<typeof trainerConfigSchema>;
