@@ -547,6 +547,28 @@ export class InteractionStore {
     });
   }
 
+  /**
+   * Take the outbox relay's lock for process `pid`: granted when no process holds it, `pid` already does, or its
+   * holder is gone (`alive` says no: a killed ingester never releases it). Processes sharing the store relay one at
+   * a time, so a pair's totals from two processes never cross on their way to the topic (the later read sent
+   * first, the earlier one after it and left last).
+   */
+  claimRelay(pid: number, alive: (pid: number) => boolean): boolean {
+    return this.root.transactionSync(() => {
+      const holder = this.meta.get('relay-holder');
+      if (holder !== undefined && holder !== pid && alive(holder)) return false;
+      this.meta.put('relay-holder', pid);
+      return true;
+    });
+  }
+
+  /** Give the relay's lock back, if `pid` holds it. */
+  releaseRelay(pid: number): void {
+    this.root.transactionSync(() => {
+      if (this.meta.get('relay-holder') === pid) this.meta.remove('relay-holder');
+    });
+  }
+
   /** Entries waiting in the outbox (0 without one); from LMDB's page statistics, no scan. */
   outboxSize(): number {
     return (this.outbox?.getStats() as { entryCount?: number } | undefined)?.entryCount ?? 0;

@@ -209,3 +209,25 @@ describe('catch-up', () => {
     ]);
   });
 });
+
+describe('the outbox relay lock', () => {
+  it('admits one live process at a time, the same one again, and the next once the holder released it or died', () => {
+    const { dir, store } = tempStore({ changelogOutbox: true });
+    // A second handle on the same files, as a second ingester process has.
+    const other = InteractionStore.open({ path: dir, changelogOutbox: true });
+    stores.push(other);
+    const alive = new Set([101, 202]);
+    const isAlive = (pid: number) => alive.has(pid);
+    expect(store.claimRelay(101, isAlive)).toBe(true);
+    expect(store.claimRelay(101, isAlive)).toBe(true);
+    expect(other.claimRelay(202, isAlive)).toBe(false);
+    store.releaseRelay(101);
+    expect(other.claimRelay(202, isAlive)).toBe(true);
+    // 202 is killed without releasing: its lock goes to whoever asks next.
+    alive.delete(202);
+    expect(store.claimRelay(101, isAlive)).toBe(true);
+    // Releasing a lock one does not hold changes nothing.
+    other.releaseRelay(202);
+    expect(other.claimRelay(303, () => true)).toBe(false);
+  });
+});

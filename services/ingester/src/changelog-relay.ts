@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { interactionCountMessage } from '@pncf/events';
 import { ensureTopics } from '@pncf/runtime';
 import { countsChangelogTopic, type InteractionStore, type PendingChange } from '@pncf/store';
@@ -14,6 +15,18 @@ export interface ChangelogRelayOptions {
   /** Outbox entries read in one read transaction and cleared in one write transaction; batchPairs when unset. */
   readPairs?: number;
   onSent?: (records: number) => void;
+}
+
+const RELAY_LOCK_POLL_MS = 20;
+
+/** Whether a process of this host exists (signal 0 checks without sending anything; EPERM: it exists, not ours). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A pending pair's changelog record, as bytes: the partitioner hashes the key's, and kafkajs copies both as they are. */
@@ -55,15 +68,22 @@ export class ChangelogRelay {
 
   private async drain(): Promise<void> {
     const { store, producer, topic, batchPairs, readPairs = batchPairs, onSent } = this.options;
-    for (;;) {
-      const pending = store.pendingChanges(readPairs);
-      if (pending.length === 0) return;
-      for (let start = 0; start < pending.length; start += batchPairs) {
-        const part = pending.slice(start, start + batchPairs);
-        await producer.send({ topic, acks: -1, messages: part.map(changelogRecord) });
-        onSent?.(part.length);
+    // Another ingester process on the same store may be relaying: wait for its round to end (its drain sends this
+    // process's entries too when they are committed before it reads).
+    while (!store.claimRelay(process.pid, processAlive)) await delay(RELAY_LOCK_POLL_MS);
+    try {
+      for (;;) {
+        const pending = store.pendingChanges(readPairs);
+        if (pending.length === 0) return;
+        for (let start = 0; start < pending.length; start += batchPairs) {
+          const part = pending.slice(start, start + batchPairs);
+          await producer.send({ topic, acks: -1, messages: part.map(changelogRecord) });
+          onSent?.(part.length);
+        }
+        store.clearChanges(pending);
       }
-      store.clearChanges(pending);
+    } finally {
+      store.releaseRelay(process.pid);
     }
   }
 }

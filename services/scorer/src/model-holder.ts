@@ -129,7 +129,8 @@ export class ModelHolder {
       );
       this.deps.onSwap?.(model);
     } catch (error) {
-      metrics.modelLoads.inc({ outcome: 'failed' });
+      // Waiting for the view to catch up is no failed load: counted, it would fire the failed-load alert at every start.
+      if (!(error instanceof StoreNotReadyError)) metrics.modelLoads.inc({ outcome: 'failed' });
       // A version that is broken stays refused until CURRENT moves; one that failed for a passing reason (the
       // store not created yet) is tried again on the next poll.
       const retriable = isRetriable(error);
